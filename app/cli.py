@@ -1,0 +1,154 @@
+"""The `complaintflow` command: a thin adapter over the engine's services."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from app.engine.actors import SYSTEM
+from app.engine.errors import DomainError, InvalidDefinition
+
+
+def _runtime():
+    from app.engine.runtime import Runtime  # noqa: PLC0415 - keep `--help` fast
+    return Runtime()
+
+
+@click.group()
+def main():
+    """Complaintflow: complaint handling for banks on BPMN."""
+
+
+@main.command("init-db")
+@click.option("--reset", is_flag=True, help="Drop every table first (destroys all data).")
+def init_db(reset):
+    """Create or upgrade the database schema (Alembic)."""
+    from app.engine import schema  # noqa: PLC0415
+    runtime = _runtime()
+    if reset:
+        schema.drop_everything(runtime.database)
+    schema.upgrade(runtime.database)
+    click.echo(f"database ready: {runtime.database.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("load-demo")
+def load_demo():
+    """Load departments, demo users (see README) and deploy the process definitions."""
+    from app.engine.services.demo import load_demo as load  # noqa: PLC0415
+    runtime = _runtime()
+    with runtime.unit_of_work() as uow:
+        result = load(uow)
+    click.echo(f"users: {', '.join(result['users'])}")
+    click.echo("definitions: " + ", ".join(f"{pid} v{v}" for pid, v in result["definitions"]))
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def deploy(directory):
+    """Validate and deploy the BPMN files of DIRECTORY (default: processes/)."""
+    from app.engine.services import definitions  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            deployed = definitions.deploy(uow, SYSTEM, definitions.read_directory(
+                directory or runtime.settings.processes_dir))
+            click.echo("\n".join(f"{d.process_id} v{d.version} ({d.file_name})" for d in deployed))
+    except InvalidDefinition as err:
+        _print_definition_errors(err.errors)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate(files):
+    """Validate BPMN FILES; print each error with file, line and element. Exit 1 if any."""
+    from app.engine.runtime import Runtime  # noqa: PLC0415
+    from app.engine.services import definitions  # noqa: PLC0415
+    runtime = Runtime("sqlite://")  # validation needs no database
+    errors = definitions.validate_files(runtime, {f.name: f.read_bytes() for f in files})
+    if errors:
+        _print_definition_errors(errors)
+        sys.exit(1)
+    click.echo(f"{len(files)} file(s) valid")
+
+
+def _print_definition_errors(errors):
+    for error in errors:
+        click.echo(str(error), err=True)
+    click.echo(f"{len(errors)} error(s); nothing deployed", err=True)
+
+
+@main.command("fire-timers")
+@click.option("--now", "now", help="ISO 8601 instant to fire against (default: the current time).")
+def fire_timers(now):
+    """Fire every timer that is due, once (what the scheduler runs periodically)."""
+    from app.engine.services.timers import fire_due_timers  # noqa: PLC0415
+    from app.engine.sla import parse_instant  # noqa: PLC0415
+    runtime = _runtime()
+    report = fire_due_timers(runtime, parse_instant(now) if now else None)
+    click.echo(f"fired {report.fired} timer(s) on {len(report.instances)} instance(s)")
+    for instance_id, message in report.failures.items():
+        click.echo(f"instance {instance_id}: {message}", err=True)
+    sys.exit(1 if report.failures else 0)
+
+
+@main.command()
+@click.argument("count", type=click.IntRange(min=1))
+def simulate(count):
+    """Drive COUNT complaints through the full lifecycle; print complaints per second."""
+    from app.engine.simulation import simulate as run  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
+    from app.engine.models import Complaint  # noqa: PLC0415
+    runtime = _runtime()
+    with runtime.unit_of_work() as uow:
+        start = uow.session.scalar(select(func.count(Complaint.id))) or 0
+    result = run(runtime, count, start=start)
+    click.echo(f"{result.complaints} complaints, {result.tasks_completed} tasks completed in "
+               f"{result.seconds:.2f} s: {result.per_second:.1f} complaints/s")
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--name", default="api", help="What the token is for, e.g. the channel integration.")
+def create_token(username, name):
+    """Create an API token for USERNAME and print it (it is shown only once)."""
+    from app.engine.services.users import create_token as create  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            click.echo(create(uow, username, name))
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host, port):
+    """Serve the web app and API (development server; use gunicorn 'app.web:create_app()' in production)."""
+    from app.web import create_app  # noqa: PLC0415
+    create_app().run(host=host, port=port)
+
+
+@main.command()
+@click.option("--interval", default=30, show_default=True, type=int, help="Seconds between runs.")
+def scheduler(interval):
+    """Run the timer scheduler in the foreground: fire due timers every INTERVAL seconds."""
+    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415
+    from app.engine.services.timers import fire_due_timers  # noqa: PLC0415
+    runtime = _runtime()
+    blocking = BlockingScheduler(timezone="UTC")
+    blocking.add_job(lambda: fire_due_timers(runtime), "interval", seconds=interval, max_instances=1,
+                     coalesce=True, next_run_time=datetime.now().astimezone())
+    click.echo(f"scheduler: firing due timers every {interval} s (Ctrl+C to stop)")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+if __name__ == "__main__":
+    main()

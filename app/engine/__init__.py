@@ -1,0 +1,1 @@
+"""The engine: SpiffWorkflow glue, persistence and services. Knows nothing of Flask."""

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.engine.models.base import Base
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_contact: Mapped[str] = mapped_column(String(200))
+    customer_reference: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(40))
+    forwarded_reference: Mapped[str | None] = mapped_column(String(100))
+    product: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    amount_involved: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(40), default="registered")
+    lead_department: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    is_overdue: Mapped[bool] = mapped_column(default=False)
+    breached_slas: Mapped[list] = mapped_column(default=list)
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    customer_satisfied: Mapped[bool | None]
+    satisfaction_rating: Mapped[int | None]
+    received_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]            # the next SLA deadline of the case, from its waiting timers
+    closed_at: Mapped[datetime | None]
+    registered_by: Mapped[str] = mapped_column(String(100))
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.engine.models.base import Base
+
+
+class UserTask(Base):
+    """One row per user task instance, kept in step with the workflow so work lists need no workflow load."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("instance_id", "spiff_task_id"),
+                      Index("ix_tasks_state_lane", "state", "lane"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))       # BPMN id of the user task
+    title: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    candidate_roles: Mapped[list] = mapped_column(default=list)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    form: Mapped[str | None] = mapped_column(String(200))
+    context: Mapped[dict] = mapped_column(default=dict)        # read-only facts shown with the form
+    state: Mapped[str] = mapped_column(String(20), default="ready")   # ready | completed | cancelled
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    submitted_data: Mapped[dict | None]

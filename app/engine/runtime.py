@@ -1,0 +1,50 @@
+"""The runtime: settings, clock, database, spec cache, forms and service operators, built once per process."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy.orm import Session
+
+from app.engine.clock import Clock, SystemClock
+from app.engine.db import Database
+from app.engine.forms import FormStore
+from app.engine.settings import Settings, database_url, load_settings
+from app.engine.workflow.specs import SpecCache
+
+
+class Runtime:
+    def __init__(self, url: str | None = None, *, clock: Clock | None = None, settings: Settings | None = None,
+                 operators=None):
+        from app.tasks import OPERATORS  # service-task handlers; imported here so app.tasks may use the engine
+
+        self.settings = settings or load_settings()
+        self.clock = clock or SystemClock()
+        self.database = Database(url or database_url())
+        self.specs = SpecCache()
+        self.forms = FormStore(self.settings.forms_dir, self.settings.departments)
+        self.operators = operators if operators is not None else OPERATORS
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator["UnitOfWork"]:
+        """One command = one transaction: commits when the block ends, rolls back if it raises."""
+        with self.database.transaction() as session:
+            yield UnitOfWork(session, self)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+@dataclass
+class UnitOfWork:
+    session: Session
+    runtime: Runtime
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()

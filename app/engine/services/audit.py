@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from app.engine.actors import Actor
+from app.engine.models import AuditEvent
+
+
+def record(uow, actor: Actor, action: str, *, complaint_id=None, instance_id=None, **detail) -> AuditEvent:
+    event = AuditEvent(occurred_at=uow.now(), actor=actor.username, actor_id=actor.user_id, action=action,
+                       complaint_id=complaint_id, instance_id=instance_id, detail=detail)
+    uow.session.add(event)
+    return event

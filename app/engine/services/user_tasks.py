@@ -1,0 +1,69 @@
+"""Work lists and task completion."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from app.engine.actors import Actor
+from app.engine.errors import Conflict, NotAllowed, NotFound
+from app.engine.models import UserTask
+from app.engine.services import audit, instances
+from app.engine.workflow import runner
+
+
+def may_work_on(actor: Actor, task: UserTask) -> bool:
+    if task.assignee_id is not None:
+        return task.assignee_id == actor.user_id
+    if not actor.has_any_role(task.candidate_roles or ()):
+        return False
+    return task.department is None or task.department == actor.department
+
+
+def list_ready_tasks(uow, actor: Actor) -> list[UserTask]:
+    query = select(UserTask).where(UserTask.state == "ready")
+    if actor.department:
+        query = query.where(or_(UserTask.department.is_(None), UserTask.department == actor.department))
+    else:
+        query = query.where(UserTask.department.is_(None))
+    rows = uow.session.scalars(query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.id)).all()
+    return [row for row in rows if may_work_on(actor, row)]
+
+
+def task_view(uow, task: UserTask) -> dict:
+    return {
+        "id": task.id, "name": task.element_id, "title": task.title, "complaint_id": task.complaint_id,
+        "lane": task.lane, "department": task.department, "state": task.state,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+        "created_at": task.created_at.isoformat(), "context": task.context,
+        "form": uow.runtime.forms.schema_for_client(task.form) if task.form else None,
+    }
+
+
+def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> UserTask:
+    task = uow.session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist")
+    if not may_work_on(actor, task):
+        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    if task.state != "ready":
+        raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
+    if task.form:
+        uow.runtime.forms.validate(task.form, data)
+    loaded = instances.load_instance(uow, task.instance_id, actor)
+    # An SLA that passed while the task was open fires first: completing the task must not cancel it unseen.
+    instances.fire_due_timers_of(uow, loaded)
+    try:
+        runner.complete_user_task(loaded.workflow, task.spiff_task_id, data)
+    except Conflict as err:
+        if loaded.fired_timers:  # the overdue timer interrupted this task: keep the firing, refuse the completion
+            instances.save_instance(uow, loaded)
+            raise Conflict(f"{err.message}: its deadline passed before it was completed",
+                           persist_changes=True) from err
+        raise
+    task.completed_by = actor.username
+    task.completed_by_id = actor.user_id
+    task.completed_at = uow.now()
+    task.submitted_data = data
+    audit.record(uow, actor, "task_completed", complaint_id=task.complaint_id, instance_id=task.instance_id,
+                 task_id=task.id, element_id=task.element_id, data=data)
+    instances.save_instance(uow, loaded)
+    return task

@@ -1,0 +1,54 @@
+"""The operators behind BPMN service tasks, keyed by the operator name used in the diagram."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+
+from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance
+from app.engine.settings import Settings
+
+OPERATORS: dict[str, Callable[..., dict]] = {}
+
+
+def operator(name: str):
+    """Register a function as the handler of ``<spiffworkflow:serviceTaskOperator id="name">``."""
+    def register(func):
+        if name in OPERATORS:
+            raise ValueError(f"service-task operator {name!r} registered twice")
+        OPERATORS[name] = func
+        return func
+    return register
+
+
+@dataclass
+class ServiceContext:
+    """What a handler may touch: the step's session (so its writes commit with the step), the case, the clock."""
+
+    session: Session
+    settings: Settings
+    now: datetime
+    instance: ProcessInstance
+    complaint: Complaint | None
+    element_id: str
+    spiff_task_id: str
+    data: Mapping[str, Any]
+    actor: str
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+    def audit(self, action: str, **detail) -> None:
+        self.session.add(AuditEvent(occurred_at=self.now, actor=self.actor, action=action,
+                                    complaint_id=self.complaint.id if self.complaint else None,
+                                    instance_id=self.instance.id, detail=detail))
+
+    def send(self, kind: str, recipient: str, subject: str, body: str) -> OutboxMessage:
+        """Queue a message; it leaves the system after commit. The key makes a re-run of the step harmless."""
+        key = f"{self.instance.id}:{self.spiff_task_id}:{kind}:{recipient}"
+        message = OutboxMessage(idempotency_key=key, complaint_id=self.complaint.id if self.complaint else None,
+                                kind=kind, recipient=recipient, subject=subject, body=body, created_at=self.now)
+        self.session.add(message)
+        self.session.flush()
+        self.messages.append(message)
+        return message

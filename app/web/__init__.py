@@ -1,0 +1,62 @@
+"""The web adapter: the app factory. Flask is imported here and below, never by app.engine."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+
+from app.engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config or {})
+    app.extensions["complaintflow"] = runtime or Runtime()
+
+    from app.web import api, errors  # noqa: PLC0415 - they use current_runtime() from this module
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.add_url_rule("/", "index", index)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+def current_runtime() -> Runtime:
+    return current_app.extensions["complaintflow"]
+
+
+def index():
+    return {
+        "service": "complaintflow",
+        "status": "up",
+        "api": "/api/v1",
+        "health": "/healthz",
+        "hint": "Authenticate with HTTP Basic as a demo user (config/demo_users.toml, e.g. intake / intake-demo) "
+                "or with 'Authorization: Bearer <token>'.",
+    }
+
+
+def healthz():
+    if not _database_answers(current_runtime()):
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok"}
+
+
+def _database_answers(runtime: Runtime) -> bool:
+    # A raw DBAPI connection: no unit of work, so on SQLite no BEGIN IMMEDIATE waiting behind a busy writer.
+    try:
+        connection = runtime.database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"; the reason goes to the log
+        log.exception("Health check: the database did not answer")
+        return False
+    return True

@@ -1,0 +1,85 @@
+"""The JSON API, /api/v1. Each view parses its input, opens one unit of work, calls one service, shapes the
+result; errors become HTTP responses in app/web/errors.py."""
+from __future__ import annotations
+
+from flask import Blueprint, g, request, url_for
+from werkzeug.exceptions import BadRequest
+
+from app.engine.errors import NotAllowed, NotFound
+from app.engine.models import Complaint, UserTask
+from app.engine.services import complaints, user_tasks
+from app.web import auth, current_runtime
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(auth.require_actor)
+
+
+@bp.get("")
+def index():
+    return {"version": "v1", "endpoints": {
+        "register_complaint": "POST /api/v1/complaints  (body: the register_complaint form fields)",
+        "get_complaint": "GET /api/v1/complaints/<id>",
+        "list_tasks": "GET /api/v1/tasks  (ready tasks you may work on)",
+        "get_task": "GET /api/v1/tasks/<id>",
+        "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
+    }}
+
+
+@bp.post("/complaints")
+def register_complaint():
+    data = _json_object()
+    with current_runtime().unit_of_work() as uow:
+        body = complaints.summary(complaints.register_complaint(uow, g.actor, data))
+    return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
+
+
+@bp.get("/complaints/<int:complaint_id>")
+def get_complaint(complaint_id: int):
+    with current_runtime().unit_of_work() as uow:
+        return complaints.get_complaint(uow, g.actor, complaint_id)
+
+
+@bp.get("/tasks")
+def list_tasks():
+    with current_runtime().unit_of_work() as uow:
+        return {"tasks": [user_tasks.task_view(uow, row) for row in user_tasks.list_ready_tasks(uow, g.actor)]}
+
+
+@bp.get("/tasks/<int:task_id>")
+def get_task(task_id: int):
+    with current_runtime().unit_of_work() as uow:
+        return user_tasks.task_view(uow, _task_to_work_on(uow, g.actor, task_id))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete_task(task_id: int):
+    data = _json_object().get("data")
+    if not isinstance(data, dict):
+        raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
+    with current_runtime().unit_of_work() as uow:
+        task = user_tasks.complete_user_task(uow, g.actor, task_id, data)
+        return {"task": user_tasks.task_view(uow, task), "complaint": _complaint_summary(uow, task.complaint_id)}
+
+
+def _json_object() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object, sent with 'Content-Type: application/json'")
+    return body
+
+
+# Stopgaps: the services lack these two reads (user_tasks.get_task(uow, actor, task_id) and a completion result
+# carrying the complaint). They belong in app/engine/services; move them there and delete these.
+
+def _task_to_work_on(uow, actor, task_id: int) -> UserTask:
+    task = uow.session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist")
+    if not user_tasks.may_work_on(actor, task):
+        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    return task
+
+
+def _complaint_summary(uow, complaint_id: int | None) -> dict | None:
+    complaint = uow.session.get(Complaint, complaint_id) if complaint_id is not None else None
+    return complaints.summary(complaint) if complaint is not None else None

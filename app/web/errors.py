@@ -1,0 +1,62 @@
+"""The one place where errors become HTTP responses: ``{"error": kind, "message": ..., ...}`` as JSON."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, json
+from werkzeug.exceptions import HTTPException
+
+from app.engine.errors import (Conflict, DomainError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound,
+                               ServiceTaskFailed)
+
+log = logging.getLogger(__name__)
+
+# Domain error -> (HTTP status, error kind). Looked up along the class hierarchy, most specific first.
+DOMAIN_ERRORS: dict[type, tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    NotAllowed: (403, "forbidden"),
+    Conflict: (409, "conflict"),
+    InvalidSubmission: (422, "invalid_submission"),
+    InvalidDefinition: (422, "invalid_definition"),
+    ServiceTaskFailed: (500, "service_task_failed"),
+    DomainError: (400, "bad_request"),
+}
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def http_error(err: HTTPException):
+    """Routing and protocol errors (401, 404, 405, 400 ...) keep their status and headers, with a JSON body."""
+    response = err.get_response()
+    response.content_type = "application/json"
+    response.set_data(json.dumps({"error": (err.name or "error").lower().replace(" ", "_"),
+                                  "message": err.description}))
+    return response
+
+
+def domain_error(err: DomainError):
+    status, kind = next(DOMAIN_ERRORS[cls] for cls in type(err).__mro__ if cls in DOMAIN_ERRORS)
+    body = {"error": kind, "message": err.message, **_details(err)}
+    if status >= 500:
+        log.error("%s: %s %s", kind, err.message, _details(err))
+    return body, status
+
+
+def _details(err: DomainError) -> dict:
+    if isinstance(err, InvalidSubmission):
+        return {"errors": err.errors}
+    if isinstance(err, InvalidDefinition):
+        return {"errors": [e.as_dict() for e in err.errors]}
+    if isinstance(err, ServiceTaskFailed):
+        return {"element_id": err.element_id, "operator": err.operator}
+    return {}
+
+
+def unexpected_error(err: Exception):
+    log.exception("Unhandled error", exc_info=err)
+    return {"error": "internal_error", "message": "An unexpected error occurred; it has been logged."}, 500
+

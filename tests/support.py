@@ -1,0 +1,89 @@
+"""A small driver for process tests: every call is its own unit of work, as in production."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.engine.models import Complaint, OutboxMessage, Timer, UserTask
+from app.engine.services import complaints, user_tasks
+from app.engine.simulation import registration
+
+
+class CaseDriver:
+    def __init__(self, runtime, actors):
+        self.runtime = runtime
+        self.actors = actors
+
+    def register(self, n: int = 1, **overrides) -> int:
+        data = {**registration(n), **overrides}
+        with self.runtime.unit_of_work() as uow:
+            return complaints.register_complaint(uow, self.actors["intake"], data).id
+
+    def ready(self, complaint_id: int) -> list[UserTask]:
+        with self.runtime.unit_of_work() as uow:
+            return list(uow.session.scalars(select(UserTask).where(
+                UserTask.complaint_id == complaint_id, UserTask.state == "ready").order_by(UserTask.id)))
+
+    def ready_names(self, complaint_id: int) -> list[str]:
+        return [t.element_id for t in self.ready(complaint_id)]
+
+    def task(self, complaint_id: int, element_id: str, department: str | None = None) -> UserTask:
+        matches = [t for t in self.ready(complaint_id) if t.element_id == element_id
+                   and (department is None or t.department == department)]
+        assert matches, f"no ready {element_id} ({department}); ready: {self.ready_names(complaint_id)}"
+        return matches[0]
+
+    def actor_for(self, task: UserTask):
+        return next(a for a in self.actors.values() if user_tasks.may_work_on(a, task))
+
+    def complete(self, complaint_id: int, element_id: str, data: dict, *, department: str | None = None,
+                 actor=None) -> UserTask:
+        task = self.task(complaint_id, element_id, department)
+        with self.runtime.unit_of_work() as uow:
+            return user_tasks.complete_user_task(uow, actor or self.actor_for(task), task.id, data)
+
+    def complaint(self, complaint_id: int) -> Complaint:
+        with self.runtime.unit_of_work() as uow:
+            return uow.session.get(Complaint, complaint_id)
+
+    def timers(self, complaint_id: int) -> list[Timer]:
+        with self.runtime.unit_of_work() as uow:
+            return list(uow.session.scalars(select(Timer).where(Timer.complaint_id == complaint_id)
+                                            .order_by(Timer.id)))
+
+    def messages(self, complaint_id: int, kind: str | None = None) -> list[OutboxMessage]:
+        with self.runtime.unit_of_work() as uow:
+            query = select(OutboxMessage).where(OutboxMessage.complaint_id == complaint_id)
+            if kind:
+                query = query.where(OutboxMessage.kind == kind)
+            return list(uow.session.scalars(query.order_by(OutboxMessage.id)))
+
+    # The happy-path answers of each step, overridable per test.
+    def classify(self, cid, **kw):
+        return self.complete(cid, "classify_complaint", {"category": "fees_charges", "severity": "general",
+                                                         "product": "Credit card", **kw})
+
+    def triage(self, cid, lead="cards", co=()):
+        return self.complete(cid, "triage_complaint", {"lead_department": lead, "co_departments": list(co)})
+
+    def investigate(self, cid, department, facts="Checked the ledger"):
+        return self.complete(cid, "investigate_complaint", {"facts": facts, "root_cause": "Duplicate posting",
+                                                            "proposed_remedy": "Refund"}, department=department)
+
+    def draft(self, cid, message="We refunded the fee."):
+        return self.complete(cid, "draft_resolution", {"resolution_summary": "Refund", "remedy_type":
+                                                       "monetary_redress", "redress_amount": "25.00",
+                                                       "customer_message": message})
+
+    def approve(self, cid):
+        return self.complete(cid, "approve_resolution", {"approval_decision": "approve"})
+
+    def reject(self, cid, comment):
+        return self.complete(cid, "approve_resolution", {"approval_decision": "reject",
+                                                         "approval_comment": comment})
+
+    def feedback(self, cid, satisfied: bool, rating: int):
+        return self.complete(cid, "record_feedback", {"customer_satisfied": satisfied,
+                                                      "satisfaction_rating": rating})
+
+    def reopen(self, cid, target):
+        return self.complete(cid, "decide_reopen", {"reopen_target": target, "reopen_reason": "Disputed"})
