@@ -45,7 +45,9 @@ class FormStore:
         errors: dict[str, list[str]] = {}
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
             for field, message in _describe(error, self.departments):
-                errors.setdefault(field, []).append(message)
+                messages = errors.setdefault(field, [])
+                if message not in messages:  # jsonschema reports a "required" error per missing field
+                    messages.append(message)
         if errors:
             raise InvalidSubmission(errors)
         return data

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, g, request, url_for
 from werkzeug.exceptions import BadRequest
 
-from app.engine.errors import NotAllowed, NotFound
-from app.engine.models import Complaint, UserTask
 from app.engine.services import complaints, user_tasks
 from app.web import auth, current_runtime
 
@@ -48,7 +46,7 @@ def list_tasks():
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int):
     with current_runtime().unit_of_work() as uow:
-        return user_tasks.task_view(uow, _task_to_work_on(uow, g.actor, task_id))
+        return user_tasks.task_view(uow, user_tasks.get_task(uow, g.actor, task_id))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -58,7 +56,7 @@ def complete_task(task_id: int):
         raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
     with current_runtime().unit_of_work() as uow:
         task = user_tasks.complete_user_task(uow, g.actor, task_id, data)
-        return {"task": user_tasks.task_view(uow, task), "complaint": _complaint_summary(uow, task.complaint_id)}
+        return user_tasks.completion_result(uow, task)
 
 
 def _json_object() -> dict:
@@ -66,20 +64,3 @@ def _json_object() -> dict:
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object, sent with 'Content-Type: application/json'")
     return body
-
-
-# Stopgaps: the services lack these two reads (user_tasks.get_task(uow, actor, task_id) and a completion result
-# carrying the complaint). They belong in app/engine/services; move them there and delete these.
-
-def _task_to_work_on(uow, actor, task_id: int) -> UserTask:
-    task = uow.session.get(UserTask, task_id)
-    if task is None:
-        raise NotFound(f"Task {task_id} does not exist")
-    if not user_tasks.may_work_on(actor, task):
-        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
-    return task
-
-
-def _complaint_summary(uow, complaint_id: int | None) -> dict | None:
-    complaint = uow.session.get(Complaint, complaint_id) if complaint_id is not None else None
-    return complaints.summary(complaint) if complaint is not None else None

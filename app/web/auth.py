@@ -5,22 +5,29 @@ The credentials are checked in their own short unit of work; the view gets the r
 from __future__ import annotations
 
 from flask import g, request
-from werkzeug.datastructures import Authorization, WWWAuthenticate
+from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import Unauthorized
 
 from app.engine.actors import Actor
 from app.engine.services import users
 from app.web import current_runtime
 
-CHALLENGE = WWWAuthenticate("basic", {"realm": "complaintflow"})
+
+class Unauthenticated(Unauthorized):
+    """401 with the Basic challenge, realm quoted as RFC 7617 writes it (werkzeug would leave it bare)."""
+
+    description = ("Authenticate with HTTP Basic (username and password) or 'Authorization: Bearer <token>'; "
+                   "the credentials given, if any, were not accepted.")
+
+    def get_headers(self, environ=None, scope=None):
+        return [*super().get_headers(environ, scope), ("WWW-Authenticate", 'Basic realm="complaintflow"')]
 
 
 def require_actor() -> None:
     """``before_request`` hook of the API blueprint: every endpoint needs an authenticated caller."""
     actor = _authenticate(request.authorization)
     if actor is None:
-        raise Unauthorized("Authenticate with HTTP Basic (username and password) or 'Authorization: Bearer "
-                           "<token>'; the credentials given, if any, were not accepted.", www_authenticate=CHALLENGE)
+        raise Unauthenticated()
     g.actor = actor
 
 

@@ -222,7 +222,9 @@ def test_complete_with_invalid_data_422_names_the_field(client):
     assert "catastrophic" in response.json["errors"]["severity"][0]
     response = complete(client, INTAKE, task["id"], {"category": "product"})
     assert response.status_code == 422
-    assert response.json["errors"] == {"severity": ["This field is required"], "product": ["This field is required"]}
+    errors = response.json["errors"]
+    assert set(errors) == {"severity", "product"}
+    assert errors == {"severity": ["This field is required"], "product": ["This field is required"]}
     assert task_named(client, INTAKE, complaint["id"], "classify_complaint")  # nothing was applied
 
 
@@ -304,3 +306,41 @@ def test_full_lifecycle(client):
     assert completed == ["classify_complaint", "triage_complaint", "investigate_complaint",
                          "investigate_complaint", "draft_resolution", "approve_resolution", "record_feedback"]
     assert "complaint_closed" in {e["action"] for e in final["history"]}
+
+
+def test_customer_does_not_see_feedback_tasks_of_other_complaints(client):
+    complaint = register(client)  # registered by intake, not by the customer
+    triage(client, complaint["id"], "cards")
+    officer = basic("cards.officer")
+    complete_ok(client, officer, task_named(client, officer, complaint["id"], "investigate_complaint"))
+    complete_ok(client, officer, task_named(client, officer, complaint["id"], "draft_resolution"))
+    complete_ok(client, APPROVER, task_named(client, APPROVER, complaint["id"], "approve_resolution"))
+    assert task_named(client, INTAKE, complaint["id"], "record_feedback")
+    assert tasks(client, CUSTOMER, complaint["id"]) == []
+
+
+# --- errors raised below the views ------------------------------------------------------------------------
+
+def test_service_task_failure_and_unexpected_errors_500(demo):
+    from app.engine.errors import ServiceTaskFailed
+    from app.web import create_app
+
+    app = create_app(runtime=demo, config={"TESTING": True})
+
+    def failing_service_task():
+        raise ServiceTaskFailed("mail server down", element_id="send_reply_task", operator="send_reply")
+
+    def crashing():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/test/service-task", view_func=failing_service_task)
+    app.add_url_rule("/test/crash", view_func=crashing)
+    client = app.test_client()
+
+    response = client.get("/test/service-task")
+    assert response.status_code == 500
+    assert response.json == {"error": "service_task_failed", "message": "mail server down",
+                             "element_id": "send_reply_task", "operator": "send_reply"}
+    response = client.get("/test/crash")
+    assert response.status_code == 500 and response.json["error"] == "internal_error"
+    assert "secret" not in response.get_data(as_text=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.actors import Actor
 from app.engine.errors import NotFound
@@ -113,6 +114,9 @@ def save_instance(uow, loaded: LoadedInstance) -> None:
     row.state = dump_state(loaded.workflow)
     row.status = "completed" if runner.is_completed(loaded.workflow) else "running"
     row.updated_at = now
+    # Always write the row, even if nothing in it changed: the UPDATE carries the lock-version check, so a
+    # step decided on a stale read can never commit its task, timer or complaint rows.
+    flag_modified(row, "state")
     uow.session.flush()
 
 

@@ -5,12 +5,15 @@ from sqlalchemy import or_, select
 
 from app.engine.actors import Actor
 from app.engine.errors import Conflict, NotAllowed, NotFound
-from app.engine.models import UserTask
+from app.engine.models import Complaint, UserTask
 from app.engine.services import audit, instances
 from app.engine.workflow import runner
 
 
-def may_work_on(actor: Actor, task: UserTask) -> bool:
+def may_work_on(actor: Actor, task: UserTask, complaint: Complaint | None = None) -> bool:
+    """Role of the lane, department of the task, the assignee if any; a customer only on their own case."""
+    if not actor.is_staff and (complaint is None or complaint.registered_by_id != actor.user_id):
+        return False
     if task.assignee_id is not None:
         return task.assignee_id == actor.user_id
     if not actor.has_any_role(task.candidate_roles or ()):
@@ -24,8 +27,25 @@ def list_ready_tasks(uow, actor: Actor) -> list[UserTask]:
         query = query.where(or_(UserTask.department.is_(None), UserTask.department == actor.department))
     else:
         query = query.where(UserTask.department.is_(None))
+    if not actor.is_staff:
+        query = query.join(Complaint, Complaint.id == UserTask.complaint_id).where(
+            Complaint.registered_by_id == actor.user_id)
     rows = uow.session.scalars(query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.id)).all()
-    return [row for row in rows if may_work_on(actor, row)]
+    return [row for row in rows if may_work_on(actor, row, _complaint_of(uow, row))]
+
+
+def _complaint_of(uow, task: UserTask) -> Complaint | None:
+    return uow.session.get(Complaint, task.complaint_id) if task.complaint_id else None
+
+
+def get_task(uow, actor: Actor, task_id: int) -> UserTask:
+    """A task the actor may work on: NotFound for an unknown id, NotAllowed for someone else's task."""
+    task = uow.session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist")
+    if not may_work_on(actor, task, _complaint_of(uow, task)):
+        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    return task
 
 
 def task_view(uow, task: UserTask) -> dict:
@@ -39,11 +59,7 @@ def task_view(uow, task: UserTask) -> dict:
 
 
 def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> UserTask:
-    task = uow.session.get(UserTask, task_id)
-    if task is None:
-        raise NotFound(f"Task {task_id} does not exist")
-    if not may_work_on(actor, task):
-        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    task = get_task(uow, actor, task_id)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     if task.form:
@@ -67,3 +83,11 @@ def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> UserTask:
                  task_id=task.id, element_id=task.element_id, data=data)
     instances.save_instance(uow, loaded)
     return task
+
+
+def completion_result(uow, task: UserTask) -> dict:
+    """What a caller sees after completing: the task as it now stands and its complaint's new summary."""
+    from app.engine.services.complaints import summary  # noqa: PLC0415 - complaints imports the definitions
+
+    complaint = _complaint_of(uow, task)
+    return {"task": task_view(uow, task), "complaint": summary(complaint) if complaint else None}

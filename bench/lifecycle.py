@@ -1,0 +1,253 @@
+"""Full complaint lifecycles per second: SpiffWorkflow in memory vs. persisted on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/lifecycle.py [--count N] [--warmup N] [--postgres URL | --no-postgres]
+                                        [--profile FILE]
+
+Three targets run the same BPMN (processes/complaint_handling.bpmn + escalation.bpmn) with the same answers
+(app.engine.simulation.answer/registration, same complaint numbers, so the same rejections, reopenings and
+department counts):
+
+  in-memory   parsed once; per lifecycle runner.start with a SandboxedScriptEngine whose service tasks return a
+              small dict, then runner.complete_user_task for each ready task. No database, no serialization.
+  sqlite      app.engine.simulation.simulate on a fresh temp-file database (schema upgraded, demo data loaded):
+              every registration and every task completion is its own unit of work (load, step, save).
+  postgresql  the same on database ``complaintflow_bench`` (created if missing) on the server of --postgres;
+              the test suite's own database ``test`` is never written to.
+
+The ratio printed per persisted target is in-memory rate / persisted rate. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.engine import schema  # noqa: E402
+from app.engine.clock import SystemClock  # noqa: E402
+from app.engine.db import Database  # noqa: E402
+from app.engine.models import Complaint  # noqa: E402
+from app.engine.runtime import Runtime  # noqa: E402
+from app.engine.services.complaints import COMPLAINT_PROCESS, new_tracking_number, start_data  # noqa: E402
+from app.engine.settings import load_settings  # noqa: E402
+from app.engine.simulation import answer, registration, simulate  # noqa: E402
+from app.engine.workflow import runner  # noqa: E402
+from app.engine.workflow.parsing import parse_process  # noqa: E402
+from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions  # noqa: E402
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_DATABASE = "complaintflow_bench"
+PROCESS_FILES = ("complaint_handling.bpmn", "escalation.bpmn")
+AIM = 2.0  # persisted within 2x of in-memory
+
+
+@dataclass
+class Measurement:
+    target: str
+    lifecycles: int
+    tasks: int
+    seconds: float
+    state_bytes: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.lifecycles / self.seconds
+
+    @property
+    def ms_per_lifecycle(self) -> float:
+        return 1000 * self.seconds / self.lifecycles
+
+    @property
+    def tasks_per_lifecycle(self) -> float:
+        return self.tasks / self.lifecycles
+
+
+# --- in memory -------------------------------------------------------------------------------------------
+
+class InMemory:
+    """The engine alone: the same specs, sandbox and answers as the persisted run, nothing stored."""
+
+    def __init__(self, settings, clock):
+        files = {name: (settings.processes_dir / name).read_bytes() for name in PROCESS_FILES}
+        self.spec, self.subprocess_specs = parse_process(files, COMPLAINT_PROCESS)
+        self.settings, self.clock = settings, clock
+        self.departments = sorted(settings.departments)
+        self.functions = script_functions(clock, settings.sla_profile)
+
+    def _call_service(self, task, operation_name, params):
+        return {"message_id": 1, "sent_at": self.clock.now().isoformat(), "operator": operation_name}
+
+    def _start_data(self, n: int) -> dict:
+        # The rows register_complaint would write, as a transient object, so start_data is the real one.
+        data, now = registration(n), self.clock.now()
+        complaint = Complaint(id=n + 1, tracking_number=new_tracking_number(now), customer_name=data["customer_name"],
+                              customer_contact=data["customer_contact"], channel=data["channel"],
+                              product=data["product"], category=data["category"], severity=data["severity"],
+                              urgent=data["severity"] == "urgent" or data["category"] == "fund_security",
+                              amount_involved=Decimal(data["amount_involved"]), description=data["description"],
+                              received_at=now)
+        return start_data(complaint)
+
+    def lifecycle(self, n: int) -> int:
+        engine = SandboxedScriptEngine(self.functions, self._call_service)
+        workflow = runner.start(self.spec, self.subprocess_specs, engine, self._start_data(n))
+        seen: dict[str, int] = {}   # task id -> order first seen ready, like the UserTask row ids simulate orders by
+        visits: dict[str, int] = {}
+        completed = 0
+        while True:
+            ready = runner.ready_user_tasks(workflow)
+            if not ready:
+                break
+            for task in ready:
+                seen.setdefault(task.task_id, len(seen))
+            task = min(ready, key=lambda t: seen[t.task_id])
+            visits[task.element_id] = visits.get(task.element_id, 0) + 1
+            runner.complete_user_task(workflow, task.task_id,
+                                      answer(n, task.element_id, visits[task.element_id], self.departments))
+            completed += 1
+        if not runner.is_completed(workflow):
+            raise RuntimeError(f"in-memory lifecycle {n} stopped with no ready task but is not completed")
+        return completed
+
+    def run(self, start: int, count: int) -> Measurement:
+        began, tasks = time.perf_counter(), 0
+        for n in range(start, start + count):
+            tasks += self.lifecycle(n)
+        return Measurement("in-memory", count, tasks, time.perf_counter() - began)
+
+
+# --- persisted -------------------------------------------------------------------------------------------
+
+def prepare_database(url: str, settings, clock) -> Runtime:
+    database = Database(url)
+    schema.drop_everything(database)
+    schema.upgrade(database)
+    database.dispose()
+    runtime = Runtime(url, clock=clock, settings=settings)
+    from app.engine.services.demo import load_demo  # noqa: PLC0415
+    with runtime.unit_of_work() as uow:
+        load_demo(uow)
+    return runtime
+
+
+def average_state_bytes(runtime: Runtime) -> float:
+    length = "octet_length(state)" if runtime.database.is_postgresql else "length(CAST(state AS BLOB))"
+    with runtime.database.engine.connect() as connection:
+        value = connection.execute(text(f"SELECT avg({length}) FROM process_instances "
+                                        "WHERE status = 'completed'")).scalar()
+    return float(value or 0)
+
+
+def run_persisted(target: str, runtime: Runtime, warmup: int, count: int, profile: str | None = None) -> Measurement:
+    simulate(runtime, warmup, start=0)
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    result = simulate(runtime, count, start=warmup)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return Measurement(target, result.complaints, result.tasks_completed, result.seconds, average_state_bytes(runtime))
+
+
+def postgres_bench_url(server_url: str) -> str | None:
+    """Create ``complaintflow_bench`` on the server of ``server_url`` if missing; None if unreachable."""
+    import psycopg  # noqa: PLC0415
+
+    url = make_url(server_url)
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=3) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    except psycopg.Error as err:
+        print(f"postgresql  skipped: {url.render_as_string(hide_password=True)} is unreachable "
+              f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''})")
+        return None
+    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+
+
+# --- report ----------------------------------------------------------------------------------------------
+
+def line(m: Measurement, baseline: Measurement | None) -> str:
+    text_ = (f"{m.target:<11} {m.rate:7.1f} lifecycles/s  {m.ms_per_lifecycle:7.2f} ms/lifecycle  "
+             f"{m.tasks_per_lifecycle:5.2f} tasks/lifecycle")
+    if baseline is not None:
+        text_ += f"  {baseline.rate / m.rate:5.2f}x slower than in-memory"
+    return text_
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=100, help="timed lifecycles per target (default 100)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed lifecycles first (default 5)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL",
+                       help=f"server to use; the bench runs in database {BENCH_DATABASE!r} there "
+                            f"(default {DEFAULT_POSTGRES})")
+    group.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed SQLite run to FILE")
+    args = parser.parse_args(argv)
+
+    settings, clock = load_settings(), SystemClock()
+    print(f"{args.count} timed lifecycles per target after {args.warmup} warm-up; complaint numbers "
+          f"{args.warmup}..{args.warmup + args.count - 1}")
+
+    memory = InMemory(settings, clock)
+    for n in range(args.warmup):
+        memory.lifecycle(n)
+    baseline = memory.run(args.warmup, args.count)
+    print(line(baseline, None))
+
+    results: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="complaintflow-bench-") as tmp:
+        runtime = prepare_database(f"sqlite:///{Path(tmp) / 'bench.db'}", settings, clock)
+        try:
+            results.append(run_persisted("sqlite", runtime, args.warmup, args.count, args.profile))
+        finally:
+            runtime.close()
+        print(line(results[-1], baseline))
+
+    if not args.no_postgres:
+        url = postgres_bench_url(args.postgres)
+        if url is not None:
+            runtime = prepare_database(url, settings, clock)
+            try:
+                results.append(run_persisted("postgresql", runtime, args.warmup, args.count))
+            finally:
+                runtime.close()
+            print(line(results[-1], baseline))
+
+    for m in results:
+        if m.tasks != baseline.tasks:
+            print(f"WARNING: {m.target} completed {m.tasks} tasks, in-memory {baseline.tasks}: the runs differ")
+
+    print()
+    print("Summary (aim: persisted within 2x of in-memory)")
+    for m in results:
+        ratio = baseline.rate / m.rate
+        print(f"  {m.target:<11} {ratio:5.2f}x  {'met' if ratio <= AIM else 'not met'}   "
+              f"average stored instance state {m.state_bytes:,.0f} bytes")
+    if args.profile:
+        print(f"\ncProfile of the timed SQLite run written to {args.profile}; top 25 by cumulative time:")
+        pstats.Stats(args.profile).sort_stats("cumulative").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The `complaintflow` command, invoked as a user would, against the test database.
+
+The CLI builds its own runtime (system clock) from DATABASE_URL; the ``runtime`` fixture empties the tables
+afterwards and lets the tests look at what the commands did through the services.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from app.cli import main
+from app.engine.models import Complaint, ProcessInstance, User
+from app.engine.services import definitions
+from app.engine.services.users import actor_for, authenticate_token
+from app.engine.settings import DEFAULT_PROCESSES_DIR
+from tests.support import CaseDriver
+
+PROCESS_FILES = sorted(str(p) for p in DEFAULT_PROCESSES_DIR.glob("*.bpmn"))
+
+
+@pytest.fixture
+def cli(runtime, database_url, monkeypatch):
+    """Invoke the CLI on the test database; fails the test with the output when the exit code is unexpected."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def invoke(*args, exit_code=0):
+        result = runner.invoke(main, [str(a) for a in args])
+        assert result.exit_code == exit_code, (
+            f"`complaintflow {' '.join(map(str, args))}` exited {result.exit_code}\n{result.output}"
+            + (f"\n{result.exception!r}" if result.exception and not isinstance(result.exception, SystemExit) else ""))
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def demo_cli(cli):
+    cli("load-demo")
+    return cli
+
+
+def versions(runtime) -> dict[str, list[int]]:
+    with runtime.unit_of_work() as uow:
+        found: dict[str, list[int]] = {}
+        for d in definitions.list_definitions(uow):
+            found.setdefault(d.process_id, []).append(d.version)
+        return found
+
+
+def driver(runtime) -> CaseDriver:
+    with runtime.unit_of_work() as uow:
+        actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
+    return CaseDriver(runtime, actors)
+
+
+def instance_version(runtime, complaint_id: int) -> int:
+    with runtime.unit_of_work() as uow:
+        return uow.session.scalars(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint_id)
+                                   ).one().definition.version
+
+
+def copy_processes(tmp_path):
+    directory = tmp_path / "processes"
+    directory.mkdir()
+    for path in PROCESS_FILES:
+        shutil.copy(path, directory)
+    return directory
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path.name} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def line_of(path, fragment: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if fragment in line)
+
+
+# --- init-db, load-demo -----------------------------------------------------------------------------------------
+
+def test_init_db_is_idempotent_and_keeps_the_data(demo_cli, runtime):
+    first = demo_cli("init-db")
+    assert first.output.startswith("database ready: ")
+    demo_cli("init-db")
+    with runtime.unit_of_work() as uow:
+        assert uow.session.scalar(select(User).where(User.username == "intake")) is not None
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+
+
+def test_load_demo_prints_users_and_definitions(cli, runtime):
+    result = cli("load-demo")
+    users_line, definitions_line = result.output.splitlines()
+    assert users_line.startswith("users: ")
+    assert {"intake", "coordinator", "cards.officer"} <= set(users_line.removeprefix("users: ").split(", "))
+    assert sorted(definitions_line.removeprefix("definitions: ").split(", ")) == ["complaint_handling v1",
+                                                                                 "escalation v1"]
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+
+
+# --- validate ---------------------------------------------------------------------------------------------------
+
+def test_validate_accepts_the_shipped_processes(cli):
+    result = cli("validate", *PROCESS_FILES)
+    assert f"{len(PROCESS_FILES)} file(s) valid" in result.output
+
+
+def test_validate_reports_every_error_with_file_line_and_element(cli, tmp_path):
+    directory = copy_processes(tmp_path)
+    broken = directory / "complaint_handling.bpmn"
+    edit(broken, '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">approval_decision == "approve"'
+                 '</bpmn:conditionExpression>', "")
+    edit(broken, 'value="approve_resolution.schema.json"', 'value="approve_resolution_missing.schema.json"')
+
+    result = cli("validate", *sorted(directory.glob("*.bpmn")), exit_code=1)
+    flow_line = line_of(broken, 'id="flow_approved_to_send_reply"')
+    form_line = line_of(broken, "approve_resolution_missing.schema.json")
+    lines = result.stderr.splitlines()
+    assert any(line.startswith(f"complaint_handling.bpmn:{flow_line} [flow_approved_to_send_reply 'Approved']: ")
+               and "conditionExpression" in line for line in lines), result.stderr
+    assert any(line.startswith(f"complaint_handling.bpmn:{form_line} [approve_resolution 'Approve resolution']: ")
+               and "approve_resolution_missing.schema.json" in line for line in lines), result.stderr
+    assert lines[-1].startswith("2 error(s)")
+    assert "valid" not in result.stdout
+
+
+# --- deploy -----------------------------------------------------------------------------------------------------
+
+def test_deploy_of_unchanged_files_creates_no_new_version(demo_cli, runtime):
+    result = demo_cli("deploy")
+    assert sorted(result.output.split("\n")[:2]) == ["complaint_handling v1 (complaint_handling.bpmn)",
+                                                     "escalation v1 (escalation.bpmn)"]
+    demo_cli("deploy")
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+
+
+def test_changed_file_deploys_version_2_and_running_cases_keep_version_1(demo_cli, runtime, tmp_path):
+    case = driver(runtime)
+    running = case.register()
+    directory = copy_processes(tmp_path)
+    edit(directory / "complaint_handling.bpmn", "<bpmn:documentation>The complaint is closed.</bpmn:documentation>",
+         "<bpmn:documentation>The complaint is closed and archived.</bpmn:documentation>")
+
+    result = demo_cli("deploy", directory)
+    assert "complaint_handling v2 (complaint_handling.bpmn)" in result.output
+    assert "escalation v1 (escalation.bpmn)" in result.output
+    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1]}
+    with runtime.unit_of_work() as uow:
+        latest = definitions.latest_definition(uow.session, "complaint_handling")
+        assert "closed and archived" in latest.bpmn_source
+
+    case.classify(running)  # the running case goes on, on the version it started with
+    assert instance_version(runtime, running) == 1
+    assert case.ready_names(running) == ["triage_complaint"]
+    assert instance_version(runtime, case.register(2)) == 2
+
+
+def test_broken_deploy_prints_the_errors_and_deploys_nothing(demo_cli, runtime, tmp_path):
+    directory = copy_processes(tmp_path)
+    edit(directory / "complaint_handling.bpmn", 'value="triage_complaint.schema.json"',
+         'value="no_such_form.schema.json"')
+    edit(directory / "escalation.bpmn", "</bpmn:documentation>", " (edited)</bpmn:documentation>")
+
+    result = demo_cli("deploy", directory, exit_code=1)
+    assert "[triage_complaint" in result.stderr and "no_such_form.schema.json" in result.stderr
+    assert "1 error(s); nothing deployed" in result.stderr
+    assert result.stdout == ""
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+
+
+# --- simulate, fire-timers, create-token ------------------------------------------------------------------------
+
+def test_simulate_drives_complaints_to_closure_and_prints_the_rate(demo_cli, runtime):
+    result = demo_cli("simulate", 3)
+    assert re.search(r"^3 complaints, \d+ tasks completed in [\d.]+ s: [\d.]+ complaints/s$", result.output.strip())
+    with runtime.unit_of_work() as uow:
+        statuses = uow.session.scalars(select(Complaint.status)).all()
+    assert statuses == ["closed"] * 3
+
+
+def test_fire_timers_fires_the_first_response_timer_once_due(demo_cli, runtime):
+    case = driver(runtime)
+    cid = case.register()
+    received = case.complaint(cid).received_at
+
+    early = demo_cli("fire-timers", "--now", (received + timedelta(hours=23)).isoformat())
+    assert early.output.strip() == "fired 0 timer(s) on 0 instance(s)"
+    assert not case.complaint(cid).is_overdue
+
+    late = demo_cli("fire-timers", "--now", (received + timedelta(hours=25)).isoformat())
+    assert late.output.strip() == "fired 1 timer(s) on 1 instance(s)"
+    complaint = case.complaint(cid)
+    assert complaint.is_overdue and [b["sla"] for b in complaint.breached_slas] == ["first_response"]
+    assert [t.state for t in case.timers(cid) if t.element_id == "first_response_overdue"] == ["fired"]
+    assert case.ready_names(cid) == ["classify_complaint"]
+
+
+def test_create_token_prints_a_working_token(demo_cli, runtime):
+    token = demo_cli("create-token", "intake", "--name", "channel").output.strip()
+    assert token.startswith("cf_") and len(token) > 20
+    with runtime.unit_of_work() as uow:
+        actor = authenticate_token(uow, token)
+        assert actor is not None and actor.username == "intake"
+
+
+def test_create_token_for_an_unknown_user_fails(demo_cli):
+    result = demo_cli("create-token", "nobody", exit_code=1)
+    assert "nobody" in result.stderr
