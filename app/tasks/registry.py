@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from app.engine.errors import Conflict
 
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance
 from app.engine.settings import Settings
@@ -49,6 +52,10 @@ class ServiceContext:
         message = OutboxMessage(idempotency_key=key, complaint_id=self.complaint.id if self.complaint else None,
                                 kind=kind, recipient=recipient, subject=subject, body=body, created_at=self.now)
         self.session.add(message)
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError as err:
+            # The same step already queued this message in a transaction that committed first.
+            raise Conflict("This step was already carried out by someone else; reload and try again") from err
         self.messages.append(message)
         return message

@@ -151,7 +151,9 @@ def test_a_new_process_can_continue_every_step_with_nothing_kept_in_memory(demo,
     def fresh():
         return CaseDriver(Runtime(demo.database.url, clock=demo.clock), actors)
 
-    cid = fresh().register()
+    first = fresh()
+    cid = first.register()
+    first.runtime.close()
     steps = [lambda d: d.classify(cid), lambda d: d.triage(cid, lead="cards", co=["branches"]),
              lambda d: d.investigate(cid, "branches"), lambda d: d.investigate(cid, "cards"),
              lambda d: d.draft(cid), lambda d: d.reject(cid, "More detail"), lambda d: d.draft(cid),
@@ -161,4 +163,6 @@ def test_a_new_process_can_continue_every_step_with_nothing_kept_in_memory(demo,
         assert len(driver.runtime.specs) == 0
         step(driver)
         driver.runtime.close()
-    assert fresh().complaint(cid).outcome == "resolved"
+    last = fresh()
+    assert last.complaint(cid).outcome == "resolved"
+    last.runtime.close()
