@@ -12,9 +12,12 @@ from app.engine.actors import SYSTEM
 from app.engine.errors import DomainError, InvalidDefinition
 
 
-def _runtime():
+def _runtime(url: str | None = None):
+    """The command's runtime, closed (connections returned) when the command ends."""
     from app.engine.runtime import Runtime  # noqa: PLC0415 - keep `--help` fast
-    return Runtime()
+    runtime = Runtime(url)
+    click.get_current_context().call_on_close(runtime.close)
+    return runtime
 
 
 @click.group()
@@ -57,7 +60,7 @@ def deploy(directory):
                 directory or runtime.settings.processes_dir))
             click.echo("\n".join(f"{d.process_id} v{d.version} ({d.file_name})" for d in deployed))
     except InvalidDefinition as err:
-        _print_definition_errors(err.errors)
+        _print_definition_errors(err.errors, "nothing deployed")
         sys.exit(1)
 
 
@@ -65,20 +68,19 @@ def deploy(directory):
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate(files):
     """Validate BPMN FILES; print each error with file, line and element. Exit 1 if any."""
-    from app.engine.runtime import Runtime  # noqa: PLC0415
     from app.engine.services import definitions  # noqa: PLC0415
-    runtime = Runtime("sqlite://")  # validation needs no database
+    runtime = _runtime("sqlite://")  # validation needs no database
     errors = definitions.validate_files(runtime, {f.name: f.read_bytes() for f in files})
     if errors:
-        _print_definition_errors(errors)
+        _print_definition_errors(errors, "no file was changed or deployed")
         sys.exit(1)
     click.echo(f"{len(files)} file(s) valid")
 
 
-def _print_definition_errors(errors):
+def _print_definition_errors(errors, consequence: str):
     for error in errors:
         click.echo(str(error), err=True)
-    click.echo(f"{len(errors)} error(s); nothing deployed", err=True)
+    click.echo(f"{len(errors)} error(s); {consequence}", err=True)
 
 
 @main.command("fire-timers")

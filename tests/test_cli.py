@@ -11,10 +11,9 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-import app.cli
-from app.cli import _runtime as build_runtime, main
+from app.cli import main
 from app.engine.models import Complaint, ProcessInstance, User
 from app.engine.services import definitions
 from app.engine.services.users import actor_for, authenticate_token
@@ -28,23 +27,11 @@ PROCESS_FILES = sorted(str(p) for p in DEFAULT_PROCESSES_DIR.glob("*.bpmn"))
 def cli(runtime, database_url, monkeypatch):
     """Invoke the CLI on the test database; fails the test with the output when the exit code is unexpected."""
     monkeypatch.setenv("DATABASE_URL", database_url)
-    # The commands never close the runtime they build (harmless when the process exits, but its pooled
-    # connections would leak into the test session): close each one after its command.
-    opened = []
-
-    def tracked_runtime():
-        opened.append(build_runtime())
-        return opened[-1]
-
-    monkeypatch.setattr(app.cli, "_runtime", tracked_runtime)
     runner = CliRunner()
 
     def invoke(*args, exit_code=0):
-        try:
-            result = runner.invoke(main, [str(a) for a in args])
-        finally:
-            while opened:
-                opened.pop().close()
+        # Each command closes its own runtime (pytest turns a leaked connection's ResourceWarning into an error).
+        result = runner.invoke(main, [str(a) for a in args])
         assert result.exit_code == exit_code, (
             f"`complaintflow {' '.join(map(str, args))}` exited {result.exit_code}\n{result.output}"
             + (f"\n{result.exception!r}" if result.exception and not isinstance(result.exception, SystemExit) else ""))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.engine.models import ProcessInstance
+from app.engine.models import ProcessInstance, User
 from app.engine.runtime import Runtime
 from app.engine.services import definitions
 from app.engine.services.demo import load_demo
@@ -145,7 +145,6 @@ def resaved_runtime(runtime, database_url, clock, resaved_dir):
 
 @pytest.fixture
 def case(resaved_runtime):
-    from app.engine.models import User
     with resaved_runtime.unit_of_work() as uow:
         actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
     return CaseDriver(resaved_runtime, actors)
