@@ -57,6 +57,16 @@ class CaseDriver:
                 query = query.where(OutboxMessage.kind == kind)
             return list(uow.session.scalars(query.order_by(OutboxMessage.id)))
 
+    def handle_until_feedback(self, lead: str = "cards") -> int:
+        """Register a complaint and take it, approved first time, to the customer-feedback step."""
+        cid = self.register()
+        self.classify(cid)
+        self.triage(cid, lead=lead)
+        self.investigate(cid, lead)
+        self.draft(cid)
+        self.approve(cid)
+        return cid
+
     # The happy-path answers of each step, overridable per test.
     def classify(self, cid, **kw):
         return self.complete(cid, "classify_complaint", {"category": "fees_charges", "severity": "general",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.engine.models import User
+from app.engine.models import User, UserTask
 from app.engine.services import complaints, user_tasks
 from app.engine.services.users import actor_for
 
@@ -93,6 +93,5 @@ def simulate(runtime, count: int, *, start: int = 0) -> SimulationResult:
 
 
 def _next_task(uow, complaint_id: int):
-    from app.engine.models import UserTask  # noqa: PLC0415
     return uow.session.scalars(select(UserTask).where(UserTask.complaint_id == complaint_id,
                                                       UserTask.state == "ready").order_by(UserTask.id)).first()

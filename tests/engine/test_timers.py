@@ -88,29 +88,14 @@ def test_decision_deadline_escalates_after_15_days_and_the_case_goes_on(case, cl
 
 
 def test_handling_deadline_is_cancelled_when_handling_finishes_in_time(case):
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
-    case.approve(cid)
+    cid = case.handle_until_feedback()
     [handling] = [t for t in case.timers(cid) if t.element_id == "handling_deadline_overdue"]
     assert handling.state == "cancelled"
     assert [t.element_id for t in case.timers(cid) if t.state == "waiting"] == ["feedback_wait_expired"]
 
 
-def _to_feedback(case):
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
-    case.approve(cid)
-    return cid
-
-
 def test_no_feedback_within_the_wait_closes_the_case(case, clock):
-    cid = _to_feedback(case)
+    cid = case.handle_until_feedback()
     clock.advance(days=7, seconds=1)
     assert fire_due_timers(case.runtime).fired == 1
     complaint = case.complaint(cid)
@@ -119,7 +104,7 @@ def test_no_feedback_within_the_wait_closes_the_case(case, clock):
 
 
 def test_late_feedback_is_refused_once_the_wait_has_expired_and_the_closure_is_kept(case, clock):
-    cid = _to_feedback(case)
+    cid = case.handle_until_feedback()
     task = case.task(cid, "record_feedback")
     clock.advance(days=8)  # the scheduler has not run yet
     from app.engine.services.user_tasks import complete_user_task

@@ -74,12 +74,7 @@ def test_dissatisfied_customer_reopens_to_investigation_then_is_satisfied(case):
 
 
 def test_reopen_to_resolution_skips_the_investigation(case):
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
-    case.approve(cid)
+    cid = case.handle_until_feedback()
     case.feedback(cid, False, 1)
     case.reopen(cid, "resolution")
     assert case.ready_names(cid) == ["draft_resolution"]

@@ -126,7 +126,8 @@ def _sync_timers(uow, loaded: LoadedInstance, now) -> list[Timer]:
     waiting = {w.task_id: w for w in runner.waiting_timers(loaded.workflow)}
     for task_id, row in rows.items():
         if task_id not in waiting:
-            row.state = "fired" if task_id in loaded.fired_timers or _completed(loaded, task_id) else "cancelled"
+            fired = task_id in loaded.fired_timers or runner.is_task_completed(loaded.workflow, task_id)
+            row.state = "fired" if fired else "cancelled"
             row.fired_at = now if row.state == "fired" else None
     for task_id, timer in waiting.items():
         row = rows.get(task_id)
@@ -141,12 +142,6 @@ def _sync_timers(uow, loaded: LoadedInstance, now) -> list[Timer]:
     return [r for r in rows.values() if r.state == "waiting"]
 
 
-def _completed(loaded: LoadedInstance, task_id: str) -> bool:
-    from SpiffWorkflow.util.task import TaskState  # noqa: PLC0415 - only for this state name check
-    task = runner._find(loaded.workflow, task_id)
-    return task is not None and task.state == TaskState.COMPLETED
-
-
 def _sync_tasks(uow, loaded: LoadedInstance, now, timers: list[Timer]) -> list[tuple[UserTask, str | None]]:
     """Returns the ready task rows, each with its ``complaintStatus`` label from the diagram."""
     settings = uow.settings
@@ -156,7 +151,7 @@ def _sync_tasks(uow, loaded: LoadedInstance, now, timers: list[Timer]) -> list[t
     ready_ids = {t.task_id for t in ready}
     for task_id, row in rows.items():
         if task_id not in ready_ids:
-            row.state = "completed" if _completed(loaded, task_id) else "cancelled"
+            row.state = "completed" if runner.is_task_completed(loaded.workflow, task_id) else "cancelled"
             row.completed_at = row.completed_at or now
     current = []
     for task in ready:

@@ -136,6 +136,12 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
 
+def is_task_completed(workflow: BpmnWorkflow, task_id: str) -> bool:
+    """Completed (a user task done, a timer fired), as opposed to cancelled or gone."""
+    task = _find(workflow, task_id)
+    return task is not None and task.state == TaskState.COMPLETED
+
+
 def _find(workflow: BpmnWorkflow, task_id: str):
     try:
         return workflow.get_task_from_id(UUID(str(task_id)))
