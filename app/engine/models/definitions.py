@@ -19,9 +19,10 @@ class ProcessDefinition(Base):
     name: Mapped[str] = mapped_column(String(300))
     version: Mapped[int]
     file_name: Mapped[str] = mapped_column(String(300))
-    bpmn_source: Mapped[str] = mapped_column(Text)
+    # Large and rarely needed per step: loaded on access only (the spec comes from the cache).
+    bpmn_source: Mapped[str] = mapped_column(Text, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))                    # sha256 of the BPMN source
-    spec_json: Mapped[str] = mapped_column(Text)                         # parsed spec + called subprocesses
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)          # parsed spec + called subprocesses
     called_processes: Mapped[list] = mapped_column(default=list)         # [{"process_id", "version"}]
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))

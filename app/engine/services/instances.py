@@ -48,8 +48,10 @@ def _script_engine(uow, loaded: LoadedInstance) -> SandboxedScriptEngine:
     return SandboxedScriptEngine(script_functions(uow.runtime.clock, uow.settings.sla_profile), call_service)
 
 
-def _specs(uow, definition: ProcessDefinition):
-    return uow.runtime.specs.get(definition.id, lambda: definition.spec_json)
+def _specs(uow, definition_id: int):
+    def serialized() -> str:
+        return uow.session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+    return uow.runtime.specs.get(definition_id, serialized)
 
 
 def start_instance(uow, actor: Actor, definition: ProcessDefinition, data: dict,
@@ -60,7 +62,7 @@ def start_instance(uow, actor: Actor, definition: ProcessDefinition, data: dict,
     uow.session.add(row)
     uow.session.flush()
     loaded = LoadedInstance(row=row, workflow=None, complaint=complaint, actor=actor)
-    spec, subprocess_specs = _specs(uow, definition)
+    spec, subprocess_specs = _specs(uow, definition.id)
     loaded.workflow = runner.start(spec, subprocess_specs, _script_engine(uow, loaded), data)
     audit.record(uow, actor, "process_started", complaint_id=row.complaint_id, instance_id=row.id,
                  process_id=definition.process_id, version=definition.version)
@@ -79,7 +81,7 @@ def load_instance(uow, instance_id: int, actor: Actor, *, lock: bool = False, sk
         raise NotFound(f"Process instance {instance_id} does not exist")
     complaint = uow.session.get(Complaint, row.complaint_id) if row.complaint_id else None
     loaded = LoadedInstance(row=row, workflow=None, complaint=complaint, actor=actor)
-    spec, subprocess_specs = _specs(uow, row.definition)
+    spec, subprocess_specs = _specs(uow, row.definition_id)
     workflow = load_state(row.state, spec, subprocess_specs)
     # Deserializing resets the script engine to SpiffWorkflow's unsandboxed default: set ours every time.
     workflow.script_engine = _script_engine(uow, loaded)
@@ -107,9 +109,10 @@ def save_instance(uow, loaded: LoadedInstance) -> None:
     """Write the workflow state and bring task, timer and complaint rows in line with it; then flush, which
     bumps the lock version (a concurrent winner turns this into a Conflict)."""
     now = uow.now()
-    timers = _sync_timers(uow, loaded, now)
-    tasks = _sync_tasks(uow, loaded, now, timers)
-    _sync_complaint(uow, loaded, tasks, timers)
+    with uow.session.no_autoflush:  # the sync's reads need not write the step's pending rows first
+        timers = _sync_timers(uow, loaded, now)
+        tasks = _sync_tasks(uow, loaded, now, timers)
+        _sync_complaint(loaded, tasks, timers)
     row = loaded.row
     row.state = dump_state(loaded.workflow)
     row.status = "completed" if runner.is_completed(loaded.workflow) else "running"
@@ -189,13 +192,13 @@ def _context(data) -> dict:
     return {k: data[k] for k in CONTEXT_FIELDS if k in data}
 
 
-def _sync_complaint(uow, loaded: LoadedInstance, tasks, timers: list[Timer]) -> None:
+def _sync_complaint(loaded: LoadedInstance, tasks, timers: list[Timer]) -> None:
     complaint = loaded.complaint
     if complaint is None:
         return
-    uow.session.flush()  # new task rows get their ids, so "newest" below is well defined
     if tasks:
-        newest, label = max(tasks, key=lambda pair: (pair[0].created_at, pair[0].id))
+        # The newest ready task says where the case stands; among tasks of one step, the engine's order.
+        _, (newest, label) = max(enumerate(tasks), key=lambda item: (item[1][0].created_at, item[0]))
         data = runner.task_data(loaded.workflow, newest.spiff_task_id)
         for name in MIRRORED_VARIABLES:
             if name in data and data[name] is not None:
