@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -32,7 +32,6 @@ class Settings:
     config_dir: Path = DEFAULT_CONFIG_DIR
     processes_dir: Path = DEFAULT_PROCESSES_DIR
     forms_dir: Path = DEFAULT_FORMS_DIR
-    extra: dict = field(default_factory=dict)
 
 
 def database_url() -> str:
