@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.engine.errors import Conflict
-
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance
 from app.engine.settings import Settings
 

@@ -22,16 +22,17 @@ def may_work_on(actor: Actor, task: UserTask, complaint: Complaint | None = None
 
 
 def list_ready_tasks(uow, actor: Actor) -> list[UserTask]:
-    query = select(UserTask).where(UserTask.state == "ready")
+    # Each task with its complaint in one query: a customer's right depends on owning the complaint.
+    query = select(UserTask, Complaint).outerjoin(Complaint, Complaint.id == UserTask.complaint_id).where(
+        UserTask.state == "ready")
     if actor.department:
         query = query.where(or_(UserTask.department.is_(None), UserTask.department == actor.department))
     else:
         query = query.where(UserTask.department.is_(None))
     if not actor.is_staff:
-        query = query.join(Complaint, Complaint.id == UserTask.complaint_id).where(
-            Complaint.registered_by_id == actor.user_id)
-    rows = uow.session.scalars(query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.id)).all()
-    return [row for row in rows if may_work_on(actor, row, _complaint_of(uow, row))]
+        query = query.where(Complaint.registered_by_id == actor.user_id)
+    rows = uow.session.execute(query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.id)).all()
+    return [task for task, complaint in rows if may_work_on(actor, task, complaint)]
 
 
 def _complaint_of(uow, task: UserTask) -> Complaint | None:
