@@ -24,7 +24,9 @@ class UserTask(Base):
     lane: Mapped[str | None] = mapped_column(String(200))
     candidate_roles: Mapped[list] = mapped_column(default=list)
     department: Mapped[str | None] = mapped_column(String(64), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))   # claimed by or assigned to
+    assigned_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]     # hidden from the assignee's "Mine" until then
     form: Mapped[str | None] = mapped_column(String(200))
     context: Mapped[dict] = mapped_column(default=dict)        # read-only facts shown with the form
     state: Mapped[str] = mapped_column(String(20), default="ready")   # ready | completed | cancelled

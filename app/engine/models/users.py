@@ -27,6 +27,8 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    locale: Mapped[str | None] = mapped_column(String(10))      # "zh_CN" | "en"; None: follow the browser
+    timezone: Mapped[str | None] = mapped_column(String(64))    # IANA name, e.g. "Asia/Shanghai"
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
@@ -41,6 +43,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]       # None only for tokens created before expiry existed
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
