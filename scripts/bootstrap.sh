@@ -14,3 +14,16 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
+# Front-end assets (bpmn-js viewer, axe-core for the browser tests) from npm, bundled locally: no CDN.
+FRONTEND="$ROOT/frontend"
+ASSETS="$ROOT/app/web/static/build"
+if [ ! -f "$FRONTEND/node_modules/.package-lock.json" ] \
+   || [ "$FRONTEND/package-lock.json" -nt "$FRONTEND/node_modules/.package-lock.json" ]; then
+  echo "==> installing the front-end packages (npm ci in frontend/)"
+  npm ci --prefix "$FRONTEND" --silent --no-audit --no-fund
+fi
+if [ ! -f "$ASSETS/.built" ] || [ -n "$(find "$FRONTEND/package-lock.json" "$FRONTEND/build.mjs" "$FRONTEND/src" \
+      "$ROOT/app/web/static/js" -newer "$ASSETS/.built" -print -quit)" ]; then
+  echo "==> building the front-end assets into app/web/static/build/"
+  node "$FRONTEND/build.mjs"
+fi

@@ -1,0 +1,123 @@
+/*
+ * The process diagram on the complaint page, drawn with bpmn-js's NavigatedViewer.
+ *
+ * Source file: it imports from npm, so the browser loads the bundle that frontend/build.mjs makes from it,
+ * /static/build/diagram.js (with /static/build/diagram.css), never this file directly.
+ *
+ * Markup it expects (any number per page):
+ *   <div data-diagram-url="..." data-highlights-url="..." aria-label="Process diagram"></div>
+ * data-diagram-url    answers the BPMN XML of the instance's own definition version;
+ * data-highlights-url answers JSON, per element id: {"state": "completed"|"active"|"overdue", "count": n}
+ *                     (as {"elements": {...}}, the bare mapping, or a list of {"id", "state", "count"}).
+ * Optional: data-count-title="done {count} times" (tooltip of the rework badge, in the page's language),
+ *           data-error-text="..." (shown when the diagram cannot be drawn).
+ * When done the container gets data-diagram-state="ready" (or "error"), which the browser tests wait for.
+ */
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+
+const STATES = ['completed', 'active', 'overdue'];
+
+async function fetchOk(url, accept) {
+  const response = await fetch(url, { headers: { Accept: accept }, credentials: 'same-origin' });
+  if (!response.ok) {
+    throw new Error(`${url} answered ${response.status}`);
+  }
+  return response;
+}
+
+/** The highlights as a list of {id, state, count}, whichever of the accepted shapes the server sent. */
+export function normalizeHighlights(body) {
+  const source = body && !Array.isArray(body) && body.elements !== undefined ? body.elements : body;
+  if (Array.isArray(source)) {
+    return source.map((item) => ({ id: item.id ?? item.element_id, state: item.state, count: item.count ?? 0 }));
+  }
+  return Object.entries(source || {}).map(([id, item]) => ({ id, state: item.state, count: item.count ?? 0 }));
+}
+
+function label(container) {
+  // The page gives the label in its own language; English only as the last resort.
+  return container.getAttribute('aria-label') || container.dataset.diagramLabel || 'Process diagram';
+}
+
+function badge(count, container) {
+  const element = document.createElement('span');
+  element.className = 'cf-count-badge';
+  element.textContent = `${count}\u00d7`;
+  const title = container.dataset.countTitle;
+  element.title = title ? title.replace('{count}', String(count)) : `${count}\u00d7`;
+  return element;
+}
+
+function highlight(viewer, container, highlights) {
+  const registry = viewer.get('elementRegistry');
+  const canvas = viewer.get('canvas');
+  const overlays = viewer.get('overlays');
+  let drawn = 0;
+  for (const { id, state, count } of highlights) {
+    // Ids the diagram does not draw (a multi-instance child, an element of another version) are skipped.
+    if (!registry.get(id) || !STATES.includes(state)) {
+      continue;
+    }
+    canvas.addMarker(id, `cf-${state}`);
+    drawn += 1;
+    if (count > 1) {
+      overlays.add(id, 'cf-count', { position: { top: -10, right: 10 }, html: badge(count, container) });
+    }
+  }
+  return drawn;
+}
+
+function showError(container, error) {
+  container.dataset.diagramState = 'error';
+  const message = document.createElement('p');
+  message.className = 'cf-diagram-error';
+  message.textContent = container.dataset.errorText || 'The diagram could not be drawn.';
+  container.replaceChildren(message);
+  console.error('Process diagram:', error);
+}
+
+export async function drawDiagram(container) {
+  const name = label(container);
+  container.setAttribute('role', 'group');
+  container.setAttribute('aria-label', name);
+  container.classList.add('cf-diagram');
+  try {
+    const [xml, highlights] = await Promise.all([
+      fetchOk(container.dataset.diagramUrl, 'application/xml, text/xml').then((r) => r.text()),
+      container.dataset.highlightsUrl
+        ? fetchOk(container.dataset.highlightsUrl, 'application/json').then((r) => r.json())
+        : Promise.resolve([]),
+    ]);
+    // The bpmn.io watermark stays: its licence requires it.
+    const viewer = new NavigatedViewer({ container });
+    await viewer.importXML(xml);
+    const canvas = viewer.get('canvas');
+    canvas.zoom('fit-viewport', 'auto');
+    // diagram-js makes its SVG the keyboard target (arrows move, Ctrl +/- zoom): name it for screen readers.
+    const svg = container.querySelector('svg[tabindex]') || container.querySelector('svg');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', name);
+    svg.setAttribute('tabindex', '0');
+    const drawn = highlight(viewer, container, normalizeHighlights(highlights));
+    container.dataset.highlighted = String(drawn);
+    container.dataset.diagramState = 'ready';
+    container.diagramViewer = viewer;
+  } catch (error) {
+    showError(container, error);
+  }
+}
+
+function drawAll() {
+  document.querySelectorAll('[data-diagram-url]').forEach((container) => {
+    if (!container.dataset.diagramState) {
+      container.dataset.diagramState = 'loading';
+      drawDiagram(container);
+    }
+  });
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', drawAll);
+} else {
+  drawAll();
+}
