@@ -13,7 +13,8 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
     complaint = ctx.complaint
     profile = ctx.settings.sla_profile
     start = parse_instant(ctx.data.get("sla_clock_start") or complaint.received_at)
-    deadline = due_at(profile, "urgent_handling" if ctx.data.get("urgent") else "decision", start)
+    deadline = due_at(profile, "urgent_handling" if ctx.data.get("urgent") else "decision", start,
+                      product=complaint.product)
     body = (f"Dear {complaint.customer_name},\n\n"
             f"we have received your complaint about {complaint.product} and registered it under the tracking "
             f"number {complaint.tracking_number}.\n\n"

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # the project is not installed into the venv
     sys.path.insert(0, str(ROOT))
 
 from app.engine.errors import DefinitionError, InvalidDefinition  # noqa: E402
+from app.engine.settings import load_settings  # noqa: E402
 from app.engine.workflow.parsing import executable_process_ids, parse_process  # noqa: E402
 from app.engine.workflow.validation import ValidationContext, validate_bpmn_files  # noqa: E402
 
@@ -26,13 +27,10 @@ MAIN, SUB = "minimal.bpmn", "subprocess.bpmn"
 MAIN_TEXT = (FIXTURES / MAIN).read_text(encoding="utf-8")
 SUB_TEXT = (FIXTURES / SUB).read_text(encoding="utf-8")
 STARTED = "2026-03-02T09:00:00+00:00"
-SLA_NAMES = frozenset(
-    key for key in tomllib.loads((ROOT / "config" / "sla.toml").read_text(encoding="utf-8"))["profiles"]["default"]
-    if key not in {"description", "calendar", "holidays"}
-)
+SLA_NAMES = frozenset(load_settings().sla_profile.slas)
 
 
-def sla_due_at(name: str, start: str | None = None) -> str:
+def sla_due_at(name: str, start: str | None = None, product: str | None = None) -> str:
     if name not in SLA_NAMES:
         raise KeyError(f"unknown SLA {name!r}")
     base = datetime.fromisoformat(start) if start else datetime.now(timezone.utc)
@@ -47,7 +45,8 @@ def evaluate(expression: str, data: dict):
     return eval(expression, {"__builtins__": {}, "sla_due_at": sla_due_at, "now_iso": now_iso}, dict(data))
 
 
-SAMPLES = [{"urgent": urgent, "received_at": STARTED, "sla_clock_start": STARTED} for urgent in (True, False)]
+SAMPLES = [{"urgent": urgent, "received_at": STARTED, "sla_clock_start": STARTED, "product": "Credit card"}
+           for urgent in (True, False)]
 
 
 @pytest.fixture

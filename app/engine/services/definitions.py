@@ -24,9 +24,9 @@ def validation_context(runtime, known_processes=frozenset()) -> ValidationContex
     environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile))
     now = runtime.clock.now().isoformat()
     samples = [{"received_at": now, "sla_clock_start": now, "urgent": urgent, "severity": severity,
-                "category": category, "reopen_count": 0, "customer_satisfied": None}
-               for urgent, severity, category in ((False, "general", "fees_charges"),
-                                                  (True, "urgent", "fund_security"))]
+                "category": category, "product": product, "reopen_count": 0, "customer_satisfied": None}
+               for urgent, severity, category, product in ((False, "general", "fees_charges", "Credit card"),
+                                                           (True, "urgent", "fund_security", "Payment account"))]
     return ValidationContext(forms_dir=runtime.settings.forms_dir, operators=frozenset(runtime.operators),
                              lane_roles=runtime.settings.lane_roles,
                              evaluate=lambda expression, data: environment.evaluate(expression, dict(data)),

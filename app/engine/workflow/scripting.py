@@ -88,9 +88,10 @@ def script_functions(clock, profile) -> dict[str, Callable]:
     """The functions BPMN expressions may call. Deadlines come from the SLA profile in config/sla.toml."""
     from app.engine.sla import due_at, parse_instant  # noqa: PLC0415 - keeps this module's imports light
 
-    def sla_due_at(sla_name, start_iso=None):
+    def sla_due_at(sla_name, start_iso=None, product=None):
+        # ``product`` picks a regime's product track (DISP: payment services have their own deadline).
         start = parse_instant(start_iso) if start_iso else clock.now()
-        return due_at(profile, sla_name, start).isoformat()
+        return due_at(profile, sla_name, start, product=product).isoformat()
 
     def now_iso():
         return clock.now().isoformat()
