@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request, url_for
 from werkzeug.exceptions import BadRequest
 
-from app.engine.services import complaints, user_tasks
+from app.engine.services import complaints, reports, user_tasks
 from app.web import auth, current_runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,6 +20,8 @@ def index():
         "list_tasks": "GET /api/v1/tasks  (ready tasks you may work on)",
         "get_task": "GET /api/v1/tasks/<id>",
         "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
+        "list_definitions": "GET /api/v1/definitions  (process owners: deployed versions and instance counts)",
+        "figures": "GET /api/v1/figures  (aggregate complaint counts, no personal data)",
     }}
 
 
@@ -27,7 +29,7 @@ def index():
 def register_complaint():
     data = _json_object()
     with current_runtime().unit_of_work() as uow:
-        body = complaints.summary(complaints.register_complaint(uow, g.actor, data))
+        body = complaints.summary(uow, g.actor, complaints.register_complaint(uow, g.actor, data))
     return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
 
 
@@ -40,13 +42,13 @@ def get_complaint(complaint_id: int):
 @bp.get("/tasks")
 def list_tasks():
     with current_runtime().unit_of_work() as uow:
-        return {"tasks": [user_tasks.task_view(uow, row) for row in user_tasks.list_ready_tasks(uow, g.actor)]}
+        return {"tasks": [user_tasks.task_view(uow, g.actor, row) for row in user_tasks.list_ready_tasks(uow, g.actor)]}
 
 
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int):
     with current_runtime().unit_of_work() as uow:
-        return user_tasks.task_view(uow, user_tasks.get_task(uow, g.actor, task_id))
+        return user_tasks.task_view(uow, g.actor, user_tasks.get_task(uow, g.actor, task_id))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -56,7 +58,19 @@ def complete_task(task_id: int):
         raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
     with current_runtime().unit_of_work() as uow:
         task = user_tasks.complete_user_task(uow, g.actor, task_id, data)
-        return user_tasks.completion_result(uow, task)
+        return user_tasks.completion_result(uow, g.actor, task)
+
+
+@bp.get("/definitions")
+def list_definitions():
+    with current_runtime().unit_of_work() as uow:
+        return {"definitions": reports.list_definitions(uow, g.actor)}
+
+
+@bp.get("/figures")
+def figures():
+    with current_runtime().unit_of_work() as uow:
+        return reports.figures(uow, g.actor)
 
 
 def _json_object() -> dict:

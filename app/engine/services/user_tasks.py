@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
+from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import Conflict, NotAllowed, NotFound
 from app.engine.models import Complaint, UserTask
@@ -49,12 +50,14 @@ def get_task(uow, actor: Actor, task_id: int) -> UserTask:
     return task
 
 
-def task_view(uow, task: UserTask) -> dict:
+def task_view(uow, actor: Actor, task: UserTask) -> dict:
+    """The task as ``actor`` sees it: its context filtered by the read policy (a customer's feedback task shows
+    their own facts, never the findings, drafts or approval comment behind the decision)."""
     return {
         "id": task.id, "name": task.element_id, "title": task.title, "complaint_id": task.complaint_id,
         "lane": task.lane, "department": task.department, "state": task.state,
         "due_at": task.due_at.isoformat() if task.due_at else None,
-        "created_at": task.created_at.isoformat(), "context": task.context,
+        "created_at": task.created_at.isoformat(), "context": read_policy.task_context(actor, task),
         "form": uow.runtime.forms.schema_for_client(task.form) if task.form else None,
     }
 
@@ -86,9 +89,10 @@ def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> UserTask:
     return task
 
 
-def completion_result(uow, task: UserTask) -> dict:
-    """What a caller sees after completing: the task as it now stands and its complaint's new summary."""
-    from app.engine.services.complaints import summary  # noqa: PLC0415 - complaints imports the definitions
-
+def completion_result(uow, actor: Actor, task: UserTask) -> dict:
+    """What a caller sees after completing: the task as it now stands and its complaint's new summary, both as
+    the read policy lets this actor see them (no summary if the step took the complaint out of their reach)."""
     complaint = _complaint_of(uow, task)
-    return {"task": task_view(uow, task), "complaint": summary(complaint) if complaint else None}
+    readable = complaint is not None and read_policy.may_read_complaint(uow, actor, complaint)
+    return {"task": task_view(uow, actor, task),
+            "complaint": read_policy.complaint_summary(uow, actor, complaint) if readable else None}
