@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.engine.models.base import Base
@@ -24,16 +24,24 @@ class AuditEvent(Base):
 
 
 class OutboxMessage(Base):
-    """A message to a customer or to staff, recorded in the step's transaction and delivered after commit."""
+    """A message to a customer or to staff, written in the step's transaction (so it exists exactly when the
+    step committed) and delivered after commit by the sender job (app/delivery.py), which claims it, sends it
+    and records the result; a message that keeps failing becomes an incident."""
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))          # acknowledgement | reply | escalation
+    kind: Mapped[str] = mapped_column(String(40))          # acknowledgement | reply | escalation | ...
     recipient: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="pending")   # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]               # None: as soon as possible
+    lease_until: Mapped[datetime | None]                   # a sender's claim; after it, another may retry
+    last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)

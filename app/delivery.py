@@ -1,0 +1,160 @@
+"""The outbox sender: delivers the messages steps wrote, after their transaction committed.
+
+An adapter like the scheduler: it claims a batch (one unit of work), sends each message through a transport
+outside any transaction, and records each result (one unit of work each). Transports: SMTP to a configured
+server, or in development `.eml` files under instance/outbox/ (open them with any mail program).
+    COMPLAINTFLOW_SMTP_URL   smtp://user:password@host:587?starttls=1   (unset: write .eml files)
+    COMPLAINTFLOW_MAIL_FROM  sender address, default complaints@bank.example
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from app.engine.services import outbox
+from app.engine.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FROM = "complaints@bank.example"
+
+
+class PermanentFailure(Exception):
+    """The message can never be delivered as it is (e.g. no e-mail address, mailbox refused with 5xx)."""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0            # will be retried
+    given_up: int = 0          # became incidents
+    errors: list[str] = field(default_factory=list)
+
+
+class FileTransport:
+    """Development transport: each message becomes an .eml file, named after its idempotency key so a
+    repeated delivery would overwrite, not duplicate."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def send(self, email: EmailMessage, key: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.eml"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(bytes(email))
+        temporary.replace(path)
+
+    def __str__(self) -> str:
+        return f"files in {self.directory}"
+
+
+class SmtpTransport:
+    def __init__(self, host: str, port: int = 25, *, username: str | None = None, password: str | None = None,
+                 starttls: bool = False, timeout: float = 30):
+        self.host, self.port, self.username, self.password = host, port, username, password
+        self.starttls, self.timeout = starttls, timeout
+
+    def send(self, email: EmailMessage, key: str) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as err:
+            codes = [code for code, _ in err.recipients.values()]
+            if all(500 <= code < 600 for code in codes):
+                raise PermanentFailure(f"the mail server refused the recipient: {err.recipients}") from err
+            raise
+        except smtplib.SMTPResponseException as err:
+            if 500 <= err.smtp_code < 600:
+                raise PermanentFailure(f"the mail server refused the message: {err.smtp_code} "
+                                       f"{err.smtp_error!r}") from err
+            raise
+
+    def __str__(self) -> str:
+        return f"SMTP {self.host}:{self.port}"
+
+
+def transport_from_environment():
+    url = os.environ.get("COMPLAINTFLOW_SMTP_URL")
+    if not url:
+        return FileTransport(PROJECT_ROOT / "instance" / "outbox")
+    parsed = urlparse(url)
+    if parsed.scheme != "smtp" or not parsed.hostname:
+        raise ValueError(f"COMPLAINTFLOW_SMTP_URL must look like smtp://user:password@host:587?starttls=1, "
+                         f"not {parsed.scheme}://...")
+    options = parse_qs(parsed.query)
+    return SmtpTransport(parsed.hostname, parsed.port or 25, username=unquote(parsed.username or "") or None,
+                         password=unquote(parsed.password or "") or None,
+                         starttls=options.get("starttls", ["0"])[0] in ("1", "true", "yes"))
+
+
+def build_email(message: outbox.ClaimedMessage, sender: str, now) -> EmailMessage:
+    if "@" not in message.recipient:
+        raise PermanentFailure(f"{message.recipient!r} is not an e-mail address; contact the customer by the "
+                               "channel they gave (telephone or post) and record it")
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(now)
+    # Stable per message: a receiving system can discard a copy sent again after a sender crash.
+    email["Message-ID"] = make_msgid(idstring=hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24],
+                                     domain=sender.rpartition("@")[2] or "complaintflow")
+    email["X-Complaintflow-Message"] = str(message.id)
+    email.set_content(message.body)
+    return email
+
+
+def deliver_due(runtime, transport=None, *, batch: int = 50, max_batches: int | None = None) -> DeliveryReport:
+    """Send every message that is due now, batch after batch, until none is left for this sender."""
+    transport = transport or transport_from_environment()
+    sender = os.environ.get("COMPLAINTFLOW_MAIL_FROM", DEFAULT_FROM)
+    report = DeliveryReport()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with runtime.unit_of_work() as uow:
+            claimed = outbox.claim_due(uow, uow.now(), batch)
+        if not claimed:
+            break
+        for message in claimed:
+            _deliver_one(runtime, transport, sender, message, report)
+    if report.sent or report.failed or report.given_up:
+        log.info("outbox via %s: %d sent, %d to retry, %d given up", transport, report.sent, report.failed,
+                 report.given_up)
+    return report
+
+
+def _deliver_one(runtime, transport, sender: str, message: outbox.ClaimedMessage, report: DeliveryReport) -> None:
+    permanent, error = False, None
+    try:
+        transport.send(build_email(message, sender, runtime.clock.now()), message.idempotency_key)
+    except PermanentFailure as err:
+        permanent, error = True, str(err)
+    except (OSError, smtplib.SMTPException) as err:
+        error = f"{type(err).__name__}: {err}"
+    with runtime.unit_of_work() as uow:
+        if error is None:
+            outbox.record_sent(uow, message, uow.now())
+            report.sent += 1
+            return
+        gave_up = outbox.record_failure(uow, message, error, uow.now(), permanent=permanent)
+    report.errors.append(f"message {message.id}: {error}")
+    if gave_up:
+        report.given_up += 1
+        log.error("outbox: gave up message %s to %s: %s", message.id, message.recipient, error)
+    else:
+        report.failed += 1
+        log.warning("outbox: message %s to %s failed, will retry: %s", message.id, message.recipient, error)
+
