@@ -67,6 +67,32 @@ function highlight(viewer, container, highlights) {
   return drawn;
 }
 
+// diagram-js moves the canvas only with Ctrl/Cmd + arrows; plain keys are kinder to keyboard users:
+// arrows move (Shift: faster), + and - zoom, 0 fits the diagram again.
+const MOVES = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+
+function bindKeys(viewer, target) {
+  const canvas = viewer.get('canvas');
+  target.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    const step = event.shiftKey ? 200 : 50;
+    if (MOVES[event.key]) {
+      canvas.scroll({ dx: MOVES[event.key][0] * step, dy: MOVES[event.key][1] * step });
+    } else if (event.key === '+' || event.key === '=') {
+      canvas.zoom(canvas.zoom() * 1.25);
+    } else if (event.key === '-') {
+      canvas.zoom(canvas.zoom() / 1.25);
+    } else if (event.key === '0') {
+      canvas.zoom('fit-viewport', 'auto');
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+}
+
 function showError(container, error) {
   container.dataset.diagramState = 'error';
   const message = document.createElement('p');
@@ -93,11 +119,12 @@ export async function drawDiagram(container) {
     await viewer.importXML(xml);
     const canvas = viewer.get('canvas');
     canvas.zoom('fit-viewport', 'auto');
-    // diagram-js makes its SVG the keyboard target (arrows move, Ctrl +/- zoom): name it for screen readers.
+    // diagram-js makes its SVG the keyboard target: keep it in the tab order and name it for screen readers.
     const svg = container.querySelector('svg[tabindex]') || container.querySelector('svg');
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', name);
     svg.setAttribute('tabindex', '0');
+    bindKeys(viewer, svg);
     const drawn = highlight(viewer, container, normalizeHighlights(highlights));
     container.dataset.highlighted = String(drawn);
     container.dataset.diagramState = 'ready';
