@@ -1,0 +1,322 @@
+"""Every route of the app x every kind of caller: the expected status of each cell, and no forbidden value in
+any body (issue 14, "who may read what").
+
+One complaint is taken through the whole lifecycle to the customer's feedback step, with two departments and a
+rejected draft, so findings, root causes, drafts, approval comments, internal notes and customer messages all
+exist. Each kind of data carries a recognisable marker; every response body is scanned for the markers its
+caller may not see (by the read policy's audiences), for staff usernames and display names where the caller is
+not staff, and for case-file keys in what customers and channels receive.
+
+A route of the app without a row here fails ``test_every_route_has_a_row``: a new endpoint must say who may call it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from app.engine.models import ApiToken, User, UserTask
+from app.engine.services import users
+from app.web import create_app
+from tests.web.conftest import basic
+
+ROLES = ("intake", "coordinator", "lead_officer", "co_officer", "other_officer", "approver", "head", "compliance",
+         "owner", "channel", "customer", "other_customer", "revoked", "anonymous")
+USERNAMES = {"intake": "intake", "coordinator": "coordinator", "lead_officer": "e_banking.officer",
+             "co_officer": "cards.officer", "other_officer": "wealth_management.officer", "approver": "approver",
+             "head": "head", "compliance": "compliance", "owner": "owner", "channel": "channel",
+             "customer": "customer", "other_customer": "customer2"}
+NOT_STAFF = {"channel", "customer", "other_customer", "revoked", "anonymous"}
+UNAUTHENTICATED = {"revoked", "anonymous"}
+
+# Markers, by the kind of data that carries them (complaint A is the customer's, B the channel's).
+PERSONAL_A = ("Mary MARKNAMEA", "mark-contact-a@example.com", "MARKREFA", "MARKDESCA complaint text",
+              "MARKSENTMESSAGE")                   # the approved message reached the customer in the reply
+CASE_A = ("MARKFACTSEBANKING", "MARKROOTEBANKING", "MARKREMEDYEBANKING", "MARKFACTSCARDS", "MARKROOTCARDS",
+          "MARKREMEDYCARDS", "MARKDRAFTONE", "MARKREJECTEDMESSAGE", "MARKDRAFTTWO", "MARKAPPROVALREJECT",
+          "MARKAPPROVALOK")
+INTERNAL_A = ("MARKNOTECLASSIFY", "MARKNOTETRIAGE")
+PERSONAL_B = ("Bert MARKNAMEB", "mark-contact-b@example.com", "MARKDESCB complaint text")
+ALL_MARKERS = PERSONAL_A + CASE_A + INTERNAL_A + PERSONAL_B
+# Keys that only the case file carries: a customer's or a channel's body must not contain them at all.
+CASE_FILE_KEYS = {"facts", "root_cause", "proposed_remedy", "finding", "findings", "resolution_summary",
+                  "customer_message", "remedy_type", "redress_amount", "approval_comment", "approval_decision",
+                  "classification_note", "triage_note", "actor", "detail", "recipient", "registered_by",
+                  "severity", "lead_department", "departments", "open_tasks", "variables"}
+
+# Which complaints each caller may read, and with which audience (the read policy's rules, stated again).
+READS = {"intake": {"A", "B"}, "coordinator": {"A", "B"}, "lead_officer": {"A"}, "co_officer": {"A"},
+         "approver": {"A", "B"}, "head": {"A", "B"}, "compliance": {"A", "B"}, "channel": {"B"}, "customer": {"A"}}
+AUDIENCE = {"intake": "case_file", "lead_officer": "case_file", "co_officer": "case_file", "coordinator": "internal",
+            "approver": "internal", "head": "internal", "compliance": "internal", "channel": "channel",
+            "customer": "customer"}
+SEES = {"internal": {"personal", "case", "internal"}, "case_file": {"personal", "case"}, "customer": {"personal"},
+        "channel": set()}
+MARKERS = {("A", "personal"): PERSONAL_A, ("A", "case"): CASE_A, ("A", "internal"): INTERNAL_A,
+           ("B", "personal"): PERSONAL_B}
+
+
+def allowed_markers(role: str) -> set[str]:
+    kinds = SEES.get(AUDIENCE.get(role, ""), set())
+    return {m for c in READS.get(role, ()) for k in kinds for m in MARKERS.get((c, k), ())}
+
+
+def expect(default: int, **cells: int) -> dict[str, int]:
+    """Expected status per role: ``default`` for every authenticated caller unless named; 401 without valid
+    credentials."""
+    table = {role: cells.get(role, default) for role in ROLES}
+    for role in UNAUTHENTICATED:
+        table[role] = cells.get(role, 401)
+    return table
+
+
+@dataclass
+class Case:
+    path: str
+    expected: dict[str, int]
+    body: dict | None = None
+    label: str = ""
+
+
+@dataclass
+class Scene:
+    headers: dict[str, dict]
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+NEUTRAL_REGISTRATION = {"customer_name": "Neutral Person", "customer_contact": "neutral@example.com",
+                        "channel": "online_banking", "product": "Credit card", "category": "fees_charges",
+                        "description": "A neutral complaint registered by the matrix."}
+
+
+def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
+    """(method, rule) -> the cases tried on it. Every rule of ``app.url_map`` needs a row."""
+    ids = s.ids
+    readers = lambda c, status=200: {r: status for r in READS if c in READS[r]}  # noqa: E731
+    return {
+        ("GET", "/"): [Case("/", expect(200, revoked=200, anonymous=200))],
+        ("GET", "/healthz"): [Case("/healthz", expect(200, revoked=200, anonymous=200))],
+        ("GET", "/api/v1"): [Case("/api/v1", expect(200))],
+        ("POST", "/api/v1/complaints"): [Case("/api/v1/complaints", expect(
+            403, intake=201, coordinator=201, channel=201, customer=201, other_customer=201),
+            body=NEUTRAL_REGISTRATION)],
+        ("GET", "/api/v1/complaints/<int:complaint_id>"): [
+            Case(f"/api/v1/complaints/{ids['A']}", expect(403, **readers("A")), label="customer's complaint"),
+            Case(f"/api/v1/complaints/{ids['B']}", expect(403, **readers("B")), label="channel's complaint"),
+            Case("/api/v1/complaints/999999", expect(404), label="unknown"),
+        ],
+        ("GET", "/api/v1/tasks"): [Case("/api/v1/tasks", expect(200))],
+        ("GET", "/api/v1/tasks/<int:task_id>"): [
+            Case(f"/api/v1/tasks/{ids['feedback']}", expect(403, intake=200, customer=200), label="feedback"),
+            Case(f"/api/v1/tasks/{ids['investigation']}", expect(403, lead_officer=200), label="investigation"),
+            Case(f"/api/v1/tasks/{ids['approval']}", expect(403, approver=200), label="rejection"),
+            Case(f"/api/v1/tasks/{ids['classify_B']}", expect(403, intake=200, coordinator=200), label="classify B"),
+            Case("/api/v1/tasks/999999", expect(404), label="unknown"),
+        ],
+        ("POST", "/api/v1/tasks/<int:task_id>/complete"): [
+            # Invalid data: whoever may work on the task gets 422 (nothing applied), everyone else 403.
+            Case(f"/api/v1/tasks/{ids['feedback']}/complete", expect(403, intake=422, customer=422),
+                 body={"data": {"customer_satisfied": "maybe"}}, label="feedback"),
+            Case(f"/api/v1/tasks/{ids['investigation']}/complete", expect(403, lead_officer=409),
+                 body={"data": {}}, label="completed investigation"),
+            Case("/api/v1/tasks/999999/complete", expect(404), body={"data": {}}, label="unknown"),
+        ],
+        ("GET", "/api/v1/definitions"): [Case("/api/v1/definitions", expect(403, owner=200, compliance=200, head=200))],
+        ("GET", "/api/v1/figures"): [Case("/api/v1/figures", expect(
+            403, owner=200, compliance=200, head=200, coordinator=200))],
+        # Front-end code is public (no data in it): served to anyone, signed in or not.
+        ("GET", "/static/<path:filename>"): [
+            Case("/static/js/diagram.js", expect(200, revoked=200, anonymous=200), label="asset"),
+            Case("/static/no-such-file.js", expect(404, revoked=404, anonymous=404), label="missing asset")],
+    }
+
+
+# Rows for routes that exist only in some installs.
+OPTIONAL_ROWS: set[tuple[str, str]] = set()
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+# --- the scene ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def scene(demo):
+    app = create_app(runtime=demo, config={"TESTING": True, "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    with demo.unit_of_work() as uow:
+        users.upsert_user(uow, "customer2", "customer2-demo", display_name="Other Customer", roles=["customer"])
+        token = users.create_token(uow, "coordinator", "matrix, revoked below")
+    with demo.unit_of_work() as uow:
+        for row in uow.session.scalars(select(ApiToken)):
+            row.revoked_at = uow.now()
+    headers = {role: basic(name) for role, name in USERNAMES.items()}
+    headers["revoked"] = {"Authorization": f"Bearer {token}"}
+    headers["anonymous"] = {}
+    s = Scene(headers)
+
+    def post(role, path, body, status=200):
+        response = client.post(path, json=body, headers=headers[role])
+        assert response.status_code == status, (path, response.json)
+        return response.json
+
+    def ready(role, complaint_id, name):
+        found = [t for t in post_get(role, "/api/v1/tasks")["tasks"]
+                 if t["complaint_id"] == complaint_id and t["name"] == name]
+        assert len(found) == 1, (role, name, found)
+        return found[0]["id"]
+
+    def post_get(role, path):
+        response = client.get(path, headers=headers[role])
+        assert response.status_code == 200, (path, response.json)
+        return response.json
+
+    def complete(role, cid, name, data):
+        return post(role, f"/api/v1/tasks/{ready(role, cid, name)}/complete", {"data": data})
+
+    a = post("customer", "/api/v1/complaints", {
+        "customer_name": PERSONAL_A[0], "customer_contact": PERSONAL_A[1], "customer_reference": PERSONAL_A[2],
+        "channel": "online_banking", "product": "Credit card", "category": "fees_charges",
+        "amount_involved": "45.50", "description": PERSONAL_A[3]}, 201)["id"]
+    complete("intake", a, "classify_complaint", {"category": "fees_charges", "severity": "general",
+                                                 "product": "Credit card", "classification_note": INTERNAL_A[0]})
+    complete("coordinator", a, "triage_complaint", {"lead_department": "e_banking", "co_departments": ["cards"],
+                                                    "triage_note": INTERNAL_A[1]})
+    s.ids["investigation"] = ready("lead_officer", a, "investigate_complaint")
+    complete("lead_officer", a, "investigate_complaint", {"facts": CASE_A[0], "root_cause": CASE_A[1],
+                                                          "proposed_remedy": CASE_A[2]})
+    complete("co_officer", a, "investigate_complaint", {"facts": CASE_A[3], "root_cause": CASE_A[4],
+                                                        "proposed_remedy": CASE_A[5]})
+    complete("lead_officer", a, "draft_resolution", {"resolution_summary": CASE_A[6], "remedy_type": "explanation",
+                                                     "redress_amount": None, "customer_message": CASE_A[7]})
+    s.ids["approval"] = ready("approver", a, "approve_resolution")
+    complete("approver", a, "approve_resolution", {"approval_decision": "reject", "approval_comment": CASE_A[9]})
+    complete("lead_officer", a, "draft_resolution", {"resolution_summary": CASE_A[8], "remedy_type": "explanation",
+                                                     "redress_amount": None, "customer_message": PERSONAL_A[4]})
+    complete("approver", a, "approve_resolution", {"approval_decision": "approve", "approval_comment": CASE_A[10]})
+    s.ids["feedback"] = ready("customer", a, "record_feedback")
+    b = post("channel", "/api/v1/complaints", {
+        "customer_name": PERSONAL_B[0], "customer_contact": PERSONAL_B[1], "channel": "email",
+        "product": "Current account", "category": "service_quality", "description": PERSONAL_B[2]}, 201)["id"]
+    s.ids.update(A=a, B=b, classify_B=ready("intake", b, "classify_complaint"))
+    return app, client, s
+
+
+# --- scanning a body ---------------------------------------------------------------------------------------
+
+def staff_names(demo) -> tuple[set[str], set[str]]:
+    with demo.unit_of_work() as uow:
+        staff = [u for u in uow.session.scalars(select(User)) if set(u.roles) - {"customer"}]
+        return {u.username for u in staff}, {u.display_name for u in staff}
+
+
+def _walk(value, keys: set, strings: set):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            keys.add(k)
+            _walk(v, keys, strings)
+    elif isinstance(value, list):
+        for v in value:
+            _walk(v, keys, strings)
+    elif isinstance(value, str):
+        strings.add(value)
+
+
+def leaks_in(role: str, text: str, staff: tuple[set[str], set[str]]) -> list[str]:
+    found = [f"marker {m!r}" for m in ALL_MARKERS if m in text and m not in allowed_markers(role)]
+    if role in NOT_STAFF:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        keys, strings = set(), set()
+        _walk(body, keys, strings)
+        found += [f"staff username {v!r}" for v in strings & staff[0]]
+        found += [f"staff name {n!r}" for n in staff[1] if n in text]
+        found += [f"case-file key {k!r}" for k in keys & CASE_FILE_KEYS]
+    return found
+
+
+# --- the tests ---------------------------------------------------------------------------------------------
+
+def test_every_route_has_a_row(scene):
+    app, _, s = scene
+    rows = set(matrix(s))
+    routes = app_routes(app)
+    assert not routes - rows, f"routes without a row in the access matrix: {sorted(routes - rows)}"
+    assert not rows - routes - OPTIONAL_ROWS, f"rows for routes that no longer exist: {sorted(rows - routes)}"
+
+
+def test_access_matrix(scene, demo, record_property):
+    app, client, s = scene
+    staff = staff_names(demo)
+    routes = app_routes(app)
+    rows = {key: cases for key, cases in matrix(s).items() if key in routes}
+    wrong, leaks, tried = [], [], 0
+    for (method, _rule), cases in rows.items():
+        for case in cases:
+            for role in ROLES:
+                with client.open(case.path, method=method, json=case.body, headers=s.headers[role]) as response:
+                    status, text = response.status_code, response.get_data(as_text=True)
+                tried += 1
+                where = f"{method} {case.path} ({case.label or _rule}) as {role}"
+                if status != case.expected[role]:
+                    wrong.append(f"{where}: {status}, expected {case.expected[role]}")
+                leaks += [f"{where}: {leak}" for leak in leaks_in(role, text, staff)]
+    record_property("requests", tried)
+    record_property("leaks", len(leaks))
+    print(f"\naccess matrix: {tried} requests, {len(wrong)} wrong statuses, {len(leaks)} leaks")
+    assert not wrong, "\n".join(wrong)
+    assert not leaks, "\n".join(leaks)
+    assert tried >= len(rows) * len(ROLES)
+
+
+def test_the_customer_sees_their_case_and_nothing_internal(scene, demo):
+    """Positive as well as negative: the customer's view has what they need, and completing their feedback
+    answers with their own facts only."""
+    _, client, s = scene
+    staff = staff_names(demo)
+    customer = s.headers["customer"]
+
+    task = client.get(f"/api/v1/tasks/{s.ids['feedback']}", headers=customer)
+    assert task.status_code == 200
+    assert task.json["context"]["tracking_number"] and "root_cause" not in json.dumps(task.json)
+    assert leaks_in("customer", task.get_data(as_text=True), staff) == []
+
+    view = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=customer).json
+    assert view["department_in_charge"] == "E-banking" and view["status"] == "awaiting_feedback"
+    assert view["customer_contact"] == PERSONAL_A[1] and view["description"] == PERSONAL_A[3]
+    assert [m["kind"] for m in view["messages"]] == ["acknowledgement", "reply"]
+    assert PERSONAL_A[4] in view["messages"][1]["body"]
+    assert {e["action"] for e in view["history"]} <= {"complaint_registered", "acknowledgement_sent", "reply_sent",
+                                                      "complaint_closed"}
+
+    done = client.post(f"/api/v1/tasks/{s.ids['feedback']}/complete", headers=customer, json={"data": {
+        "customer_satisfied": True, "satisfaction_rating": 4, "feedback_comment": "Thanks"}})
+    assert done.status_code == 200, done.json
+    assert done.json["complaint"]["status"] == "closed" and done.json["task"]["context"]
+    assert leaks_in("customer", done.get_data(as_text=True), staff) == []
+    closed = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=customer)
+    assert closed.json["satisfaction_rating"] == 4
+    assert leaks_in("customer", closed.get_data(as_text=True), staff) == []
+
+
+def test_staff_views_keep_the_case_file(scene, demo):
+    """The policy narrows by audience, it does not starve staff: officers see findings and the rejection
+    reason, not complaint management's notes; the coordinator sees everything."""
+    _, client, s = scene
+    officer = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=s.headers["co_officer"]).get_data(as_text=True)
+    assert all(m in officer for m in ("MARKROOTEBANKING", "MARKAPPROVALREJECT", "MARKDRAFTONE"))
+    assert not any(m in officer for m in INTERNAL_A)
+    coordinator = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=s.headers["coordinator"])
+    assert all(m in coordinator.get_data(as_text=True) for m in INTERNAL_A)
+    draft = client.get("/api/v1/tasks", headers=s.headers["lead_officer"]).json["tasks"]
+    assert draft == []  # the case waits for the customer now
+    with demo.unit_of_work() as uow:
+        redraft = uow.session.scalars(select(UserTask).where(UserTask.element_id == "draft_resolution")
+                                      .order_by(UserTask.id)).all()[-1]
+        assert redraft.context["approval_comment"] == "MARKAPPROVALREJECT"  # what the drafter redrafts against
