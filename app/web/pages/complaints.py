@@ -1,0 +1,145 @@
+"""Complaint pages: one complaint (facts, clocks, timeline, messages, tasks, diagram), the list with its CSV
+export, and registering a complaint. Visibility is read_policy's; the list's query is services/complaint_list."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import Forbidden
+
+from app.engine import read_policy
+from app.engine.actors import Actor
+from app.engine.errors import InvalidSubmission
+from app.engine.services import complaint_list, complaints, diagram_state
+from app.web import current_runtime
+from app.web.pages import form_renderer, labels
+from app.web.pages.formatting import reader_zone
+
+bp = Blueprint("complaints", __name__)
+FILTER_NAMES = ("status", "category", "channel", "department", "overdue", "received_from", "received_to", "q")
+
+
+def nav_allowed(actor: Actor, item: str) -> bool:
+    if item == "complaints":
+        return complaint_list.may_list(actor)
+    if item == "register":
+        return actor.is_staff and actor.has_any_role(complaints.REGISTERING_ROLES)
+    return True
+
+
+@bp.get("/complaints/<int:complaint_id>")
+def show(complaint_id: int):
+    actor = current_user.actor
+    with current_runtime().unit_of_work() as uow:
+        complaint = read_policy.require_complaint(uow, actor, complaint_id)
+        view = read_policy.complaint_view(uow, actor, complaint)
+        clocks = diagram_state.clocks(uow, actor, complaint_id)
+    return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks)
+
+
+@bp.get("/complaints/<int:complaint_id>/diagram.bpmn")
+def diagram(complaint_id: int):
+    with current_runtime().unit_of_work() as uow:
+        xml = diagram_state.definition_xml(uow, current_user.actor, complaint_id)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/complaints/<int:complaint_id>/diagram-state.json")
+def diagram_highlights(complaint_id: int):
+    with current_runtime().unit_of_work() as uow:
+        return {"elements": diagram_state.element_states(uow, current_user.actor, complaint_id)}
+
+
+@bp.get("/complaints")
+def index():
+    actor = current_user.actor
+    errors: dict = {}
+    try:
+        filters = complaint_list.parse_filters(request.args, reader_zone())
+    except InvalidSubmission as err:
+        filters, errors = complaint_list.ComplaintFilters(zone=reader_zone()), err.errors
+    with current_runtime().unit_of_work() as uow:
+        try:
+            page = complaint_list.list_complaints(uow, actor, filters, after=request.args.get("after") or None)
+        except InvalidSubmission as err:
+            errors.update(err.errors)
+            page = complaint_list.list_complaints(uow, actor, filters)
+    return render_template("pages/complaints.html", page=page, errors=errors,
+                           filters={name: request.args.get(name, "") for name in FILTER_NAMES},
+                           may_export=complaint_list.may_export(actor),
+                           statuses=_status_choices())
+
+
+def _status_choices():
+    return [(code, str(title)) for code, title in labels.STATUSES.items()]
+
+
+# Headers of the export, in the reader's language; the values are codes, as reports and spreadsheets want.
+def _export_headers() -> dict[str, str]:
+    return {"id": _("ID"), "tracking_number": _("Tracking number"), "received_at": _("Received"),
+            "customer_name": _("Customer"), "channel": _("Channel"), "category": _("Category"),
+            "severity": _("Severity"), "status": _("Status"), "lead_department": _("Lead department"),
+            "due_at": _("Due"), "is_overdue": _("Overdue"), "reopen_count": _("Reopened"), "closed_at": _("Closed")}
+
+
+@bp.get("/complaints.csv")
+def export():
+    actor = current_user.actor
+    filters = complaint_list.parse_filters(request.args, reader_zone())
+    headers = _export_headers()
+    runtime = current_runtime()
+    if not complaint_list.may_export(actor):
+        raise Forbidden()
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([headers[c] for c in complaint_list.COLUMNS])
+        yield "\ufeff" + buffer.getvalue()  # the BOM lets spreadsheet programs read the Chinese text as UTF-8
+        with runtime.unit_of_work() as uow:
+            for row in complaint_list.export_rows(uow, actor, filters):
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow([_cell(row[c]) for c in complaint_list.COLUMNS])
+                yield buffer.getvalue()
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="complaints.csv"'})
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def register():
+    actor = current_user.actor
+    form_name = complaints.REGISTRATION_FORM
+    schema = current_runtime().forms.schema_for_client(form_name)
+    values, errors, status = {}, {}, 200
+    if request.method == "POST":
+        values = form_renderer.parse(schema, request.form)
+        try:
+            with current_runtime().unit_of_work() as uow:
+                complaint = complaints.register_complaint(uow, actor, values)
+                complaint_id, tracking = complaint.id, complaint.tracking_number
+        except InvalidSubmission as err:
+            errors, status = err.errors, 422
+        else:
+            flash(_("Complaint %(number)s registered.", number=tracking), "success")
+            return redirect(url_for("complaints.show", complaint_id=complaint_id))
+    elif not nav_allowed(actor, "register"):
+        raise Forbidden()
+    known = set(schema.get("properties", {}))
+    general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
+    return render_template("pages/register.html", schema=schema, general_errors=general,
+                           fields=form_renderer.fields(schema, values, errors)), status

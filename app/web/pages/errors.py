@@ -1,0 +1,95 @@
+"""Error pages for browser routes, in the reader's language; /api/v1 (and /healthz) keep their JSON answers.
+
+The statuses come from app/web/errors.py (the one domain-error-to-HTTP table); this module only decides
+*how* an error is shown: HTML for people, JSON for programs.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.engine.errors import DomainError
+from app.web import errors as api_errors
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    401: _l("Please sign in"),
+    403: _l("You may not open this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not available here"),
+    409: _l("This was changed meanwhile"),
+    413: _l("The upload is too large"),
+    422: _l("The data could not be accepted"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+}
+MESSAGES = {
+    400: _l("Please go back, reload the page and try again."),
+    401: _l("Your session has ended. Please sign in again."),
+    403: _l("Your role or department does not give you access to this case or task. "
+            "If you think it should, ask your coordinator."),
+    404: _l("There is no such page, case or task. Check the address or start again from your inbox."),
+    405: _l("Please go back and use the buttons on the page."),
+    409: _l("Someone else changed this case at the same time. Reload the page to see where it stands now."),
+    413: _l("Please send a smaller file."),
+    422: _l("Please go back and correct the form."),
+    429: _l("Please wait a minute before trying again."),
+    500: _l("The error has been logged. Please try again in a moment; nothing was half saved."),
+}
+CSRF_MESSAGE = _l("The form had expired or was not sent from this site. Please reload the page and send it again.")
+
+
+def register(app: Flask) -> None:
+    # Registered after app/web/errors.py: these wrap its handlers and hand programs' requests back to them.
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def is_browser_route() -> bool:
+    path = request.path
+    return not (path == "/api" or path.startswith("/api/") or path == "/healthz")
+
+
+def render_error(status: int, message=None):
+    shown = status if status in TITLES else (500 if status >= 500 else 400)
+    return render_template("pages/error.html", status=status, title=TITLES[shown],
+                           message=message or MESSAGES[shown]), status
+
+
+def _http_error(err: HTTPException):
+    if not is_browser_route():
+        return api_errors.http_error(err)
+    if isinstance(err, CSRFError):
+        return render_error(400, CSRF_MESSAGE)
+    response = render_error(err.code or 500)
+    return _with_headers(response, err)
+
+
+def _with_headers(rendered, err: HTTPException):
+    body, status = rendered
+    headers = [(k, v) for k, v in err.get_headers() if k.lower() in ("allow", "retry-after", "www-authenticate")]
+    return body, status, headers
+
+
+def _domain_error(err: DomainError):
+    if not is_browser_route():
+        return api_errors.domain_error(err)
+    status, _kind = next(api_errors.DOMAIN_ERRORS[cls] for cls in type(err).__mro__
+                         if cls in api_errors.DOMAIN_ERRORS)
+    if status >= 500:
+        log.error("%s on %s: %s", type(err).__name__, request.path, err.message)
+    return render_error(status)
+
+
+def _unexpected_error(err: Exception):
+    if not is_browser_route():
+        return api_errors.unexpected_error(err)
+    log.exception("Unhandled error on %s", request.path, exc_info=err)
+    return render_error(500)

@@ -1,0 +1,217 @@
+"""The one renderer of task forms: a JSON Schema (app/forms/) becomes a list of fields in the order the schema
+declares them, and a submitted HTML form becomes the typed data the schema validates.
+
+It decides how a field looks (select, checklist, money...), never whether data is acceptable: that is
+FormStore.validate on the server, the same call the API makes. Labels, help texts and choice titles are the
+schema's English texts looked up in the catalog.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext, lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+MONEY_PATTERN = re.compile(r"\[0-9\]\{1,1[0-9]\}")  # the decimal-amount patterns of app/forms, e.g. [0-9]{1,13}
+LONG_TEXT_LENGTH = 200
+YES_NO = (("true", _l("Yes")), ("false", _l("No")))
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str            # text | textarea | select | checklist | multiselect | number | integer | money | date | boolean
+    label: str
+    help: str = ""
+    required: bool = False
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    value: object = ""   # as the user typed it (a list for checklists)
+    errors: list[str] = field(default_factory=list)
+    show_when: dict | None = None   # {"field": name, "values": [...]}: shown only when that field has one of them
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def input_id(self) -> str:
+        return f"field-{self.name}"
+
+    def is_chosen(self, code: str) -> bool:
+        if isinstance(self.value, (list, tuple)):
+            return code in [str(v) for v in self.value]
+        return str(self.value) == code
+
+
+def choices_of(prop: dict) -> list[tuple[str, str]]:
+    """(code, English title) of a field's choices: oneOf/const/title, or an enum (with x-enum-titles)."""
+    node = prop.get("items", prop) if prop.get("type") == "array" else prop
+    if "oneOf" in node:
+        return [(str(c["const"]), c.get("title") or _humanize(c["const"])) for c in node["oneOf"] if "const" in c]
+    titles = node.get("x-enum-titles", {})
+    return [(str(v), titles.get(v) or _humanize(v)) for v in node.get("enum", []) if v is not None]
+
+
+def _humanize(code) -> str:
+    return str(code).replace("_", " ").capitalize()
+
+
+def _types(prop: dict) -> set[str]:
+    kind = prop.get("type", "string")
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+def kind_of(prop: dict) -> str:
+    types = _types(prop) - {"null"}
+    if "array" in types:
+        items = prop.get("items", {})
+        return "checklist" if items.get("format") == "department" or len(choices_of(prop)) <= 8 else "multiselect"
+    if choices_of(prop) or prop.get("format") == "department":
+        return "select"
+    if "boolean" in types:
+        return "boolean"
+    if "integer" in types:
+        return "integer"
+    if "number" in types:
+        return "number"
+    if prop.get("format") in ("money", "decimal") or MONEY_PATTERN.search(prop.get("pattern", "")):
+        return "money"
+    if prop.get("format") == "date":
+        return "date"
+    if prop.get("format") == "textarea" or prop.get("maxLength", 0) > LONG_TEXT_LENGTH:
+        return "textarea"
+    return "text"
+
+
+def conditions(schema: dict) -> dict[str, dict]:
+    """Fields the schema requires only under an ``if`` (e.g. the comment of a rejection): field -> condition."""
+    rules = [schema] + [s for s in schema.get("allOf", []) if isinstance(s, dict)]
+    always = set(schema.get("required", []))
+    shown: dict[str, dict] = {}
+    for rule in rules:
+        condition = _simple_condition(rule.get("if"))
+        if condition is None:
+            continue
+        for name in rule.get("then", {}).get("required", []):
+            if name not in always:
+                shown.setdefault(name, condition)
+    return shown
+
+
+def _simple_condition(node) -> dict | None:
+    """``{"properties": {f: {"const": v}}}`` or ``{"enum": [...]}`` on one field; other shapes are not hidden."""
+    props = (node or {}).get("properties", {})
+    if len(props) != 1:
+        return None
+    (name, test), = props.items()
+    if "const" in test:
+        return {"field": name, "values": [test["const"]]}
+    if "enum" in test:
+        return {"field": name, "values": list(test["enum"])}
+    return None
+
+
+def fields(schema: dict, values: dict | None = None, errors: dict | None = None) -> list[Field]:
+    values, errors = values or {}, errors or {}
+    required = set(schema.get("required", []))
+    shown_when = conditions(schema)
+    result = []
+    for name, prop in schema.get("properties", {}).items():  # declared order: json keeps it
+        kind = kind_of(prop)
+        choices = [(code, gettext(title)) for code, title in choices_of(prop)]
+        if kind == "boolean":
+            choices = [(code, str(title)) for code, title in YES_NO]
+        result.append(Field(
+            name=name, kind=kind, label=gettext(prop.get("title") or _humanize(name)),
+            help=gettext(prop["description"]) if prop.get("description") else "",
+            required=name in required or name in shown_when, choices=choices,
+            value=_display_value(values.get(name, prop.get("default", "")), kind),
+            errors=[friendly(m) for m in errors.get(name, [])], show_when=shown_when.get(name),
+            attrs=_attrs(prop, kind)))
+    return result
+
+
+def _display_value(value, kind):
+    if kind in ("checklist", "multiselect"):
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _attrs(prop: dict, kind: str) -> dict:
+    attrs = {}
+    if kind in ("text", "textarea") and "maxLength" in prop:
+        attrs["maxlength"] = prop["maxLength"]
+    if kind in ("integer", "number"):
+        for key in ("minimum", "maximum"):
+            if key in prop:
+                attrs[key[:3]] = prop[key]
+        attrs["step"] = 1 if kind == "integer" else "any"
+    return attrs
+
+
+def parse(schema: dict, form: MultiDict) -> dict:
+    """The submitted form as the schema's types. Anything that does not convert is passed on as typed, so the
+    validator reports it next to its field and the page shows it again."""
+    data: dict = {}
+    for name, prop in schema.get("properties", {}).items():
+        kind = kind_of(prop)
+        nullable = "null" in _types(prop)
+        if kind in ("checklist", "multiselect"):
+            if name in form or name + "__present" in form:
+                data[name] = [v for v in form.getlist(name) if v != ""]
+            continue
+        raw = form.get(name)
+        if raw is None:
+            continue
+        text = raw.strip() if kind != "textarea" else raw
+        if text.strip() == "":
+            if nullable:
+                data[name] = None
+            continue
+        data[name] = _convert(text.strip() if kind != "textarea" else text, kind)
+    return data
+
+
+def _convert(text: str, kind: str):
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    if kind == "integer":
+        return int(text) if re.fullmatch(r"[+-]?\d+", text) else text
+    if kind == "number":
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            return text
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "money":
+        return text.replace(",", "").replace(" ", "")
+    return text
+
+
+# The validator's English messages, said the way a form says them. Unknown ones pass through the catalog.
+_FRIENDLY = [
+    (re.compile(r"required", re.I), _l("This field is required.")),
+    (re.compile(r"is too short|should be non-empty|does not have enough", re.I), _l("Please fill in this field.")),
+    (re.compile(r"is too long", re.I), _l("This text is too long.")),
+    (re.compile(r"does not match", re.I), _l("Please check the format of this value.")),
+    (re.compile(r"is not of type 'integer'", re.I), _l("Please enter a whole number.")),
+    (re.compile(r"is not of type 'number'", re.I), _l("Please enter a number.")),
+    (re.compile(r"is not of type 'boolean'", re.I), _l("Please choose yes or no.")),
+    (re.compile(r"is not one of|is not valid under any|Unknown department|was expected", re.I),
+     _l("Please choose one of the options.")),
+    (re.compile(r"less than the minimum|greater than the maximum", re.I), _l("This value is out of range.")),
+    (re.compile(r"non-unique|has non-unique", re.I), _l("Each choice may be picked only once.")),
+    (re.compile(r"Not a field of this form", re.I), _l("This field is not part of the form.")),
+    (re.compile(r"is not of type", re.I), _l("Please check this value.")),
+]
+
+
+def friendly(message: str) -> str:
+    for pattern, text in _FRIENDLY:
+        if pattern.search(message):
+            return str(text)
+    return gettext(message)
+

@@ -1,0 +1,56 @@
+"""Language and time zone of each request (Flask-Babel): the signed-in user's choice, else the browser's.
+
+English is the source language; catalogs live in app/translations (``pybabel compile`` at install).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+from app.engine.services.users import SUPPORTED_LOCALES
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
+DEFAULT_TIMEZONE = "UTC"
+# Names shown in the language switcher, each in its own language.
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+
+
+def init(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+
+def select_locale() -> str:
+    user = _signed_in()
+    if user is not None and user.locale in SUPPORTED_LOCALES:
+        return user.locale
+    if session.get("locale") in SUPPORTED_LOCALES:  # chosen on the sign-in page, before signing in
+        return session["locale"]
+    return browser_locale()
+
+
+def browser_locale() -> str:
+    """The first default: the browser's Accept-Language (any Chinese variant reads the simplified catalog)."""
+    match = request.accept_languages.best_match(["en", "zh-CN"])
+    if match == "zh-CN":
+        return "zh_CN"
+    if match is None and any(lang.lower().startswith("zh") for lang, _ in request.accept_languages):
+        return "zh_CN"
+    return "en"
+
+
+def select_timezone() -> str:
+    user = _signed_in()
+    return (user.timezone if user is not None and user.timezone else None) or DEFAULT_TIMEZONE
+
+
+def _signed_in():
+    # current_user may not be resolvable outside a request with a session (e.g. CLI rendering).
+    try:
+        return current_user if current_user.is_authenticated else None
+    except (AttributeError, RuntimeError):
+        return None

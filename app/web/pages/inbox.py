@@ -1,0 +1,53 @@
+"""The inbox: Mine / My team / All open, from services/worklist.py (filters, sort and keyset pages live there)."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from app.engine.errors import InvalidSubmission
+from app.engine.services import worklist
+from app.web import current_runtime
+from app.web.pages.formatting import reader_zone
+
+bp = Blueprint("inbox", __name__)
+FILTER_NAMES = ("due_before", "overdue", "category", "channel", "urgent", "department", "q")
+
+
+@bp.get("/inbox")
+def inbox():
+    actor = current_user.actor
+    args = request.args
+    errors: dict = {}
+    try:
+        filters = worklist.parse_filters(_worklist_args(args))
+    except InvalidSubmission as err:
+        filters, errors = worklist.TaskFilters(), err.errors
+    with current_runtime().unit_of_work() as uow:
+        counts = worklist.count_tasks(uow, actor)
+        view = args.get("view") or ("mine" if counts.get("mine") else "team")
+        if view not in counts:
+            view = "team"
+        try:
+            page = worklist.list_tasks(uow, actor, view=view, filters=filters, after=args.get("after") or None)
+        except InvalidSubmission as err:  # a stale or hand-made cursor: show page one and say so
+            errors.update(err.errors)
+            page = worklist.list_tasks(uow, actor, view=view, filters=filters)
+    return render_template("pages/inbox.html", page=page, counts=counts, view=view, errors=errors,
+                           filters={name: args.get(name, "") for name in FILTER_NAMES},
+                           has_filters=any(args.get(name) for name in FILTER_NAMES))
+
+
+def _worklist_args(args) -> MultiDict:
+    """The page's fields as worklist.parse_filters reads them: a calendar date is the start of that day in
+    the reader's time zone."""
+    values = MultiDict({k: v for k, v in args.items() if k in FILTER_NAMES and v != ""})
+    if values.get("due_before"):
+        try:
+            day = date.fromisoformat(values["due_before"])
+        except ValueError:
+            raise InvalidSubmission({"due_before": ["Give a date as YYYY-MM-DD"]}) from None
+        values["due_before"] = datetime.combine(day, time(), reader_zone()).isoformat()
+    return values

@@ -1,0 +1,166 @@
+"""Codes shown to people (category, channel, status, department, audit action, BPMN element) as words in the
+reader's language. Choice titles come from the JSON Schemas, department names from config, element names from
+the BPMN: one source each, translated through the catalog (pybabel extracts them, see babel.cfg)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from flask_babel import gettext, lazy_gettext as _l
+from lxml import etree
+
+from app.web import current_runtime
+from app.web.pages.form_renderer import choices_of
+from app.web.pages.formatting import fmt_datetime, fmt_money
+
+REGISTRATION_FORM = "register_complaint.schema.json"
+
+STATUSES = {
+    "registered": _l("Registered"), "classifying": _l("Classifying"), "triage": _l("Triage"),
+    "investigating": _l("Investigating"), "drafting_resolution": _l("Drafting resolution"),
+    "awaiting_approval": _l("Awaiting approval"), "awaiting_feedback": _l("Awaiting customer feedback"),
+    "reopened": _l("Reopened"), "closed": _l("Closed"),
+}
+ACTIONS = {
+    "complaint_registered": _l("Complaint registered"), "process_started": _l("Process started"),
+    "task_completed": _l("Task completed"), "timer_fired": _l("Deadline reached"),
+    "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
+    "task_assigned": _l("Task assigned"), "task_follow_up_set": _l("Follow-up date set"),
+    "definition_deployed": _l("Process definition deployed"), "message_sent": _l("Message sent"),
+}
+MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation")}
+TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
+                "broken": _l("Broken")}
+TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
+
+
+def _from(table: dict, code) -> str:
+    if code is None:
+        return ""
+    return str(table[code]) if code in table else humanize(code)
+
+
+def humanize(code) -> str:
+    return gettext(str(code).replace("_", " ").capitalize())
+
+
+def status(code) -> str:
+    return _from(STATUSES, code)
+
+
+def action(code) -> str:
+    return _from(ACTIONS, code)
+
+
+def message_kind(code) -> str:
+    return _from(MESSAGE_KINDS, code)
+
+
+def timer_state(code) -> str:
+    return _from(TIMER_STATES, code)
+
+
+def task_state(code) -> str:
+    return _from(TASK_STATES, code)
+
+
+def department(code) -> str:
+    if not code:
+        return ""
+    name = current_runtime().settings.departments.get(code)
+    return gettext(name) if name else str(code)
+
+
+def choice(field: str, code, form: str = REGISTRATION_FORM) -> str:
+    """The title of a choice of a form field (category, channel, severity...), translated."""
+    if code is None or code == "":
+        return ""
+    schema = current_runtime().forms.schema_for_client(form)
+    titles = dict(choices_of(schema.get("properties", {}).get(field, {})))
+    return gettext(titles[code]) if code in titles else humanize(code)
+
+
+def choice_list(field: str, form: str = REGISTRATION_FORM) -> list[tuple[str, str]]:
+    schema = current_runtime().forms.schema_for_client(form)
+    return [(code, gettext(title)) for code, title in choices_of(schema.get("properties", {}).get(field, {}))]
+
+
+def element(element_id: str) -> str:
+    """A BPMN element's name (task, timer...) as drawn in the diagram, translated."""
+    name = _element_names(str(current_runtime().settings.processes_dir)).get(element_id)
+    return gettext(name) if name else humanize(element_id)
+
+
+def task_title(task) -> str:
+    """A task's title: its element's name, and for a department's task, the department."""
+    title = element(getattr(task, "element_id", None) or task.name)  # a task row or a work-list item
+    return f"{title} ({department(task.department)})" if task.department else title
+
+
+@lru_cache(maxsize=4)
+def _element_names(processes_dir: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for path in sorted(Path(processes_dir).glob("*.bpmn")):
+        for node in etree.parse(str(path)).iter():
+            if isinstance(node.tag, str) and node.get("id") and node.get("name"):
+                names.setdefault(node.get("id"), " ".join(node.get("name").split()))
+    return names
+
+
+# The facts and decisions a page shows, by key (complaint fields and process variables).
+FIELDS = {
+    "id": _l("ID"), "tracking_number": _l("Tracking number"), "status": _l("Status"), "outcome": _l("Outcome"),
+    "department_in_charge": _l("Department in charge"), "received_at": _l("Received"),
+    "acknowledged_at": _l("Acknowledged"), "due_at": _l("Next deadline"), "closed_at": _l("Closed"),
+    "customer_name": _l("Customer"), "customer_contact": _l("Customer contact"),
+    "customer_reference": _l("Customer reference"), "channel": _l("Channel"),
+    "forwarded_reference": _l("Forwarding body's reference"), "product": _l("Product"), "category": _l("Category"),
+    "amount_involved": _l("Amount involved"), "description": _l("Description"),
+    "customer_satisfied": _l("Customer satisfied"), "satisfaction_rating": _l("Satisfaction rating"),
+    "severity": _l("Severity"), "urgent": _l("Urgent"), "lead_department": _l("Lead department"),
+    "is_overdue": _l("Overdue"), "escalation_level": _l("Escalation level"), "breached_slas": _l("Breached deadlines"),
+    "reopen_count": _l("Times reopened"), "registered_by": _l("Registered by"), "departments": _l("Departments"),
+    "co_departments": _l("Co-investigating departments"), "department": _l("Department"),
+    "findings": _l("Findings"), "facts": _l("Facts established"), "root_cause": _l("Root cause"),
+    "proposed_remedy": _l("Proposed remedy"), "resolution_summary": _l("Resolution summary"),
+    "remedy_type": _l("Remedy type"), "redress_amount": _l("Redress amount"),
+    "customer_message": _l("Message to the customer"), "approval_decision": _l("Approval decision"),
+    "approval_comment": _l("Approver's comment"), "reopen_reason": _l("Reason for reopening"),
+    "reopen_target": _l("Resume at"), "feedback_comment": _l("Feedback comment"),
+    "classification_note": _l("Classification note"), "triage_note": _l("Triage note"),
+    "received": _l("Received"),
+}
+DATE_KEYS = frozenset({"received_at", "acknowledged_at", "due_at", "closed_at"})
+MONEY_KEYS = frozenset({"amount_involved", "redress_amount"})
+DEPARTMENT_KEYS = frozenset({"lead_department", "department", "departments", "co_departments"})
+# Which form's choice titles name the codes of a key.
+CHOICE_FORMS = {"category": REGISTRATION_FORM, "channel": REGISTRATION_FORM, "severity": REGISTRATION_FORM,
+                "remedy_type": "draft_resolution.schema.json", "approval_decision": "approve_resolution.schema.json",
+                "reopen_target": "decide_reopen.schema.json"}
+
+
+def field(key: str) -> str:
+    return _from(FIELDS, key)
+
+
+def fact(key: str, value) -> str:
+    """A fact's value as the reader's language writes it (dates in their time zone, money in their locale)."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if key in DATE_KEYS:
+        return fmt_datetime(value)
+    if key in MONEY_KEYS:
+        return fmt_money(value)
+    if key == "status":
+        return status(value)
+    if key in DEPARTMENT_KEYS:
+        return ", ".join(department(v) for v in (value if isinstance(value, list) else [value]))
+    if key in CHOICE_FORMS:
+        return choice(key, value, CHOICE_FORMS[key])
+    if key == "breached_slas" and isinstance(value, list):
+        return ", ".join(humanize(v) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

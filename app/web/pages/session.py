@@ -1,0 +1,148 @@
+"""Sign-in, sign-out and the user's language / time zone: browser sessions (Flask-Login) over the same users
+service the API checks passwords with."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+
+from app.engine.actors import Actor
+from app.engine.errors import InvalidSubmission
+from app.engine.services import users
+from app.web import current_runtime
+from app.web.throttle import signin_throttle
+
+bp = Blueprint("session", __name__)
+login_manager = LoginManager()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a page needs to know about the person at the browser, loaded once per request."""
+
+    id: int
+    actor: Actor
+    display_name: str
+    locale: str | None
+    timezone: str | None
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @classmethod
+    def of(cls, user) -> "SignedIn":
+        return cls(id=user.id, actor=users.actor_for(user), display_name=user.display_name, locale=user.locale,
+                   timezone=user.timezone)
+
+
+def init(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "session.sign_in"
+    login_manager.login_message = None  # the sign-in page says what to do; no English-only flash
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> SignedIn | None:
+    if not user_id.isdigit():
+        return None
+    with current_runtime().unit_of_work() as uow:
+        user = users.active_user(uow, int(user_id))
+        return SignedIn.of(user) if user is not None else None
+
+
+@bp.get("/")
+def index():
+    """Browsers go to their inbox (or sign in); programs asking for JSON get the service description."""
+    from app.web import index as service_description  # noqa: PLC0415 - app.web imports this package
+
+    if "text/html" not in request.accept_mimetypes.values():
+        return service_description()
+    return redirect(url_for("inbox.inbox") if current_user.is_authenticated else url_for("session.sign_in"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("inbox.inbox"))
+    error = None
+    username = request.form.get("username", "").strip()
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        throttle = signin_throttle()
+        throttle.check(username)  # the same limits as the API's Basic sign-in: 429 once they are used up
+        with current_runtime().unit_of_work() as uow:
+            record = users.sign_in_record(uow, username)
+        actor = users.check_password(record, password)  # the slow hash, outside any transaction
+        if actor is None:
+            throttle.failed(username)
+            error = _("The user name or password is not correct.")
+        else:
+            signed_in = _signed_in(actor, request.form.get("timezone", "").strip())
+            chosen_locale = session.get("locale")
+            session.clear()  # a fresh session for the signed-in user
+            login_user(signed_in)
+            if chosen_locale and signed_in.locale is None:
+                session["locale"] = chosen_locale
+            return redirect(_safe_next(request.args.get("next")) or url_for("inbox.inbox"))
+    status = 401 if error else 200
+    return render_template("pages/sign_in.html", error=error, username=username), status
+
+
+def _signed_in(actor: Actor, browser_zone: str) -> SignedIn:
+    """The session's user; on the first sign-in, the browser's time zone becomes the user's (a first default
+    they can change; a zone this server does not know is simply not saved)."""
+    with current_runtime().unit_of_work() as uow:
+        user = users.active_user(uow, actor.user_id)
+        if user.timezone is None and browser_zone:
+            try:
+                users.set_preferences(uow, actor, timezone=browser_zone)  # validates before it changes anything
+            except InvalidSubmission:
+                pass
+        return SignedIn.of(user)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an absolute or protocol-relative URL (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.post("/sign-out")
+def sign_out():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("session.sign_in"))
+
+
+@bp.post("/preferences")
+def preferences():
+    """The header's language switcher (and time zone), saved on the user; before sign-in, in the session."""
+    locale = request.form.get("locale") or None
+    zone = request.form.get("timezone") or None
+    if current_user.is_authenticated:
+        try:
+            with current_runtime().unit_of_work() as uow:
+                users.set_preferences(uow, current_user.actor, locale=locale, timezone=zone)
+        except InvalidSubmission:
+            flash(_("That language or time zone is not available."), "error")
+    elif locale in users.SUPPORTED_LOCALES:
+        session["locale"] = locale
+    return redirect(_safe_next(request.form.get("next")) or url_for("session.index"))
+
+
+@bp.get("/preferences")
+@login_required
+def preferences_form():
+    return render_template("pages/preferences.html")

@@ -1,0 +1,128 @@
+"""A task's page: its form (rendered from the JSON Schema), the case beside it, and claim / assign / follow-up.
+
+Completing goes through user_tasks.complete_user_task, the API's own command, which validates with FormStore:
+errors come back next to their fields with what was typed. A task that is no longer ready (a double submit,
+another tab, a deadline) is a message on the page, never a second step.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.engine import read_policy
+from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.services import assignments, diagram_state, user_tasks
+from app.web import current_runtime
+from app.web.pages import form_renderer
+from app.web.pages.formatting import reader_zone
+from app.web.pages.session import _safe_next
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/tasks/<int:task_id>")
+def show(task_id: int):
+    return _render(task_id)
+
+
+@bp.post("/tasks/<int:task_id>")
+def complete(task_id: int):
+    actor = current_user.actor
+    with current_runtime().unit_of_work() as uow:
+        opened = assignments.open_task(uow, actor, task_id)
+        schema = uow.runtime.forms.schema_for_client(opened.task.form) if opened.task.form else {}
+    data = form_renderer.parse(schema, request.form)
+    try:
+        with current_runtime().unit_of_work() as uow:
+            task = user_tasks.complete_user_task(uow, actor, task_id, data)
+            title = task.title
+    except InvalidSubmission as err:
+        return _render(task_id, values=data, errors=err.errors, status=422)
+    except Conflict:
+        return _render(task_id, values=data, conflict=True, status=409)
+    flash(_("Done: %(task)s. The case has moved on.", task=title), "success")
+    return redirect(url_for("inbox.inbox"))
+
+
+def _render(task_id: int, *, values=None, errors=None, conflict=False, status=200):
+    actor = current_user.actor
+    with current_runtime().unit_of_work() as uow:
+        opened = assignments.open_task(uow, actor, task_id)
+        task, complaint = opened.task, opened.complaint
+        schema = uow.runtime.forms.schema_for_client(task.form) if task.form else {}
+        view = read_policy.complaint_view(uow, actor, complaint) if complaint is not None and \
+            read_policy.may_read_complaint(uow, actor, complaint) else None
+        clocks = diagram_state.clocks(uow, actor, complaint.id) if view is not None else []
+        people = assignments.candidates(uow, actor, task_id) if opened.may_assign else []
+        assignee = _display_name(people, task.assignee_id) if task.assignee_id else None
+        context = read_policy.task_context(actor, task)
+    errors = errors or {}
+    known = set(schema.get("properties", {}))
+    general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
+    return render_template(
+        "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, context=context,
+        fields=form_renderer.fields(schema, values if values is not None else {}, errors),
+        general_errors=general, conflict=conflict, people=people, assignee=assignee,
+        is_mine=task.assignee_id is not None and task.assignee_id == actor.user_id), status
+
+
+def _display_name(people, user_id):
+    return next((p.display_name for p in people if p.id == user_id), None)
+
+
+# --- who works on it ----------------------------------------------------------------------------------------
+
+def _back(task_id: int):
+    return redirect(_safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
+
+
+def _run(task_id: int, command, done_message: str):
+    try:
+        with current_runtime().unit_of_work() as uow:
+            command(uow)
+    except Conflict:
+        flash(_("This task changed meanwhile (claimed, assigned or completed by someone else)."), "error")
+    except InvalidSubmission as err:
+        flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
+    except NotAllowed:
+        flash(_("You may not do this on this task."), "error")
+    else:
+        flash(done_message, "success")
+    return _back(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int):
+    return _run(task_id, lambda uow: assignments.claim(uow, current_user.actor, task_id),
+                _("The task is now yours."))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id: int):
+    return _run(task_id, lambda uow: assignments.unclaim(uow, current_user.actor, task_id),
+                _("The task is back with its team."))
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+def assign(task_id: int):
+    username = request.form.get("assignee", "")
+    return _run(task_id, lambda uow: assignments.assign(uow, current_user.actor, task_id, username),
+                _("The task has been assigned."))
+
+
+@bp.post("/tasks/<int:task_id>/follow-up")
+def follow_up(task_id: int):
+    raw = request.form.get("follow_up_date", "").strip()
+    if raw:
+        try:
+            when = datetime.combine(date.fromisoformat(raw), time(8), reader_zone())
+        except ValueError:
+            flash(_("Please give the follow-up date as a date."), "error")
+            return _back(task_id)
+    else:
+        when = None
+    message = _("The task is hidden from Mine until the follow-up date.") if when else _("Follow-up date removed.")
+    return _run(task_id, lambda uow: assignments.set_follow_up(uow, current_user.actor, task_id, when), message)
