@@ -19,6 +19,7 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "complaintflow.db"
 
 
 COUNTINGS = ("elapsed", "calendar_days", "business_days", "business_days_close")
+REGIMES = ("cbirc", "disp", "cfpb")
 SLA_KEYS = frozenset({"duration", "counting", "start", "warn_at", "extensions", "description"})
 
 
@@ -58,6 +59,10 @@ class SlaProfile:
     calendar: BusinessCalendar | None               # needed by business-day SLAs
     slas: dict[str, SlaDefinition]
     product_tracks: dict[str, dict[str, str]] = field(default_factory=dict)   # product -> {sla: its track}
+    regime: str = ""                                # cbirc | disp | cfpb: the mandated content of letters
+    language: str = "en"                            # letters' language when the customer chose none
+    currency: str = "CNY"
+    institution: dict[str, str] = field(default_factory=dict)                  # language -> the bank's name
 
     @property
     def durations(self) -> dict[str, str]:
@@ -122,9 +127,14 @@ def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{where}: unknown time zone {zone!r}") from None
+    regime = raw.get("regime", "")
+    if regime not in REGIMES:
+        raise ValueError(f"{where}: regime must be one of {', '.join(REGIMES)}, not {regime!r}")
     return SlaProfile(name=name, description=raw.get("description", ""), timezone=zone,
                       close_of_business=time.fromisoformat(raw.get("close_of_business", "17:00")),
-                      calendar=calendar, slas=slas, product_tracks=tracks)
+                      calendar=calendar, slas=slas, product_tracks=tracks, regime=regime,
+                      language=raw.get("language", "en"), currency=raw.get("currency", "CNY"),
+                      institution=dict(data.get("institution", {})))
 
 
 def _calendar(calendars: dict, name: str, where: str) -> BusinessCalendar:

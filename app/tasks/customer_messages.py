@@ -1,11 +1,18 @@
 """Messages to the customer: the acknowledgement (first response) and the reply with the decision."""
 from __future__ import annotations
 
+from app.engine.letters import language_for, render_letter
 from app.engine.sla import due_at, parse_instant
 from app.tasks.registry import ServiceContext, operator
 
-REMEDIES = ("If you disagree with this decision you may ask us to review it within 30 days, "
-            "or turn to mediation, arbitration or the courts.")
+
+
+def _letter(ctx: ServiceContext, kind: str, **facts):
+    """A letter in the customer's language with the regime's mandated content (app/engine/letters)."""
+    complaint, profile = ctx.complaint, ctx.settings.sla_profile
+    language = language_for(ctx.data.get("language"), profile)
+    return render_letter(kind, language, profile, customer_name=complaint.customer_name,
+                         tracking_number=complaint.tracking_number, **facts)
 
 
 @operator("send_acknowledgement")
@@ -15,32 +22,25 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
     start = parse_instant(ctx.data.get("sla_clock_start") or complaint.received_at)
     deadline = due_at(profile, "urgent_handling" if ctx.data.get("urgent") else "decision", start,
                       product=complaint.product)
-    body = (f"Dear {complaint.customer_name},\n\n"
-            f"we have received your complaint about {complaint.product} and registered it under the tracking "
-            f"number {complaint.tracking_number}.\n\n"
-            "What happens next: a complaint coordinator assigns it to the department(s) responsible, who "
-            "investigate it; a resolution is approved and sent to you, and we will then ask whether you are "
-            "satisfied.\n\n"
-            f"You will receive our decision by {deadline:%d %B %Y %H:%M} UTC at the latest. "
-            "Quote your tracking number whenever you contact us.\n")
-    message = ctx.send("acknowledgement", complaint.customer_contact,
-                       f"Your complaint {complaint.tracking_number} has been received", body)
+    letter = _letter(ctx, "acknowledgement", product=complaint.product, deadline=deadline)
+    message = ctx.send("acknowledgement", complaint.customer_contact, letter.subject, letter.body)
     complaint.acknowledged_at = ctx.now
-    ctx.audit("acknowledgement_sent", message_id=message.id, decision_due_at=deadline.isoformat())
+    ctx.audit("acknowledgement_sent", message_id=message.id, decision_due_at=deadline.isoformat(),
+              language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat(), "decision_due_at": deadline.isoformat()}
 
 
 @operator("send_reply")
 def send_reply(ctx: ServiceContext) -> dict:
+    """The decision letter: the approved message plus what the regime requires (CBIRC: facts, basis and the
+    remaining remedies; DISP: the ombudsman referral right and its six months; CFPB: the response category)."""
     complaint, data = ctx.complaint, ctx.data
-    lines = [f"Dear {complaint.customer_name},", "",
-             f"regarding your complaint {complaint.tracking_number}:", "", str(data.get("customer_message", "")), ""]
-    if data.get("redress_amount"):
-        lines += [f"Redress offered: {data['redress_amount']}.", ""]
-    lines += [REMEDIES, "", "We will contact you shortly to ask whether you are satisfied with this outcome."]
-    message = ctx.send("reply", complaint.customer_contact,
-                       f"Decision on your complaint {complaint.tracking_number}", "\n".join(lines))
-    ctx.audit("reply_sent", message_id=message.id, remedy_type=data.get("remedy_type"))
+    letter = _letter(ctx, "decision", customer_message=str(data.get("customer_message", "")),
+                     facts_checked=data.get("facts_checked") or data.get("resolution_summary"),
+                     decision_basis=data.get("decision_basis"), redress_amount=data.get("redress_amount"),
+                     remedy_type=data.get("remedy_type"))
+    message = ctx.send("reply", complaint.customer_contact, letter.subject, letter.body)
+    ctx.audit("reply_sent", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat()}
 
 

@@ -1,0 +1,108 @@
+"""Letters to customers, in the customer's language, with the content their regime mandates.
+
+Templates are Jinja2 text files in English (templates/*.txt.j2), translated through the same gettext catalogs
+as the pages (app/translations, the ones Flask-Babel reads; extracted with pybabel, compiled at install). The
+engine renders them itself, without Flask, because letters are written inside a step. Each template sets
+``subject``; its output is the body. Dates are shown in the regime's time zone, amounts in its currency, both
+formatted for the language.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CATALOGS = Path(__file__).resolve().parents[2] / "translations"
+LANGUAGES = ("en", "zh_CN")
+KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request")
+
+# CFPB's response categories, by the remedy the approved resolution offers.
+CFPB_CATEGORIES = {
+    "monetary_redress": "Closed with monetary relief",
+    "non_monetary_redress": "Closed with non-monetary relief",
+    "explanation": "Closed with explanation",
+    "rejected_with_reasons": "Closed with explanation",
+}
+
+
+@dataclass(frozen=True)
+class Letter:
+    kind: str
+    language: str
+    subject: str
+    body: str
+
+
+def language_for(requested: str | None, profile) -> str:
+    """The customer's language if we write it, else the regime's usual one."""
+    if requested:
+        normalized = requested.replace("-", "_")
+        for language in LANGUAGES:
+            if normalized.lower() == language.lower() or normalized.split("_")[0] == language.split("_")[0]:
+                return language
+    return profile.language
+
+
+def render_letter(kind: str, language: str, profile, **facts) -> Letter:
+    """Render one letter. ``facts`` are the case's values; datetimes and amounts are formatted here."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown letter {kind!r}; known: {', '.join(KINDS)}")
+    language = language if language in LANGUAGES else profile.language
+    context = {"regime": profile.regime, "institution": profile.institution.get(language) or
+               profile.institution.get("en", ""), "reason": None, "facts_checked": None, "decision_basis": None,
+               "redress_amount": None, "response_category": None}
+    for name, value in facts.items():
+        context[name] = _format(value, name, language, profile)
+    if profile.regime == "cfpb" and "remedy_type" in facts:
+        category = CFPB_CATEGORIES.get(facts["remedy_type"], "Closed with explanation")
+        context["response_category"] = _translations(language).gettext(category)
+    template = _environment(language).get_template(f"{kind}.txt.j2")
+    module = template.make_module(context)
+    return Letter(kind=kind, language=language, subject=str(module.subject).strip(),
+                  body=_tidy(str(module)))
+
+
+def _format(value, name: str, language: str, profile):
+    if isinstance(value, datetime):
+        # The regime's local date and time: the customer reads "by 15 March 2027 17:00", not an offset.
+        local = value.astimezone(ZoneInfo(profile.timezone))
+        return f"{format_date(local, 'long', locale=language)} {format_time(local, 'short', locale=language)}"
+    if name.endswith("amount") and value not in (None, ""):
+        try:
+            return format_currency(Decimal(str(value)), profile.currency, locale=language)
+        except InvalidOperation:
+            return str(value)
+    return value
+
+
+def _tidy(body: str) -> str:
+    lines = [line.rstrip() for line in body.strip().splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):   # at most one blank line between paragraphs
+            tidy.append(line)
+    return "\n".join(tidy) + "\n"
+
+
+@lru_cache(maxsize=None)
+def _translations(language: str):
+    if language == "en":
+        return NullTranslations()
+    return Translations.load(str(CATALOGS), [language], domain="messages")
+
+
+@lru_cache(maxsize=None)
+def _environment(language: str) -> Environment:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), extensions=["jinja2.ext.i18n"],
+                              undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    environment.install_gettext_translations(_translations(language), newstyle=True)
+    return environment

@@ -1,0 +1,65 @@
+"""Letters carry what each regime requires, in the customer's language, with local dates and currency."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from app.engine.letters import KINDS, language_for, render_letter
+from app.engine.settings import DEFAULT_CONFIG_DIR, load_sla_profile
+
+DECISION = dict(customer_name="Li Wei", tracking_number="CF-20270104-ABCD", customer_message="We refunded the fee.",
+                facts_checked="The fee was posted twice.", decision_basis="Card terms, clause 4.2",
+                redress_amount="25.00", remedy_type="monetary_redress")
+
+
+def profile(name):
+    return load_sla_profile(DEFAULT_CONFIG_DIR, name)
+
+
+def test_a_cbirc_decision_states_facts_basis_and_the_30_day_verification_right():
+    letter = render_letter("decision", "en", profile("cn_cbirc"), **DECISION)
+    assert "CF-20270104-ABCD" in letter.subject
+    for text in ("The fee was posted twice.", "Card terms, clause 4.2", "within 30 days", "next-higher institution",
+                 "mediation", "arbitration", "¥25.00"):
+        assert text in letter.body, text
+    assert "Ombudsman" not in letter.body
+
+
+def test_a_disp_final_response_gives_the_ombudsman_right_and_its_six_months():
+    body = render_letter("decision", "en", profile("uk_fca"), **DECISION).body
+    assert "Financial Ombudsman Service" in body and "within six months" in body and "£25.00" in body
+    assert "next-higher institution" not in body
+
+
+@pytest.mark.parametrize("remedy, category", [("monetary_redress", "Closed with monetary relief"),
+                                              ("non_monetary_redress", "Closed with non-monetary relief"),
+                                              ("explanation", "Closed with explanation")])
+def test_a_cfpb_response_names_its_category(remedy, category):
+    body = render_letter("decision", "en", profile("us_cfpb"), **{**DECISION, "remedy_type": remedy}).body
+    assert category in body and "$25.00" in body
+
+
+def test_dates_are_local_to_the_regime():
+    deadline = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
+    body = render_letter("acknowledgement", "en", profile("cn_cbirc"), customer_name="Li Wei",
+                         tracking_number="CF-1", product="Credit card", deadline=deadline).body
+    assert "March 1, 2027 5:00" in body            # 17:00 in Shanghai
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_letter_renders_in_both_languages_without_template_residue(kind):
+    facts = dict(customer_name="Li Wei", tracking_number="CF-1", product="Credit card", customer_message="OK",
+                 deadline=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc),
+                 previous_deadline=datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc), reason="Complex case")
+    for language in ("en", "zh_CN"):
+        letter = render_letter(kind, language, profile("cn_cbirc"), **facts)
+        assert letter.subject and "CF-1" in letter.body + letter.subject
+        assert "{{" not in letter.body and "{%" not in letter.body and "\n\n\n" not in letter.body
+
+
+def test_the_customers_language_wins_and_unknown_ones_fall_back_to_the_regimes():
+    cn, uk = profile("cn_cbirc"), profile("uk_fca")
+    assert language_for("en-GB", cn) == "en"
+    assert language_for("zh", uk) == "zh_CN"
+    assert language_for("fr", uk) == "en" and language_for(None, cn) == "zh_CN"
