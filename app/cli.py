@@ -86,12 +86,13 @@ def _print_definition_errors(errors, consequence: str):
 @main.command("fire-timers")
 @click.option("--now", "now", help="ISO 8601 instant to fire against (default: the current time).")
 def fire_timers(now):
-    """Fire every timer that is due, once (what the scheduler runs periodically)."""
-    from app.engine.services.timers import fire_due_timers  # noqa: PLC0415
+    """Fire every timer that is due, in batches until none is left (what the scheduler runs periodically).
+    Exits 1 when a case failed (it is then an open incident, retried with backoff)."""
+    from app.scheduler import fire_due_timers  # noqa: PLC0415
     from app.engine.sla import parse_instant  # noqa: PLC0415
     runtime = _runtime()
     report = fire_due_timers(runtime, parse_instant(now) if now else None)
-    click.echo(f"fired {report.fired} timer(s) on {len(report.instances)} instance(s)")
+    click.echo(report.summary())
     for instance_id, message in report.failures.items():
         click.echo(f"instance {instance_id}: {message}", err=True)
     sys.exit(1 if report.failures else 0)
@@ -101,7 +102,7 @@ def fire_timers(now):
 @click.argument("count", type=click.IntRange(min=1))
 def simulate(count):
     """Drive COUNT complaints through the full lifecycle; print complaints per second."""
-    from app.engine.simulation import simulate as run  # noqa: PLC0415
+    from app.simulate import simulate as run  # noqa: PLC0415
     from sqlalchemy import func, select  # noqa: PLC0415
     from app.engine.models import Complaint  # noqa: PLC0415
     runtime = _runtime()
@@ -139,17 +140,23 @@ def serve(host, port):
 @click.option("--interval", default=30, show_default=True, type=int, help="Seconds between runs.")
 def scheduler(interval):
     """Run the timer scheduler in the foreground: fire due timers every INTERVAL seconds."""
-    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415
-    from app.engine.services.timers import fire_due_timers  # noqa: PLC0415
+    from app.scheduler import run_forever  # noqa: PLC0415
+    run_forever(_runtime(), interval, echo=click.echo)
+
+
+@main.command("send-messages")
+def send_messages():
+    """Deliver the outbox once: every message that is due (SMTP from COMPLAINTFLOW_SMTP_URL, else .eml files in
+    instance/outbox/). Exit 1 if a message failed (it is retried later, or became an incident)."""
+    from app.delivery import deliver_due, transport_from_environment  # noqa: PLC0415
     runtime = _runtime()
-    blocking = BlockingScheduler(timezone="UTC")
-    blocking.add_job(lambda: fire_due_timers(runtime), "interval", seconds=interval, max_instances=1,
-                     coalesce=True, next_run_time=datetime.now().astimezone())
-    click.echo(f"scheduler: firing due timers every {interval} s (Ctrl+C to stop)")
-    try:
-        blocking.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    transport = transport_from_environment()
+    report = deliver_due(runtime, transport)
+    click.echo(f"sent {report.sent} message(s) via {transport}; {report.failed} to retry, "
+               f"{report.given_up} given up (incidents)")
+    for error in report.errors:
+        click.echo(error, err=True)
+    sys.exit(1 if report.failed or report.given_up else 0)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ class CaseDriver:
                  actor=None) -> UserTask:
         task = self.task(complaint_id, element_id, department)
         with self.runtime.unit_of_work() as uow:
-            return user_tasks.complete_user_task(uow, actor or self.actor_for(task), task.id, data)
+            outcome = user_tasks.complete_user_task(uow, actor or self.actor_for(task), task.id, data)
+        outcome.raise_if_refused()  # after the commit, as the adapters do
+        return outcome.task
 
     def complaint(self, complaint_id: int) -> Complaint:
         with self.runtime.unit_of_work() as uow:

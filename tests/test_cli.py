@@ -193,11 +193,11 @@ def test_fire_timers_fires_the_first_response_timer_once_due(demo_cli, runtime):
     received = case.complaint(cid).received_at
 
     early = demo_cli("fire-timers", "--now", (received + timedelta(hours=23)).isoformat())
-    assert early.output.strip() == "fired 0 timer(s) on 0 instance(s)"
+    assert early.output.strip() == "fired 0 timer(s) on 0 instance(s), 0 failed"
     assert not case.complaint(cid).is_overdue
 
     late = demo_cli("fire-timers", "--now", (received + timedelta(hours=25)).isoformat())
-    assert late.output.strip() == "fired 1 timer(s) on 1 instance(s)"
+    assert late.output.strip() == "fired 1 timer(s) on 1 instance(s), 0 failed"
     complaint = case.complaint(cid)
     assert complaint.is_overdue and [b["sla"] for b in complaint.breached_slas] == ["first_response"]
     assert [t.state for t in case.timers(cid) if t.element_id == "first_response_overdue"] == ["fired"]

@@ -7,9 +7,13 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine.errors import Conflict, DomainError
+from app.engine.errors import StaleInstance
+
+# deadlock_detected, serialization_failure: the transaction lost a race and may simply be run again.
+RETRYABLE_PGCODES = {"40P01", "40001"}
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -50,21 +54,19 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit if the block finishes, roll back if it raises. Optimistic-lock losses become Conflict."""
+        """Commit if the block finishes, roll back if it raises; nothing is ever half applied. A lost race on
+        an instance's lock version (or a PostgreSQL deadlock / serialization failure) becomes StaleInstance."""
         session = self.sessions()
         try:
             yield session
             session.commit()
         except StaleDataError as err:
             session.rollback()
-            raise Conflict("Someone else changed this case at the same time; reload and try again") from err
-        except DomainError as err:
-            # Some refusals still carry a legitimate change, e.g. an overdue timer that fired and cancelled
-            # the very task the caller tried to complete: the firing is kept, the completion is not applied.
-            if err.persist_changes:
-                session.commit()
-            else:
-                session.rollback()
+            raise StaleInstance("Someone else changed this case at the same time; reload and try again") from err
+        except DBAPIError as err:
+            session.rollback()
+            if getattr(err.orig, "pgcode", None) in RETRYABLE_PGCODES:
+                raise StaleInstance("This case was busy with another change; reload and try again") from err
             raise
         except BaseException:
             session.rollback()

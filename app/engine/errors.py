@@ -7,10 +7,9 @@ from dataclasses import dataclass
 class DomainError(Exception):
     """Base of every error a caller of the services is expected to handle."""
 
-    def __init__(self, message: str, *, persist_changes: bool = False):
+    def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-        self.persist_changes = persist_changes
 
 
 class NotFound(DomainError):
@@ -23,6 +22,11 @@ class NotAllowed(DomainError):
 
 class Conflict(DomainError):
     """The target changed under the caller: task no longer ready, or another step won the race."""
+
+
+class StaleInstance(Conflict):
+    """Another step on the same process instance committed first (lock version). The caller's own target may
+    well still be there: adapters retry the command on fresh state (app/engine/retry.py) before answering 409."""
 
 
 class InvalidSubmission(DomainError):
@@ -40,6 +44,16 @@ class ServiceTaskFailed(DomainError):
         super().__init__(message)
         self.element_id = element_id
         self.operator = operator
+
+
+class ScriptFailed(DomainError):
+    """A BPMN script or expression raised (anything, SystemExit included) or ran out of its time or memory
+    budget; the step is rolled back and the instance stays where it was."""
+
+    def __init__(self, message: str, *, element_id: str, element_name: str | None = None):
+        super().__init__(message)
+        self.element_id = element_id
+        self.element_name = element_name
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
-"""Drive complaints through their full lifecycle via the real services and database (CLI `simulate`, bench).
+"""Complaints driven through their full lifecycle via the real services: the answers a person would give.
 
-Every step is its own unit of work, as it would be for a person clicking through the pages; the answers
-vary by complaint number so that runs include rejections, reopenings and multi-department investigations.
+Each function is one command in the caller's unit of work (the loop, one unit of work per step as for a person
+clicking through the pages, is app/simulate.py). The answers vary by complaint number so that runs include
+rejections, reopenings and multi-department investigations.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
+from app.engine.actors import Actor
 from app.engine.models import User, UserTask
 from app.engine.services import complaints, user_tasks
 from app.engine.services.users import actor_for
@@ -17,17 +16,6 @@ from app.engine.services.users import actor_for
 CATEGORIES = ("service_quality", "product", "fees_charges", "mis_selling", "fund_security", "debt_collection",
               "personal_information", "other")
 CHANNELS = ("phone_hotline", "email", "website", "mobile_app", "branch_counter", "social_media", "regulator")
-
-
-@dataclass
-class SimulationResult:
-    complaints: int
-    tasks_completed: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.complaints / self.seconds if self.seconds else float("inf")
 
 
 def registration(n: int) -> dict:
@@ -68,30 +56,27 @@ def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict
     raise ValueError(f"the simulation has no answer for task {element_id!r}")
 
 
-def simulate(runtime, count: int, *, start: int = 0) -> SimulationResult:
-    with runtime.unit_of_work() as uow:
-        users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
-        actors = [actor_for(u) for u in users]
+def load_actors(uow) -> list[Actor]:
+    users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    return [actor_for(u) for u in users]
+
+
+def register_case(uow, actors: list[Actor], n: int) -> int:
+    """Register complaint number ``n`` as the first intake agent; returns its id."""
     registrar = next(a for a in actors if "intake_agent" in a.roles)
-    departments = sorted(runtime.settings.departments)
-    began, completed = time.perf_counter(), 0
-    for n in range(start, start + count):
-        with runtime.unit_of_work() as uow:
-            complaint_id = complaints.register_complaint(uow, registrar, registration(n)).id
-        visits: dict[str, int] = {}
-        while True:
-            with runtime.unit_of_work() as uow:
-                task = _next_task(uow, complaint_id)
-                if task is None:
-                    break
-                actor = next(a for a in actors if user_tasks.may_work_on(a, task))
-                visits[task.element_id] = visits.get(task.element_id, 0) + 1
-                user_tasks.complete_user_task(uow, actor, task.id, answer(n, task.element_id,
-                                                                          visits[task.element_id], departments))
-            completed += 1
-    return SimulationResult(complaints=count, tasks_completed=completed, seconds=time.perf_counter() - began)
+    return complaints.register_complaint(uow, registrar, registration(n)).id
 
 
-def _next_task(uow, complaint_id: int):
-    return uow.session.scalars(select(UserTask).where(UserTask.complaint_id == complaint_id,
+def complete_next_task(uow, actors: list[Actor], complaint_id: int, n: int, visits: dict[str, int]) -> bool:
+    """Complete the complaint's oldest ready task as someone allowed to; False when none is left.
+    ``visits`` counts how often each task was reached (the answers depend on it)."""
+    task = uow.session.scalars(select(UserTask).where(UserTask.complaint_id == complaint_id,
                                                       UserTask.state == "ready").order_by(UserTask.id)).first()
+    if task is None:
+        return False
+    actor = next(a for a in actors if user_tasks.may_work_on(a, task))
+    visits[task.element_id] = visits.get(task.element_id, 0) + 1
+    departments = sorted(uow.settings.departments)
+    user_tasks.complete_user_task(uow, actor, task.id, answer(n, task.element_id, visits[task.element_id],
+                                                              departments)).raise_if_refused()
+    return True

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine.errors import Conflict, ServiceTaskFailed
+from app.engine.errors import Conflict, ScriptFailed, ServiceTaskFailed
 from app.engine.models import AuditEvent, ProcessInstance, UserTask
-from app.engine.services import instances, user_tasks
+from app.engine.services import steps, user_tasks
 from app.engine.workflow import runner
 from app.engine.workflow.parsing import parse_process
 from app.engine.workflow.scripting import SandboxedScriptEngine
@@ -68,13 +68,13 @@ def test_every_load_gets_the_sandboxed_script_engine(case, actors):
     cid = case.register()
     with case.runtime.unit_of_work() as uow:
         instance_id = uow.session.scalar(select(ProcessInstance.id).where(ProcessInstance.complaint_id == cid))
-        loaded = instances.load_instance(uow, instance_id, actors["intake"])
-        assert isinstance(loaded.workflow.script_engine, SandboxedScriptEngine)
-        task_id = runner.ready_user_tasks(loaded.workflow)[0].task_id
-        with pytest.raises(Exception):
-            runner.evaluate(loaded.workflow, task_id, "__import__('os').getcwd()")
-        assert runner.evaluate(loaded.workflow, task_id, "sla_due_at('decision', received_at)") > \
-            runner.evaluate(loaded.workflow, task_id, "received_at")
+        step = steps.load_instance(uow, actors["intake"], instance_id, uow.now())
+        assert isinstance(step.workflow.script_engine, SandboxedScriptEngine)
+        task_id = runner.ready_user_tasks(step.workflow)[0].task_id
+        with pytest.raises(ScriptFailed, match="__import__"):  # the sandbox refuses it
+            runner.evaluate(step.workflow, task_id, "__import__('os').getcwd()")
+        assert runner.evaluate(step.workflow, task_id, "sla_due_at('decision', received_at)") > \
+            runner.evaluate(step.workflow, task_id, "received_at")
 
 
 @pytest.mark.parametrize("attempt", ["__import__('os').getcwd()", "open('/etc/passwd').read()",
@@ -83,7 +83,7 @@ def test_scripts_cannot_leave_the_sandbox(attempt):
     workflow, *_ = _nested_workflow(attempt)
     runner.complete_user_task(workflow, _ready_id(workflow, "enter_items"), {"items": [{"amount": "1"}], "meta": {"source": {}}})
     review = _ready_id(workflow, "review")
-    with pytest.raises(Exception):  # an unsandboxed engine would run the script and complete
+    with pytest.raises(ScriptFailed):  # an unsandboxed engine would run the script and complete
         runner.complete_user_task(workflow, review, {})
     assert "result" not in runner.task_data(workflow, review)
 

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from app.engine.errors import Conflict
-from app.engine.models import AuditEvent
+from app.engine.models import AuditEvent, UserTask
 from app.engine.runtime import Runtime
-from app.engine.services.timers import fire_due_timers
+from app.scheduler import fire_due_timers
 
 
 def _waiting(case, cid, element_id):
@@ -108,12 +108,19 @@ def test_late_feedback_is_refused_once_the_wait_has_expired_and_the_closure_is_k
     task = case.task(cid, "record_feedback")
     clock.advance(days=8)  # the scheduler has not run yet
     from app.engine.services.user_tasks import complete_user_task
+    with case.runtime.unit_of_work() as uow:  # no exception: the step commits the firing
+        outcome = complete_user_task(uow, case.actor_for(task), task.id,
+                                     {"customer_satisfied": True, "satisfaction_rating": 5})
+    assert not outcome.completed and "deadline passed" in outcome.refused
+    assert [f.element_id for f in outcome.fired] == ["feedback_wait_expired"]
     with pytest.raises(Conflict, match="deadline passed"):
-        with case.runtime.unit_of_work() as uow:
-            complete_user_task(uow, case.actor_for(task), task.id,
-                               {"customer_satisfied": True, "satisfaction_rating": 5})
+        outcome.raise_if_refused()
     complaint = case.complaint(cid)
     assert (complaint.status, complaint.outcome) == ("closed", "no_feedback")
+    with case.runtime.unit_of_work() as uow:
+        assert uow.session.get(UserTask, task.id).state == "cancelled"
+        actions = [e.action for e in uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid))]
+    assert "timer_fired" in actions and actions.count("task_completed") == 5  # the feedback is not recorded
 
 
 def test_a_restarted_process_fires_timers_from_the_database_alone(case, clock):

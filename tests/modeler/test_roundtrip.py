@@ -20,7 +20,7 @@ from app.engine.models import ProcessInstance, User
 from app.engine.runtime import Runtime
 from app.engine.services import definitions
 from app.engine.services.demo import load_demo
-from app.engine.services.timers import fire_due_timers
+from app.scheduler import fire_due_timers
 from app.engine.services.users import actor_for
 from app.engine.settings import load_settings
 from tests.support import CaseDriver

@@ -4,8 +4,10 @@ from app.engine.actors import Actor
 from app.engine.models import AuditEvent
 
 
-def record(uow, actor: Actor, action: str, *, complaint_id=None, instance_id=None, **detail) -> AuditEvent:
-    event = AuditEvent(occurred_at=uow.now(), actor=actor.username, actor_id=actor.user_id, action=action,
+def record(uow, actor: Actor, action: str, *, complaint_id=None, instance_id=None, occurred_at=None,
+           **detail) -> AuditEvent:
+    """``occurred_at``: the step's clock when a step records (one instant for everything it writes)."""
+    event = AuditEvent(occurred_at=occurred_at or uow.now(), actor=actor.username, actor_id=actor.user_id, action=action,
                        complaint_id=complaint_id, instance_id=instance_id, detail=detail)
     uow.session.add(event)
     return event

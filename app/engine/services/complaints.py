@@ -8,7 +8,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import NotAllowed
 from app.engine.models import Complaint
-from app.engine.services import audit, instances
+from app.engine.services import audit, steps
 from app.engine.services.definitions import latest_definition
 
 REGISTRATION_FORM = "register_complaint.schema.json"
@@ -55,8 +55,7 @@ def register_complaint(uow, actor: Actor, data: dict) -> Complaint:
     audit.record(uow, actor, "complaint_registered", complaint_id=complaint.id,
                  tracking_number=complaint.tracking_number, channel=complaint.channel)
     definition = latest_definition(uow.session, COMPLAINT_PROCESS)
-    loaded = instances.start_instance(uow, actor, definition, start_data(complaint), complaint)
-    instances.save_instance(uow, loaded)
+    steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
     return complaint
 
 

@@ -1,63 +1,40 @@
-"""Firing due timers: the scheduler's entry point, safe to run from several processes at once."""
+"""Due timers: which instances have one, and firing them on one instance. The loop over all due instances,
+one transaction each, is the scheduler's (app/scheduler.py); these functions take the caller's unit of work."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.engine.actors import SCHEDULER
-from app.engine.errors import Conflict, DomainError
 from app.engine.models import Timer
-from app.engine.services import instances
+from app.engine.services import incidents, steps
 
 
-@dataclass
-class FiringReport:
-    fired: int = 0
-    instances: list[int] = field(default_factory=list)
-    failures: dict[int, str] = field(default_factory=dict)
+def due_instance_ids(uow, now: datetime, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """Instances with a timer due by ``now``, earliest first, leaving out those in incident backoff and
+    ``exclude`` (those this run already gave up on: held by another process, or with nothing to fire)."""
+    rows = uow.session.execute(
+        select(Timer.instance_id).where(Timer.state == "waiting", Timer.due_at <= now,
+                                        ~incidents.in_backoff(Timer.instance_id, now))
+        .group_by(Timer.instance_id).order_by(func.min(Timer.due_at), Timer.instance_id)
+        .limit(limit + len(exclude))).scalars()
+    return [i for i in rows if i not in exclude][:limit]
 
 
-def due_instance_ids(uow, now: datetime, limit: int) -> list[int]:
-    rows = uow.session.execute(select(Timer.instance_id, Timer.due_at).where(
-        Timer.state == "waiting", Timer.due_at <= now).order_by(Timer.due_at).limit(limit * 4)).all()
-    ids: list[int] = []
-    for instance_id, _ in rows:
-        if instance_id not in ids:
-            ids.append(instance_id)
-    return ids[:limit]
+def fire_due_timers_of(uow, instance_id: int, now: datetime | None = None) -> steps.Outcome | None:
+    """Fire the instance's timers due by ``now`` (one step). None when another process holds the instance.
+
+    A case whose step keeps failing is an incident (recorded by the caller after the rollback); the first
+    step that gets through resolves it."""
+    now = now or uow.now()
+    outcome = steps.run_step(uow, SCHEDULER, instance_id, steps.FireTimers(), now=now, claim=True)
+    if outcome is not None and not outcome.fired:
+        # Nothing was due after all (rows corrected, or fired by someone else): an incident is still over.
+        outcome.incidents_resolved += incidents.resolve_open(uow, instance_id, now)
+    return outcome
 
 
-def fire_due_timers(runtime, now: datetime | None = None, *, limit: int = 100) -> FiringReport:
-    """Fire every timer due by ``now``, one instance per transaction, so one broken case cannot block the rest.
-
-    On PostgreSQL the instance row is claimed with FOR UPDATE SKIP LOCKED, so several schedulers share the
-    work; a step that races a user's completion loses on the lock version and is retried on the next run.
-    """
-    now = now or runtime.clock.now()
-    report = FiringReport()
-    with runtime.unit_of_work() as uow:
-        candidates = due_instance_ids(uow, now, limit)
-    for instance_id in candidates:
-        try:
-            with runtime.unit_of_work() as uow:
-                loaded = instances.load_instance(uow, instance_id, SCHEDULER, lock=True, skip_locked=True)
-                if loaded is None:
-                    continue
-                fired = instances.fire_due_timers_of(uow, loaded, now)
-                if fired:
-                    instances.save_instance(uow, loaded)
-                    report.fired += len(fired)
-                    report.instances.append(instance_id)
-        except Conflict:
-            continue  # someone else stepped this instance meanwhile; the next run picks up what is left
-        except DomainError as err:
-            report.failures[instance_id] = err.message
-    return report
-
-
-def next_due_at(runtime) -> datetime | None:
-    with runtime.unit_of_work() as uow:
-        return uow.session.scalar(select(Timer.due_at).where(Timer.state == "waiting")
-                                  .order_by(Timer.due_at).limit(1))
+def next_due_at(uow) -> datetime | None:
+    return uow.session.scalar(select(Timer.due_at).where(Timer.state == "waiting")
+                              .order_by(Timer.due_at).limit(1))

@@ -7,8 +7,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import Conflict, NotAllowed, NotFound
 from app.engine.models import Complaint, UserTask
-from app.engine.services import audit, instances
-from app.engine.workflow import runner
+from app.engine.services import steps
 
 
 def may_work_on(actor: Actor, task: UserTask, complaint: Complaint | None = None) -> bool:
@@ -62,31 +61,15 @@ def task_view(uow, actor: Actor, task: UserTask) -> dict:
     }
 
 
-def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> UserTask:
+def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> steps.Outcome:
+    """Complete a task: one step (timers due by now fire first). The outcome is ``refused`` when such a timer
+    took the task away: that firing commits, and the adapter reports the refusal (409) after the commit."""
     task = get_task(uow, actor, task_id)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     if task.form:
         uow.runtime.forms.validate(task.form, data)
-    loaded = instances.load_instance(uow, task.instance_id, actor)
-    # An SLA that passed while the task was open fires first: completing the task must not cancel it unseen.
-    instances.fire_due_timers_of(uow, loaded)
-    try:
-        runner.complete_user_task(loaded.workflow, task.spiff_task_id, data)
-    except Conflict as err:
-        if loaded.fired_timers:  # the overdue timer interrupted this task: keep the firing, refuse the completion
-            instances.save_instance(uow, loaded)
-            raise Conflict(f"{err.message}: its deadline passed before it was completed",
-                           persist_changes=True) from err
-        raise
-    task.completed_by = actor.username
-    task.completed_by_id = actor.user_id
-    task.completed_at = uow.now()
-    task.submitted_data = data
-    audit.record(uow, actor, "task_completed", complaint_id=task.complaint_id, instance_id=task.instance_id,
-                 task_id=task.id, element_id=task.element_id, data=data)
-    instances.save_instance(uow, loaded)
-    return task
+    return steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data))
 
 
 def completion_result(uow, actor: Actor, task: UserTask) -> dict:

@@ -1,13 +1,14 @@
-"""Driving one workflow: start, fire timers, complete a user task, and read what it waits for.
+"""Driving one workflow: start, fire timers, complete a user task, and one snapshot of what it waits for.
 
-Pure SpiffWorkflow, no database: the services load a workflow, call these functions, and persist the result.
+Pure SpiffWorkflow, no database: the step (services/steps.py) loads a workflow, calls these functions, takes one
+snapshot and persists the rows from it.
 The guards here close SpiffWorkflow traps that otherwise corrupt a case silently (see tests/engine).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -38,8 +39,21 @@ class ReadyTask:
     element_id: str
     title: str
     lane: str | None
-    properties: Mapping[str, str]
-    data: Mapping
+    properties: Mapping[str, str]   # the diagram's spiffworkflow:property values, as written
+    data: Mapping                   # the task's live data (read it before the workflow moves on)
+    hosts: tuple[str, ...] = ()     # the task and every subprocess task enclosing it: whose timers bound it
+    values: Mapping[str, object] = field(default_factory=dict)   # the evaluated expression properties
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one walk of the tree after a step finds: all a save compares its rows against."""
+
+    ready: tuple[ReadyTask, ...]        # ready user tasks, in the engine's order
+    timers: tuple[WaitingTimer, ...]    # waiting timers with their due times
+    completed: frozenset[str]           # ids of completed user tasks and fired timers
+    depth: int                          # deepest ready or waiting task
+    finished: bool                      # the process has nothing left to do
 
 
 def start(spec, subprocess_specs, script_engine, data: Mapping) -> BpmnWorkflow:
@@ -56,7 +70,6 @@ def advance(workflow: BpmnWorkflow) -> None:
     workflow.do_engine_steps()
     workflow.refresh_timers()
     workflow.do_engine_steps()
-    _check_depth(workflow)
 
 
 def fire_timers(workflow: BpmnWorkflow, task_ids: Iterable[str]) -> list[str]:
@@ -88,38 +101,70 @@ def complete_user_task(workflow: BpmnWorkflow, task_id: str, data: Mapping) -> N
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
-    result = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+    """The ready user tasks alone (the in-memory bench and tests); a step uses ``snapshot``."""
+    return list(snapshot(workflow).ready)
+
+
+def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Collection[str] = ()) -> Snapshot:
+    """Walk the task tree once (subprocesses included) and return everything a save needs.
+
+    ``evaluate`` names the task properties that are expressions (e.g. ``assignedDepartment``); they are
+    evaluated in each ready task's data, except for the tasks in ``known`` (their rows already hold the value).
+    Refuses (Conflict) a tree deeper than MAX_TREE_DEPTH, where SpiffWorkflow's own iterators go blind.
+    """
+    evaluate = tuple(evaluate)
+    ready, timers, completed = [], [], set()
+    deepest, unfinished = 0, False
+    subprocesses = workflow.subprocesses
+    # (task, depth, ids of the subprocess tasks enclosing it), depth first in SpiffWorkflow's own order.
+    stack = [(workflow.task_tree, 0, ())]
+    while stack:
+        task, depth, enclosing = stack.pop()
+        state = task.state
+        if not enclosing and state & TaskState.NOT_FINISHED_MASK:
+            unfinished = True
+        if state & TaskState.PREDICTED_MASK:
+            continue  # a predicted task has only predicted descendants
         spec = task.task_spec
-        extensions = getattr(spec, "extensions", None) or {}
-        result.append(ReadyTask(
-            task_id=str(task.id), element_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-            lane=spec.lane, properties=dict(extensions.get("properties", {})), data=task.data))
-    return result
+        if state == TaskState.READY or state == TaskState.WAITING:
+            deepest = max(deepest, depth)
+            if state == TaskState.READY and spec.manual:
+                ready.append(_ready_task(workflow, task, enclosing, evaluate, known))
+            elif state == TaskState.WAITING and _is_timer(task):
+                timers.append(_waiting_timer(task))
+        elif state == TaskState.COMPLETED and (spec.manual or _is_timer(task)):
+            completed.add(str(task.id))
+        stack.extend((child, depth + 1, enclosing) for child in reversed(task.children))
+        subprocess = subprocesses.get(task.id)
+        if subprocess is not None:  # visited before the task's own children, as SpiffWorkflow does
+            stack.append((subprocess.task_tree, depth + 1, (*enclosing, str(task.id))))
+    if deepest > MAX_TREE_DEPTH:
+        raise Conflict(f"This case has looped too often (task tree depth {deepest} > {MAX_TREE_DEPTH}); "
+                       "the engine cannot track it reliably any more. Close it and open a new case.")
+    return Snapshot(ready=tuple(ready), timers=tuple(timers), completed=frozenset(completed), depth=deepest,
+                    finished=not unfinished)
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    result = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        if not _is_timer(task):
-            continue
-        value = task._get_internal_data("event_value")
-        due = _parse_event_value(value)
-        host = _host_of(task)
-        result.append(WaitingTimer(task_id=str(task.id), element_id=task.task_spec.bpmn_id,
-                                   name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                                   due_at=due, host_task_id=str(host.id) if host else None))
-    return result
+def _ready_task(workflow, task, enclosing, evaluate, known) -> ReadyTask:
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", None) or {}
+    properties = dict(extensions.get("properties", {}))
+    task_id = str(task.id)
+    values = {}
+    if task_id not in known:
+        values = {name: workflow.script_engine.evaluate(task, properties[name])
+                  for name in evaluate if properties.get(name)}
+    return ReadyTask(task_id=task_id, element_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
+                     lane=spec.lane, properties=properties, data=task.data, hosts=(task_id, *enclosing),
+                     values=values)
 
 
-def enclosing_task_ids(workflow: BpmnWorkflow, task_id: str) -> list[str]:
-    """The task itself and every subprocess task that contains it: the hosts whose timers bound it."""
-    ids, task = [], _find(workflow, task_id)
-    while task is not None:
-        ids.append(str(task.id))
-        parent_task_id = getattr(task.workflow, "parent_task_id", None)
-        task = workflow.get_task_from_id(parent_task_id) if parent_task_id else None
-    return ids
+def _waiting_timer(task) -> WaitingTimer:
+    host = _host_of(task)
+    return WaitingTimer(task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        due_at=_parse_event_value(task._get_internal_data("event_value")),
+                        host_task_id=str(host.id) if host else None)
 
 
 def evaluate(workflow: BpmnWorkflow, task_id: str, expression: str):
@@ -134,12 +179,6 @@ def task_data(workflow: BpmnWorkflow, task_id: str) -> dict:
 
 def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
-
-
-def is_task_completed(workflow: BpmnWorkflow, task_id: str) -> bool:
-    """Completed (a user task done, a timer fired), as opposed to cancelled or gone."""
-    task = _find(workflow, task_id)
-    return task is not None and task.state == TaskState.COMPLETED
 
 
 def _find(workflow: BpmnWorkflow, task_id: str):
@@ -174,10 +213,3 @@ def _parse_event_value(value) -> datetime | None:
     except Exception:  # noqa: BLE001 - an unparseable value is reported as "no due time"
         return None
     return parse_instant(parsed) if isinstance(parsed, datetime) else None
-
-
-def _check_depth(workflow: BpmnWorkflow) -> None:
-    deepest = max((t.depth for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)), default=0)
-    if deepest > MAX_TREE_DEPTH:
-        raise Conflict(f"This case has looped too often (task tree depth {deepest} > {MAX_TREE_DEPTH}); "
-                       "the engine cannot track it reliably any more. Close it and open a new case.")

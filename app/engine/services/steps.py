@@ -1,0 +1,346 @@
+"""One step of one process instance: the single path every command takes (register, complete, fire timers).
+
+    load (row, lock version, rows, workflow) -> fire the timers already due by the step's clock -> apply the
+    command -> run until the workflow waits -> ONE snapshot -> save the rows that differ -> outcome
+
+The order matters: a timer due by our clock fires *before* the command is applied, so completing a task can
+never silently cancel its overdue SLA timer (SpiffWorkflow would). The instance row's lock version makes a
+concurrent step lose (StaleInstance). A refusal that still carries a change ("the deadline fired and cancelled
+the task you tried to complete") is an outcome: the firing commits, and the adapter reports the refusal after
+the commit. Every time the step writes comes from one clock: ``now``.
+
+This is the only service module that drives the workflow package.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from app.engine.actors import Actor
+from app.engine.errors import Conflict, NotFound
+from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, Timer, UserTask
+from app.engine.services import audit, incidents
+from app.engine.workflow import runner
+from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions
+from app.engine.workflow.serialization import dump_state, load_state
+from app.tasks.registry import ServiceContext
+
+# Process variables mirrored onto the complaint row (the process's data contract).
+MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
+# Task properties that are expressions, evaluated in the task's data when its row is created.
+EVALUATED_PROPERTIES = ("assignedDepartment",)
+
+# What a worker sees next to the form: the case facts and earlier decisions, never internal bookkeeping.
+CONTEXT_FIELDS = ("tracking_number", "customer_name", "channel", "product", "category", "severity", "urgent",
+                  "amount_involved", "description", "lead_department", "departments", "department", "findings",
+                  "resolution_summary", "remedy_type", "redress_amount", "customer_message", "approval_decision",
+                  "approval_comment", "reopen_count", "reopen_reason", "customer_satisfied", "satisfaction_rating",
+                  "feedback_comment")
+
+
+# --- commands ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartProcess:
+    definition: ProcessDefinition
+    data: Mapping
+    complaint: Complaint | None = None
+
+
+@dataclass(frozen=True)
+class CompleteTask:
+    task: UserTask
+    data: Mapping
+
+
+@dataclass(frozen=True)
+class FireTimers:
+    """Fire what is due by the step's clock, nothing else (the scheduler's command)."""
+
+
+# --- outcome -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FiredTimer:
+    element_id: str
+    name: str
+    due_at: datetime | None
+
+
+@dataclass
+class Outcome:
+    """What a step did, reported by the adapter after the commit."""
+
+    instance_id: int
+    completed: bool                             # the command was applied
+    fired: tuple[FiredTimer, ...] = ()          # timers that fired first (due by the step's clock)
+    refused: str | None = None                  # why the command was not applied although the step committed
+    finished: bool = False                      # the process has nothing left to do
+    task: UserTask | None = None                # the completed task's row (CompleteTask)
+    incidents_resolved: int = 0
+
+    def raise_if_refused(self) -> None:
+        """For adapters, after the commit: a refusal is a Conflict (HTTP 409), the firing stays committed."""
+        if self.refused:
+            raise Conflict(self.refused)
+
+
+# --- the step ------------------------------------------------------------------------------------------------
+
+class _FixedClock:
+    """The step's clock for scripts (``sla_due_at`` without a start, ``now_iso``): one instant per step."""
+
+    def __init__(self, now: datetime):
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+@dataclass
+class Step:
+    uow: object
+    actor: Actor
+    now: datetime
+    row: ProcessInstance
+    complaint: Complaint | None
+    timer_rows: dict[str, Timer] = field(default_factory=dict)    # waiting/broken timers, by SpiffWorkflow id
+    task_rows: dict[str, UserTask] = field(default_factory=dict)  # ready tasks, by SpiffWorkflow id
+    workflow: object = None
+    fired: list[Timer] = field(default_factory=list)
+
+
+def start_process(uow, actor: Actor, definition: ProcessDefinition, data: Mapping,
+                  complaint: Complaint | None = None, *, now: datetime | None = None) -> Outcome:
+    """Start a new instance of ``definition`` and run it until it waits (complaints.register_complaint)."""
+    now = now or uow.now()
+    row = ProcessInstance(definition_id=definition.id, complaint_id=complaint.id if complaint else None,
+                          state="", status="running", created_at=now, updated_at=now)
+    uow.session.add(row)
+    uow.session.flush()
+    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint)
+    spec, subprocess_specs = _specs(uow, definition.id)
+    audit.record(uow, actor, "process_started", complaint_id=row.complaint_id, instance_id=row.id,
+                 process_id=definition.process_id, version=definition.version, occurred_at=now)
+    step.workflow = runner.start(spec, subprocess_specs, _script_engine(step), data)
+    return _finish(step, Outcome(instance_id=row.id, completed=True))
+
+
+def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | None = None,
+             claim: bool = False) -> Outcome | None:
+    """One step on an existing instance. ``claim`` (the scheduler) takes the row with FOR UPDATE SKIP LOCKED
+    on PostgreSQL and returns None when another process holds it."""
+    now = now or uow.now()
+    step = load_instance(uow, actor, instance_id, now, claim=claim)
+    if step is None:
+        return None
+    due = _fire_due_timers(step)
+    if isinstance(command, FireTimers):
+        if not due:
+            return Outcome(instance_id=instance_id, completed=True)  # nothing to do, nothing written
+        return _finish(step, Outcome(instance_id=instance_id, completed=True))
+    if isinstance(command, CompleteTask):
+        return _complete(step, command)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False) -> Step | None:
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if claim and uow.runtime.database.is_postgresql:
+        query = query.with_for_update(skip_locked=True)
+    row = uow.session.scalars(query).one_or_none()
+    if row is None:
+        if claim:
+            return None
+        raise NotFound(f"Process instance {instance_id} does not exist")
+    complaint = uow.session.get(Complaint, row.complaint_id) if row.complaint_id else None
+    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint)
+    # The rows the save compares against, read once: the step never re-queries what it writes.
+    step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(select(Timer).where(
+        Timer.instance_id == instance_id, Timer.state.in_(("waiting", "broken"))))}
+    step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(select(UserTask).where(
+        UserTask.instance_id == instance_id, UserTask.state == "ready"))}
+    step.workflow = _workflow(uow, row, step)
+    return step
+
+
+def _workflow(uow, row: ProcessInstance, step: Step):
+    # A process-local cache of live workflows keyed by (row.id, row.lock_version) slots in here: a hit skips
+    # the deserialization, the version check on save still guards correctness. _finish would put the saved
+    # workflow under the new version.
+    spec, subprocess_specs = _specs(uow, row.definition_id)
+    workflow = load_state(row.state, spec, subprocess_specs)
+    # Deserializing resets the script engine to SpiffWorkflow's unsandboxed default: set ours every time.
+    workflow.script_engine = _script_engine(step)
+    return workflow
+
+
+def _fire_due_timers(step: Step) -> list[Timer]:
+    """Fire this instance's waiting timers due by the step's clock; returns the rows that were due."""
+    due = sorted((t for t in step.timer_rows.values()
+                  if t.state == "waiting" and t.due_at is not None and t.due_at <= step.now),
+                 key=lambda t: t.due_at)
+    if not due:
+        return []
+    fired_ids = set(runner.fire_timers(step.workflow, [t.spiff_task_id for t in due]))
+    step.fired = [t for t in due if t.spiff_task_id in fired_ids]
+    for timer in step.fired:
+        audit.record(step.uow, step.actor, "timer_fired", complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, element_id=timer.element_id, due_at=timer.due_at.isoformat(),
+                     occurred_at=step.now)
+    return due
+
+
+def _complete(step: Step, command: CompleteTask) -> Outcome:
+    task, now = command.task, step.now
+    if task.instance_id != step.row.id:
+        raise NotFound(f"Task {task.id} is not part of process instance {step.row.id}")
+    try:
+        runner.complete_user_task(step.workflow, task.spiff_task_id, command.data)
+    except (Conflict, NotFound) as err:
+        if not step.fired:
+            raise  # nothing happened: roll back
+        # An overdue timer interrupted this task: keep the firing, refuse the completion.
+        refusal = f"{err.message}: its deadline passed before it was completed"
+        return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal, task=task))
+    task.completed_by = step.actor.username
+    task.completed_by_id = step.actor.user_id
+    task.completed_at = now
+    task.submitted_data = dict(command.data)
+    audit.record(step.uow, step.actor, "task_completed", complaint_id=task.complaint_id,
+                 instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                 data=dict(command.data), occurred_at=now)
+    return _finish(step, Outcome(instance_id=step.row.id, completed=True, task=task))
+
+
+def _finish(step: Step, outcome: Outcome) -> Outcome:
+    """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
+    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=step.task_rows.keys())
+    with step.uow.session.no_autoflush:
+        waiting = _save_timers(step, snapshot)
+        ready = _save_tasks(step, snapshot, waiting)
+        _save_complaint(step, snapshot, ready, waiting)
+    row = step.row
+    row.state = dump_state(step.workflow)
+    row.status = "completed" if snapshot.finished else "running"
+    row.updated_at = step.now
+    # Always write the row, even if nothing in it changed: the UPDATE carries the lock-version check, so a
+    # step decided on a stale read can never commit its task, timer or complaint rows.
+    flag_modified(row, "state")
+    step.uow.session.flush()
+    outcome.fired = tuple(FiredTimer(t.element_id, t.name, t.due_at) for t in step.fired)
+    outcome.finished = snapshot.finished
+    if step.fired:
+        # A timer path that works again: an incident left by an earlier failing attempt is over.
+        outcome.incidents_resolved = incidents.resolve_open(step.uow, row.id, step.now)
+    return outcome
+
+
+def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
+    rows, now = step.timer_rows, step.now
+    fired_ids = {t.spiff_task_id for t in step.fired}
+    waiting = {w.task_id: w for w in snapshot.timers}
+    for task_id, row in rows.items():
+        if task_id not in waiting:
+            fired = task_id in fired_ids or task_id in snapshot.completed
+            row.state = "fired" if fired else "cancelled"
+            row.fired_at = now if fired else None
+    result = []
+    for task_id, timer in waiting.items():
+        row = rows.get(task_id)
+        if row is None:
+            row = Timer(instance_id=step.row.id, complaint_id=step.row.complaint_id, spiff_task_id=task_id,
+                        element_id=timer.element_id, name=timer.name, host_task_id=timer.host_task_id,
+                        created_at=now)
+            step.uow.session.add(row)
+        if row.due_at != timer.due_at:
+            row.due_at = timer.due_at
+        row.state = "waiting" if timer.due_at else "broken"
+        if row.state == "waiting":
+            result.append(row)
+    return result
+
+
+def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
+    """Returns the ready task rows, each with its snapshot entry, in the engine's order."""
+    rows, now, settings = step.task_rows, step.now, step.uow.settings
+    ready_ids = {t.task_id for t in snapshot.ready}
+    for task_id, row in rows.items():
+        if task_id not in ready_ids:
+            row.state = "completed" if task_id in snapshot.completed else "cancelled"
+            row.completed_at = row.completed_at or now
+    due_by_host: dict[str, datetime] = {}
+    for timer in waiting:
+        if timer.host_task_id and (timer.host_task_id not in due_by_host
+                                   or timer.due_at < due_by_host[timer.host_task_id]):
+            due_by_host[timer.host_task_id] = timer.due_at
+    current = []
+    for task in snapshot.ready:
+        row = rows.get(task.task_id)
+        if row is None:
+            department = task.values.get("assignedDepartment")
+            title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
+            row = UserTask(instance_id=step.row.id, complaint_id=step.row.complaint_id,
+                           spiff_task_id=task.task_id, element_id=task.element_id, title=title, lane=task.lane,
+                           candidate_roles=list(settings.lane_roles.get(task.lane, ())), department=department,
+                           form=task.properties.get("formJsonSchemaFilename"), context=_context(task.data),
+                           state="ready", created_at=now)
+            step.uow.session.add(row)
+        dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
+        due = min(dues) if dues else None
+        if row.due_at != due:
+            row.due_at = due
+        current.append((row, task))
+    return current
+
+
+def _context(data) -> dict:
+    return {k: data[k] for k in CONTEXT_FIELDS if k in data}
+
+
+def _save_complaint(step: Step, snapshot: runner.Snapshot, ready, waiting: list[Timer]) -> None:
+    complaint = step.complaint
+    if complaint is None:
+        return
+    if ready:
+        # The newest ready task says where the case stands; among tasks of one step, the engine's order.
+        _, (newest, task) = max(enumerate(ready), key=lambda item: (item[1][0].created_at, item[0]))
+        for name in MIRRORED_VARIABLES:
+            value = task.data.get(name)
+            if value is not None and getattr(complaint, name) != value:
+                setattr(complaint, name, value)
+        label = task.properties.get("complaintStatus")
+        if complaint.status != "closed" and label and complaint.status != label:
+            complaint.status = label
+    dues = [t.due_at for t in waiting if t.due_at]
+    due = min(dues) if dues else None
+    if complaint.due_at != due:
+        complaint.due_at = due
+
+
+# --- the workflow's surroundings -----------------------------------------------------------------------------
+
+def _script_engine(step: Step) -> SandboxedScriptEngine:
+    uow = step.uow
+    operators = uow.runtime.operators
+
+    def call_service(task, operation_name, params):
+        handler = operators.get(operation_name)
+        if handler is None:
+            raise LookupError(f"no service-task operator named {operation_name!r} is registered in app/tasks")
+        ctx = ServiceContext(session=uow.session, settings=uow.settings, now=step.now, instance=step.row,
+                             complaint=step.complaint, element_id=task.task_spec.bpmn_id,
+                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username)
+        return handler(ctx, **params)
+
+    return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings.sla_profile), call_service)
+
+
+def _specs(uow, definition_id: int):
+    def serialized() -> str:
+        return uow.session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+    return uow.runtime.specs.get(definition_id, serialized)

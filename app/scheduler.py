@@ -1,0 +1,115 @@
+"""The scheduler: an adapter that fires due timers, one instance per transaction. Its own process
+(`complaintflow scheduler`), never started by a web worker; `complaintflow fire-timers` runs it once.
+
+One run fires every timer due by its ``now``: it asks for due instances in batches until none is left. Any
+number of runs may go on in parallel: on PostgreSQL each instance is claimed with FOR UPDATE SKIP LOCKED (a
+claimed one is left to its claimer), and the instance's lock version makes any other overlap lose. A case
+whose step fails becomes an incident (recorded after the rollback, in its own transaction) and waits out its
+backoff; it never stops the others.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.engine.errors import StaleInstance
+from app.engine.services import incidents, timers
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+# An instance whose firing leads to another timer already due is stepped again, at most this often per run.
+MAX_STEPS_PER_INSTANCE = 10
+
+
+@dataclass
+class FiringReport:
+    fired: int = 0
+    instances: list[int] = field(default_factory=list)      # instances on which something fired
+    failures: dict[int, str] = field(default_factory=dict)  # instance -> error, each now an incident
+    incidents_opened: int = 0
+    incidents_resolved: int = 0
+    skipped: int = 0                                         # held by another process, or lost a race
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def summary(self) -> str:
+        text = f"fired {self.fired} timer(s) on {len(self.instances)} instance(s), {self.failed} failed"
+        if self.incidents_opened or self.incidents_resolved:
+            text += f"; incidents: {self.incidents_opened} opened, {self.incidents_resolved} resolved"
+        return text
+
+
+def fire_due_timers(runtime, now: datetime | None = None, *, batch: int = BATCH) -> FiringReport:
+    """Fire every timer due by ``now`` (default: the runtime's clock), in batches, until none is due."""
+    now = now or runtime.clock.now()
+    report = FiringReport()
+    given_up: set[int] = set()   # this run leaves these alone: claimed elsewhere, failed, or nothing to fire
+    steps: dict[int, int] = {}
+    while True:
+        with runtime.unit_of_work() as uow:
+            due = timers.due_instance_ids(uow, now, batch, given_up)
+        if not due:
+            return report
+        for instance_id in due:
+            steps[instance_id] = steps.get(instance_id, 0) + 1
+            if not _fire_instance(runtime, instance_id, now, report) \
+                    or steps[instance_id] >= MAX_STEPS_PER_INSTANCE:
+                given_up.add(instance_id)
+
+
+def _fire_instance(runtime, instance_id: int, now: datetime, report: FiringReport) -> bool:
+    """One instance, one transaction. True when something fired (the instance may have more due)."""
+    try:
+        with runtime.unit_of_work() as uow:
+            outcome = timers.fire_due_timers_of(uow, instance_id, now)
+    except StaleInstance:
+        report.skipped += 1  # another step on this case committed first; its next run sees what is left
+        return False
+    except Exception as err:  # noqa: BLE001 - any failure of one case is that case's incident, never the run's
+        log.warning("timer step failed on instance %s: %s", instance_id, err, exc_info=True)
+        report.failures[instance_id] = incidents.describe(err)[2]
+        try:
+            with runtime.unit_of_work() as uow:
+                _, opened = incidents.record_failure(uow, instance_id, err, now)
+            report.incidents_opened += opened
+        except Exception:  # noqa: BLE001 - e.g. the case was deleted meanwhile: the run still goes on
+            log.exception("could not record the incident of instance %s", instance_id)
+        return False
+    if outcome is None:
+        report.skipped += 1
+        return False
+    report.incidents_resolved += outcome.incidents_resolved
+    if not outcome.fired:
+        return False
+    report.fired += len(outcome.fired)
+    if instance_id not in report.instances:
+        report.instances.append(instance_id)
+    return True
+
+
+def next_due_at(runtime) -> datetime | None:
+    with runtime.unit_of_work() as uow:
+        return timers.next_due_at(uow)
+
+
+def run_forever(runtime, interval: int, echo=print) -> None:
+    """The `complaintflow scheduler` process: an APScheduler job firing due timers every ``interval`` s."""
+    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415 - only this process needs it
+
+    def job():
+        report = fire_due_timers(runtime)
+        if report.fired or report.failed or report.incidents_resolved:
+            echo(report.summary())
+
+    blocking = BlockingScheduler(timezone="UTC")
+    blocking.add_job(job, "interval", seconds=interval, max_instances=1, coalesce=True,
+                     next_run_time=datetime.now().astimezone())
+    echo(f"scheduler: firing due timers every {interval} s (Ctrl+C to stop)")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
