@@ -9,7 +9,7 @@ department counts):
 
   in-memory   parsed once; per lifecycle runner.start with a SandboxedScriptEngine whose service tasks return a
               small dict, then runner.complete_user_task for each ready task. No database, no serialization.
-  sqlite      app.engine.simulation.simulate on a fresh temp-file database (schema upgraded, demo data loaded):
+  sqlite      app.simulate.simulate on a fresh temp-file database (schema upgraded, demo data loaded):
               every registration and every task completion is its own unit of work (load, step, save).
   postgresql  the same on database ``complaintflow_bench`` (created if missing) on the server of --postgres;
               the test suite's own database ``test`` is never written to.
@@ -44,7 +44,8 @@ from app.engine.models import Complaint  # noqa: E402
 from app.engine.runtime import Runtime  # noqa: E402
 from app.engine.services.complaints import COMPLAINT_PROCESS, new_tracking_number, start_data  # noqa: E402
 from app.engine.settings import load_settings  # noqa: E402
-from app.engine.simulation import answer, registration, simulate  # noqa: E402
+from app.engine.simulation import answer, registration  # noqa: E402
+from app.simulate import simulate  # noqa: E402
 from app.engine.workflow import runner  # noqa: E402
 from app.engine.workflow.parsing import parse_process  # noqa: E402
 from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions  # noqa: E402

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, g, request, url_for
 from werkzeug.exceptions import BadRequest
 
-from app.engine.services import complaints, reports, user_tasks
+from app.engine.retry import run_with_retry
+from app.engine.services import complaints, incidents, reports, user_tasks
 from app.web import auth, current_runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -22,6 +23,7 @@ def index():
         "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
         "list_definitions": "GET /api/v1/definitions  (process owners: deployed versions and instance counts)",
         "figures": "GET /api/v1/figures  (aggregate complaint counts, no personal data)",
+        "list_incidents": "GET /api/v1/incidents  (open incidents: cases whose timer-driven step keeps failing)",
     }}
 
 
@@ -56,9 +58,22 @@ def complete_task(task_id: int):
     data = _json_object().get("data")
     if not isinstance(data, dict):
         raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
+
+    def complete(uow):
+        outcome = user_tasks.complete_user_task(uow, g.actor, task_id, data)
+        return outcome, None if outcome.refused else user_tasks.completion_result(uow, g.actor, outcome.task)
+
+    # Retried when a sibling task of the same case won the instance lock; 409 only if this task is gone.
+    outcome, body = run_with_retry(current_runtime(), complete)
+    outcome.raise_if_refused()  # after the commit: the deadline that took the task away stays fired
+    return body
+
+
+@bp.get("/incidents")
+def list_incidents():
+    """Open incidents (a case whose timer-driven step keeps failing): coordinators, head, compliance."""
     with current_runtime().unit_of_work() as uow:
-        task = user_tasks.complete_user_task(uow, g.actor, task_id, data)
-        return user_tasks.completion_result(uow, g.actor, task)
+        return {"incidents": [incidents.view(i) for i in incidents.list_open(uow, g.actor)]}
 
 
 @bp.get("/definitions")

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from app.engine import read_policy
 from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.retry import run_with_retry
 from app.engine.services import assignments, diagram_state, user_tasks
 from app.web import current_runtime
 from app.web.pages import form_renderer
@@ -36,9 +37,11 @@ def complete(task_id: int):
         schema = uow.runtime.forms.schema_for_client(opened.task.form) if opened.task.form else {}
     data = form_renderer.parse(schema, request.form)
     try:
-        with current_runtime().unit_of_work() as uow:
-            task = user_tasks.complete_user_task(uow, actor, task_id, data)
-            title = task.title
+        # Retried when a sibling task of the same case won the instance lock (run_with_retry).
+        outcome = run_with_retry(current_runtime(),
+                                 lambda uow: user_tasks.complete_user_task(uow, actor, task_id, data))
+        outcome.raise_if_refused()  # a deadline took the task away: its firing is committed, this is refused
+        title = outcome.task.title
     except InvalidSubmission as err:
         return _render(task_id, values=data, errors=err.errors, status=422)
     except Conflict:
