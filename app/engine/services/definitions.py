@@ -9,7 +9,7 @@ from typing import Mapping
 from sqlalchemy import func, select
 
 from app.engine.actors import Actor
-from app.engine.errors import InvalidDefinition, NotFound
+from app.engine.errors import DefinitionError, InvalidDefinition, NotFound
 from app.engine.models import ProcessDefinition
 from app.engine.services import audit
 from app.engine.workflow.parsing import executable_process_ids, parse_process
@@ -60,6 +60,9 @@ def latest_definition(session, process_id: str) -> ProcessDefinition:
 def deploy(uow, actor: Actor, files: Mapping[str, bytes]) -> list[ProcessDefinition]:
     """Validate the bundle and deploy a new version of every process whose source (or whose called
     processes' sources) changed. Returns the definitions now current for the bundle's processes."""
+    if not files:
+        raise InvalidDefinition([DefinitionError(file="(no files)", message=(
+            "There is no .bpmn file to deploy: nothing was deployed."))])
     errors = validate_bpmn_files(files, validation_context(uow.runtime))
     if errors:
         raise InvalidDefinition(errors)
@@ -88,6 +91,9 @@ def deploy(uow, actor: Actor, files: Mapping[str, bytes]) -> list[ProcessDefinit
         audit.record(uow, actor, "definition_deployed", process_id=process_id, version=version,
                      file=file_name, checksum=checksums[file_name])
         current.append(definition)
+    if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
+        raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(
+            "No executable process in these files: nothing was deployed."))])
     return current
 
 

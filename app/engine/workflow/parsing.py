@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Collection, Mapping
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -31,6 +31,8 @@ OMG_NS_PREFIX = "http://www.omg.org/spec/"
 _SCHEMA_LOCK = threading.Lock()
 _ID_TYPE_ERROR = re.compile(r"attribute 'id': '([^']*)' is not a valid value of the atomic type 'xs:ID'")
 _MISSING_TARGET = re.compile(r"we found two items.*\((.*)\)$", re.S)
+_OBJECT_REPR = re.compile(r"<(?:Element )?([^<>]*?) (?:object )?at 0x[0-9a-fA-F]+>")
+_RAW_BYTES = re.compile(r"""b(['"])<.*?(?<!\\)\1""", re.S)
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,22 @@ def load_document(name: str, data: bytes) -> BpmnDocument:
     except UnicodeDecodeError as ex:
         raise _file_error(name, f"The file is not UTF-8 text (byte 0x{data[ex.start]:02x} at offset {ex.start}): "
                                 "save it as UTF-8 BPMN XML.", line=data.count(b"\n", 0, ex.start) + 1)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)  # parsers are not thread-safe: one per call
+    # Never resolve entities, load a DTD or touch the network (XXE); parsers are not thread-safe: one per call.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as ex:
         line, column = ex.position
         message = re.sub(r", line \d+, column \d+$", "", ex.msg or str(ex))
-        raise _file_error(name, f"Malformed XML at column {column}: {message}.", line=line) from ex
+        raise _file_error(name, f"Malformed XML at column {column}: {clean_text(message)}.", line=line) from ex
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        doctype = data.find(b"<!DOCTYPE")
+        raise _file_error(name, "The file has a DOCTYPE declaration (a DTD, possibly with entities that point to "
+                                "other files or addresses). BPMN 2.0 files never need one and it is refused for "
+                                "safety: remove the <!DOCTYPE ...> block and any &entity; references.",
+                          line=data.count(b"\n", 0, doctype) + 1 if doctype >= 0 else None)
     return BpmnDocument(name, root)
 
 
@@ -156,11 +167,24 @@ def error_at(file: str, element: etree._Element | None, message: str, *, line: i
     while owner is not None and not has_element_id(owner):
         owner = owner.getparent()
     return DefinitionError(
-        file=file, message=message,
+        file=file, message=clean_text(message),
         element_id=owner.get("id") if owner is not None else None,
-        element_name=(owner.get("name") or None) if owner is not None else None,
+        element_name=clean_text(owner.get("name") or "") or None if owner is not None else None,
         line=line or (element.sourceline if element is not None else None),
     )
+
+
+def clean_text(text: str) -> str:
+    """One line, without internals: modelers put newlines in names (one error must stay one line), and
+    SpiffWorkflow's messages may carry object reprs with memory addresses or raw XML bytes."""
+    text = _OBJECT_REPR.sub(lambda m: f"<{shorten_tags(m.group(1))}>", text)
+    text = _RAW_BYTES.sub("(the element)", text)
+    return " ".join(text.split())
+
+
+def cleaned(error: DefinitionError) -> DefinitionError:
+    return replace(error, message=clean_text(error.message),
+                   element_name=clean_text(error.element_name) if error.element_name else None)
 
 
 def find_by_id(root: etree._Element, element_id: str) -> etree._Element | None:
@@ -201,9 +225,18 @@ def _subprocess_specs(parser, spec, docs, external) -> dict[str, BpmnProcessSpec
 
 
 def _convert(ex: Exception, docs: Mapping[str, BpmnDocument]) -> DefinitionError:
-    """Locate a SpiffWorkflow (or lxml) exception in our own trees."""
+    """Locate a SpiffWorkflow (or lxml) exception in our own trees, in words a process owner can act on."""
+    if _caused_by(ex, RecursionError):
+        element_id = ex.id if isinstance(ex, ValidationException) else None
+        return _located(docs, getattr(ex, "file_name", None), element_id, (
+            "The flow is too long for the engine: SpiffWorkflow follows a sequence of elements recursively and "
+            "runs out of depth here. Split the process into call activities or subprocesses."))
     if isinstance(ex, ValidationException):
         message = str(ex.args[0]) if ex.args else "invalid definition"
+        inner = ex.__context__
+        if isinstance(inner, Exception) and not isinstance(inner, ValidationException) \
+                and message.startswith(f"{type(inner).__name__}("):  # SpiffWorkflow wrapped repr(its own error)
+            message = _unsupported(ex.tag or "element")
         missing = _MISSING_TARGET.search(message)
         if missing:
             message = (f"A sequence flow leaving this element targets '{missing.group(1)}', "
@@ -214,8 +247,41 @@ def _convert(ex: Exception, docs: Mapping[str, BpmnDocument]) -> DefinitionError
         line = ex.line_number if isinstance(ex.line_number, int) else None
         return _located(docs, ex.file_name, ex.id, message, line=line)
     if isinstance(ex, etree.LxmlError):
-        return _located(docs, None, None, f"XML error: {ex}", line=getattr(ex, "lineno", None))
-    return _located(docs, None, None, f"SpiffWorkflow could not parse the definition: {ex!r}")
+        return _located(docs, None, None, f"XML error: {clean_text(str(ex))}", line=getattr(ex, "lineno", None))
+    # Anything else is SpiffWorkflow failing on a construct it does not support (e.g. NotImplementedError with
+    # the element's raw XML, TypeError from its own error path): name the element if the traceback has it.
+    node = _failing_node(ex)
+    doc = next((d for d in docs.values() if node is not None and d.root is node.getroottree().getroot()), None)
+    if doc is not None:
+        return error_at(doc.name, node, _unsupported(node.tag))
+    return _located(docs, None, None, "SpiffWorkflow could not parse the definition: it uses a construct this "
+                                      "engine does not support.")
+
+
+def _unsupported(tag: str) -> str:
+    return (f"This engine (SpiffWorkflow) cannot run <{shorten_tags(tag)}> as modelled: it does not support this "
+            "kind of element or event here.")
+
+
+def _caused_by(ex: BaseException, kind: type) -> bool:
+    seen = set()
+    while ex is not None and id(ex) not in seen:
+        if isinstance(ex, kind):
+            return True
+        seen.add(id(ex))
+        ex = ex.__cause__ or ex.__context__
+    return False
+
+
+def _failing_node(ex: BaseException) -> etree._Element | None:
+    """The lxml node SpiffWorkflow's parser was working on when it raised (its ``self.node``)."""
+    tb, node = ex.__traceback__, None
+    while tb is not None:
+        candidate = getattr(tb.tb_frame.f_locals.get("self"), "node", None)
+        if isinstance(candidate, etree._Element):
+            node = candidate
+        tb = tb.tb_next
+    return node
 
 
 def _located(docs, file, element_id, message, *, line=None) -> DefinitionError:
@@ -225,7 +291,8 @@ def _located(docs, file, element_id, message, *, line=None) -> DefinitionError:
     element = find_by_id(doc.root, element_id) if doc is not None and element_id else None
     if element is not None:
         return error_at(doc.name, element, message, line=line)
-    return DefinitionError(file=file or ", ".join(docs), message=message, element_id=element_id or None, line=line)
+    return DefinitionError(file=file or ", ".join(docs), message=clean_text(message), element_id=element_id or None,
+                           line=line)
 
 
 def _element_for(root: etree._Element, entry) -> etree._Element | None:

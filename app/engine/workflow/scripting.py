@@ -1,79 +1,129 @@
-"""The script engine every workflow runs with: a RestrictedPython sandbox plus our service-task dispatch.
+"""The script engine every workflow runs with: a RestrictedPython sandbox with time and memory limits, plus our
+service-task dispatch.
 
 SpiffWorkflow's default environment is plain ``exec``/``eval`` with full builtins, so a script or a gateway
-condition could import ``os`` or walk ``__subclasses__``. Here scripts are compiled with RestrictedPython and
-run with guarded attribute, item and iteration access. Deserializing a workflow resets its script engine to
+condition could import ``os`` or walk ``__subclasses__``. Here scripts are compiled with RestrictedPython plus
+the limits of ``limits.py`` (a time budget and a memory bound, enforced inside the compiled code: signals and
+setrlimit would hit every request of the process) and run with guarded attribute, item and iteration access.
+Validation and deployment compile every script and expression with this same compiler (``source_problems``),
+so what is refused at run time is refused at deploy. Deserializing a workflow resets its script engine to
 SpiffWorkflow's default, so the runner sets this one again after every load.
+
+Whatever a script raises, ``SystemExit`` and ``GeneratorExit`` included, or a limit it exceeds, becomes one
+``ScriptFailed`` naming the BPMN element: a domain error, so the step is rolled back and the API answers JSON.
 """
 from __future__ import annotations
 
 import copy
+import dis
 import json
-import operator
+import os
+import re
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from app.engine.errors import DomainError, ServiceTaskFailed
-
-_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-            "//=": operator.ifloordiv, "%=": operator.imod, "|=": operator.ior, "&=": operator.iand}
+from app.engine.errors import DomainError, ScriptFailed, ServiceTaskFailed
+from app.engine.workflow.limits import Budget, Limits, LimitingTransformer, ScriptLimitExceeded, helpers
 
 _EXTRA_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
                    for name in ("dict", "list", "set", "frozenset", "sum", "min", "max", "any", "all", "enumerate",
                                 "sorted", "reversed", "map", "filter", "zip", "round", "abs")}
+_BUILTINS = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS}
 
 _BASE_GLOBALS: dict[str, Any] = {
-    "__builtins__": {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS},
-    "_getattr_": safer_getattr,
     "_getitem_": default_guarded_getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": full_write_guard,
-    "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
+    "_apply_": lambda function, *args, **kwargs: function(*args, **kwargs),  # calls with *args / **kwargs
 }
+_FILENAMES = {"exec": "<script>", "eval": "<expression>"}
+_LINE = re.compile(r"^Line (\d+|None): (?:\w+Error: )?")
+_RAISING_OPCODES = {dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap}
 
 
-@lru_cache(maxsize=512)
-def _compile_exec(script: str):
-    result = compile_restricted_exec(script, filename="<script>")
-    if result.errors:
-        raise SyntaxError("; ".join(result.errors))
+def default_limits() -> Limits:
+    """The limits from the environment (COMPLAINTFLOW_SCRIPT_SECONDS, _MAX_BYTES, _MAX_MEMORY) or the defaults."""
+    defaults = Limits()
+    return Limits(seconds=float(os.environ.get("COMPLAINTFLOW_SCRIPT_SECONDS", defaults.seconds)),
+                  max_bytes=int(os.environ.get("COMPLAINTFLOW_SCRIPT_MAX_BYTES", defaults.max_bytes)),
+                  max_memory=int(os.environ.get("COMPLAINTFLOW_SCRIPT_MAX_MEMORY", defaults.max_memory)))
+
+
+class ScriptError(Exception):
+    """A script or expression failed in the sandbox: it does not compile, it raised, or it ran out of time or
+    memory. ``line`` is the line of the script where it happened, when known."""
+
+    def __init__(self, message: str, *, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def source_problems(source: str, mode: str) -> list[tuple[int | None, str]]:
+    """(line, message) of everything the sandbox's compiler refuses in ``source`` (mode "exec" or "eval")."""
+    try:
+        _compile(source.strip() if mode == "eval" else source, mode)
+    except ScriptError as err:
+        return [(line, message) for line, message in err.args[1]]
+    return []
+
+
+@lru_cache(maxsize=1024)
+def _compile(source: str, mode: str):
+    compile_restricted = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    try:
+        result = compile_restricted(source, filename=_FILENAMES[mode], policy=LimitingTransformer)
+    except (SyntaxError, ValueError) as err:  # e.g. NUL bytes in the source
+        result = None
+        problems = [(getattr(err, "lineno", None), getattr(err, "msg", None) or str(err))]
+    else:
+        problems = [_split_line(error) for error in result.errors]
+    if problems:
+        error = ScriptError("; ".join(message for _, message in problems), line=problems[0][0])
+        error.args = (error.message, problems)
+        raise error
     return result.code
 
 
-@lru_cache(maxsize=512)
-def _compile_eval(expression: str):
-    result = compile_restricted_eval(expression, filename="<expression>")
-    if result.errors:
-        raise SyntaxError("; ".join(result.errors))
-    return result.code
+def _split_line(error: str) -> tuple[int | None, str]:
+    match = _LINE.match(error)
+    if not match:
+        return None, error
+    line = int(match.group(1)) if match.group(1).isdigit() else None
+    return line, error[match.end():].strip()
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """Evaluates expressions and runs scripts under RestrictedPython with the given helper functions."""
+    """Evaluates expressions and runs scripts under RestrictedPython and ``limits``, with the given functions.
+    Every failure is a ScriptError; a KeyboardInterrupt or SystemExit the script did not raise itself (Ctrl+C,
+    a worker being stopped) passes through untouched."""
 
-    def __init__(self, functions: Mapping[str, Callable] | None = None):
+    def __init__(self, functions: Mapping[str, Callable] | None = None, limits: Limits | None = None):
         super().__init__(dict(functions or {}))
-        self._reserved = set(_BASE_GLOBALS) | set(self.globals)
+        self.limits = limits or default_limits()
+        self._reserved = set(_BASE_GLOBALS) | set(helpers(Budget(self.limits), {})[0]) | {"__builtins__"} \
+            | set(self.globals)
 
     def evaluate(self, expression, context, external_context=None):
-        namespace = {**_BASE_GLOBALS, **self.globals, **(external_context or {}), **context}
-        return eval(_compile_eval(expression.strip()), namespace)  # noqa: S307 - restricted bytecode
+        code = _compile(expression.strip(), "eval")
+        namespace, budget = self._namespace({**(external_context or {}), **context})
+        return self._run(eval, code, namespace, budget)  # noqa: S307 - restricted bytecode
 
     def execute(self, script, context, external_context=None):
         external_context = external_context or {}
         clash = (set(self.globals) | set(external_context)) & set(context)
         if clash:
-            raise ValueError(f"Task data would hide the script function(s) {sorted(clash)}; rename the field(s)")
-        namespace = {**_BASE_GLOBALS, **self.globals, **external_context, **context}
-        exec(_compile_exec(script), namespace)  # noqa: S102 - restricted bytecode
+            raise ScriptError(f"Task data would hide the script function(s) {sorted(clash)}; rename the field(s)")
+        code = _compile(script, "exec")
+        namespace, budget = self._namespace({**external_context, **context})
+        self._run(exec, code, namespace, budget)  # noqa: S102 - restricted bytecode
         hidden = self._reserved | set(external_context)
         for key in list(context):
             if key not in namespace:
@@ -82,6 +132,57 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             if key not in hidden and not key.startswith("_") and not callable(value):
                 context[key] = value
         return True
+
+    def _namespace(self, data: Mapping) -> tuple[dict, Budget]:
+        budget = Budget(self.limits)
+        names, builtins = helpers(budget, _BUILTINS)
+        return {**_BASE_GLOBALS, **names, "__builtins__": builtins, **self.globals, **data}, budget
+
+    @staticmethod
+    def _run(run, code, namespace, budget: Budget):
+        try:
+            result = run(code, namespace)
+        except ScriptLimitExceeded as err:
+            raise ScriptError(f"stopped: {err}", line=_script_line(err)) from None
+        except (KeyboardInterrupt, SystemExit) as err:
+            if not _raised_by_script(err):
+                raise
+            raise ScriptError(f"it raised {_describe(err)}", line=_script_line(err)) from err
+        except BaseException as err:  # noqa: BLE001 - GeneratorExit, MemoryError, RecursionError ... all alike
+            raise ScriptError(_describe(err), line=_script_line(err)) from err
+        if budget.exceeded:  # the script caught the limit itself (a bare except:) and went on
+            raise ScriptError(f"stopped: {budget.exceeded}")
+        return result
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _script_frames(err: BaseException):
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in _FILENAMES.values():
+            yield tb
+        tb = tb.tb_next
+
+
+def _script_line(err: BaseException) -> int | None:
+    frames = list(_script_frames(err))
+    return frames[-1].tb_lineno if frames else None
+
+
+def _raised_by_script(err: BaseException) -> bool:
+    """Whether a `raise` statement of the script raised ``err``, rather than a signal arriving while the script
+    ran: a signal interrupts at a jump or call, never at a RAISE instruction."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or tb.tb_frame.f_code.co_filename not in _FILENAMES.values():
+        return False
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in _RAISING_OPCODES
 
 
 def script_functions(clock, profile) -> dict[str, Callable]:
@@ -103,17 +204,30 @@ ServiceCaller = Callable[[Any, str, dict], dict]
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
-    """Script engine with the sandbox, copy-on-write task data and service tasks that show their real error."""
+    """Script engine with the sandbox, copy-on-write task data, errors that name their BPMN element and service
+    tasks that show their real error."""
 
-    def __init__(self, functions: Mapping[str, Callable], call_service: ServiceCaller | None = None):
-        super().__init__(environment=SandboxEnvironment(functions))
+    def __init__(self, functions: Mapping[str, Callable], call_service: ServiceCaller | None = None,
+                 limits: Limits | None = None):
+        super().__init__(environment=SandboxEnvironment(functions, limits))
         self._call_service = call_service
+
+    def evaluate(self, task, expression, external_context=None):
+        # Overridden (as is execute) because SpiffWorkflow wraps errors in WorkflowTaskException, which is no
+        # domain error, and lets BaseExceptions such as SystemExit through to the web server.
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ScriptError as err:
+            raise _failed(task, f"The expression {_excerpt(expression)!r}", err) from err
 
     def execute(self, task, script, external_context=None):
         # SpiffWorkflow 3.2.0 shallow-merges task data, so nested objects are shared with earlier tasks and an
         # in-place mutation here would rewrite the recorded data of completed tasks. Copy before writing.
         task.data = copy.deepcopy(task.data)
-        return super().execute(task, script, external_context)
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except ScriptError as err:
+            raise _failed(task, "The script", err) from err
 
     def call_service(self, task, operation_name=None, operation_params=None, **_):
         # Overridden because SpiffWorkflow's own call_service turns every failure into
@@ -132,3 +246,17 @@ class SandboxedScriptEngine(PythonScriptEngine):
                 f"Service task '{element_id}' (operator '{operation_name}') failed: {type(err).__name__}: {err}",
                 element_id=element_id, operator=operation_name) from err
         return json.dumps(result if result is not None else {}, default=str)
+
+
+def _failed(task, what: str, err: ScriptError) -> ScriptFailed:
+    spec = task.task_spec
+    element_id = getattr(spec, "bpmn_id", None) or spec.name
+    name = getattr(spec, "bpmn_name", None)
+    where = f"'{name}' ({element_id})" if name else f"'{element_id}'"
+    line = f" at line {err.line}" if err.line else ""
+    return ScriptFailed(f"{what} of {where} failed{line}: {err.message}", element_id=element_id, element_name=name)
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -6,7 +6,10 @@ SpiffWorkflow's own parse runs last, once the files are structurally sound.
 """
 from __future__ import annotations
 
+import ast
 import json
+import logging
+import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,13 +23,19 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from app.engine.errors import DefinitionError, InvalidDefinition
 from app.engine.workflow.parsing import (
-    BPMN_NS, NSMAP, BpmnDocument, document_process_ids, error_at, find_by_id, has_element_id, load_document,
-    parse_process, schema_errors, shorten_tags,
+    BPMN_NS, NSMAP, BpmnDocument, cleaned, document_process_ids, error_at, find_by_id, has_element_id,
+    load_document, parse_process, schema_errors, shorten_tags,
 )
+from app.engine.workflow.scripting import source_problems
 
+log = logging.getLogger(__name__)
 FORM_PROPERTY = "formJsonSchemaFilename"
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 ProcessIndex = Mapping[str, bool]  # id of every process in the files -> whether it is executable
+# SpiffWorkflow's parser follows the flow recursively, two Python frames per element: a chain much longer than
+# this runs out of stack (RecursionError), and would make a task tree too deep to run anyway (runner.py).
+MAX_FLOW_DEPTH = 250
+_EXCEPTION_PREFIX = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Exit|Interrupt): ")
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ def validate_bpmn_files(files: Mapping[str, bytes], ctx: ValidationContext) -> l
         duplicates, duplicate_ids = _duplicate_ids(doc)
         structural += duplicates + _shadowed_ids(doc) + schema_errors(doc, ignore_ids=duplicate_ids)
         structural += _dangling_references(doc)
+        # What would crash SpiffWorkflow's parser (or make it answer without a location) is checked here first.
+        structural += _executable(doc) + _event_definitions(doc) + _data_references(doc) + _flow_depth(doc)
     errors += structural
     processes: dict[str, bool] = {}  # process id -> executable
     for doc in docs:
@@ -63,10 +74,16 @@ def validate_bpmn_files(files: Mapping[str, bytes], ctx: ValidationContext) -> l
         processes.update((pid, pid in executable) for pid in document_process_ids(doc))
     for doc in docs:
         for check in _DOCUMENT_CHECKS:
-            errors += check(doc, ctx, processes)
+            try:
+                errors += check(doc, ctx, processes)
+            except Exception:  # noqa: BLE001 - a file we cannot check is reported, never a traceback
+                log.exception("validation check %s failed on %s", check.__name__, doc.name)
+                errors.append(error_at(doc.name, doc.root, f"The validator could not run its check "
+                                                           f"'{check.__name__.strip('_')}' on this file; please "
+                                                           "report it with the file."))
     if xml_ok and not structural:
         errors += _spiff_errors(files, docs, ctx, errors)
-    return errors
+    return [cleaned(error) for error in errors]
 
 
 # -- structure ---------------------------------------------------------------------------------------------
@@ -182,12 +199,17 @@ def _timer_problem(kind: str, expression: str, ctx: ValidationContext) -> str | 
     expected, check = _TIMER_KINDS[kind]
     if not expression:
         return f"The {kind} expression is empty; it must give {expected}."
+    problems = source_problems(expression, "eval")
+    if problems:
+        return (f"The {kind} expression {expression!r} {_refusal(expression, 'eval')}: {problems[0][1]}. It is a "
+                "Python expression; a literal is quoted, e.g. '\"PT24H\"'.")
     for index, data in enumerate(ctx.sample_data or [{}], start=1):
         try:
             value = ctx.evaluate(expression, dict(data))
-        except Exception as ex:
-            return (f"The {kind} expression {expression!r} fails with sample task data #{index}: "
-                    f"{type(ex).__name__}: {ex}. It is a Python expression; a literal is quoted, e.g. '\"PT24H\"'.")
+        except Exception as ex:  # noqa: BLE001 - the sandbox's error (ScriptError) or the evaluator's own
+            reason = _EXCEPTION_PREFIX.sub("", getattr(ex, "message", None) or str(ex))
+            return (f"The {kind} expression {expression!r} fails with sample task data #{index} ({reason}). "
+                    "It is a Python expression; a literal is quoted, e.g. '\"PT24H\"'.")
         try:
             check(value)
         except Exception:
@@ -316,14 +338,19 @@ def _lanes(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) -
 
 
 def _python_syntax(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) -> list[DefinitionError]:
+    """Every script and expression compiled with the sandbox's own compiler: what it refuses at run time
+    (``__class__``, ``__import__``, ``.format``, ``_x``) is refused here, at the line it is on."""
     errors = []
     for source, mode, owner, what in _python_sources(doc):
-        problem = _syntax_error(source, mode)
-        if problem is not None:
-            offset = source[:len(source) - len(source.lstrip())].count("\n") if mode == "eval" else 0
-            line = owner.sourceline + offset + max((problem.lineno or 1) - 1, 0)
-            errors.append(error_at(doc.name, owner, f"The {what} is not valid Python: {problem.msg} "
-                                                    f"(line {problem.lineno} of the {what}).", line=line))
+        problems = source_problems(source, mode)
+        if not problems:
+            continue
+        offset = source[:len(source) - len(source.lstrip())].count("\n") if mode == "eval" else 0
+        refusal = _refusal(source, mode)
+        for script_line, message in problems:
+            line = owner.sourceline + offset + max((script_line or 1) - 1, 0)
+            where = f" (line {script_line} of the {what})" if script_line else ""
+            errors.append(error_at(doc.name, owner, f"The {what} {refusal}: {message}{where}.", line=line))
     for task in _iter(doc, "scriptTask"):
         script = task.find("bpmn:script", NSMAP)
         if script is None or not (script.text or "").strip():
@@ -347,16 +374,134 @@ def _python_sources(doc: BpmnDocument) -> Iterator[tuple[str, str, etree._Elemen
     for parameter in doc.root.iter(f"{{{NSMAP['spiffworkflow']}}}parameter"):
         if (parameter.get("value") or "").strip():
             yield parameter.get("value"), "eval", parameter, f"value of service parameter '{parameter.get('id')}'"
+    for kind in ("completionCondition", "loopCardinality", "condition"):
+        for expression in _iter(doc, kind):
+            if (expression.text or "").strip():
+                yield expression.text, "eval", expression, kind
 
 
-def _syntax_error(source: str, mode: str) -> SyntaxError | None:
+def _refusal(source: str, mode: str) -> str:
+    """How to say why the sandbox refuses ``source``: plain Python syntax, or the sandbox's own rules."""
     try:
         with warnings.catch_warnings():  # e.g. invalid escape sequences: not our concern here
             warnings.simplefilter("ignore")
-            compile(source.strip() if mode == "eval" else source, "<bpmn>", mode)
-    except SyntaxError as ex:
-        return ex
-    return None
+            ast.parse(source.strip() if mode == "eval" else source, "<bpmn>", mode)
+    except (SyntaxError, ValueError):
+        return "is not valid Python"
+    return "is refused by the script sandbox"
+
+
+# -- what SpiffWorkflow's parser cannot take (it crashes, or answers without a location) ----------------------
+
+def _executable(doc: BpmnDocument) -> list[DefinitionError]:
+    """A file must give the engine something to run: bpmn.io's new diagram has isExecutable="false", and a
+    deployment of only such processes used to "succeed" deploying nothing."""
+    processes = list(_iter(doc, "process"))
+    if any(p.get("isExecutable", "true") == "true" for p in processes):
+        return []
+    if not processes:
+        return [error_at(doc.name, doc.root, "The file has no <bpmn:process>: there is nothing to run (a "
+                                             "collaboration or diagram alone cannot be deployed).")]
+    return [error_at(doc.name, process, "The process is not executable (isExecutable=\"false\") and no process "
+                                        "in this file is: set isExecutable=\"true\" on the process to deploy.")
+            for process in processes]
+
+
+_EVENT_REFERENCES = {"messageEventDefinition": ("messageRef", "message"),
+                     "signalEventDefinition": ("signalRef", "signal"),
+                     "errorEventDefinition": ("errorRef", "error"),
+                     "escalationEventDefinition": ("escalationRef", "escalation")}
+_BOUNDARY_DEFINITIONS = {"timerEventDefinition", "messageEventDefinition", "signalEventDefinition",
+                         "errorEventDefinition", "escalationEventDefinition", "cancelEventDefinition",
+                         "conditionalEventDefinition"}
+
+
+def _event_definitions(doc: BpmnDocument) -> list[DefinitionError]:
+    errors = []
+    for local, (attr, target) in _EVENT_REFERENCES.items():
+        known = {element.get("id") for element in _iter(doc, target)}
+        for definition in _iter(doc, local):
+            ref = definition.get(attr)
+            if ref is not None and _local_ref(ref) not in known:
+                errors.append(error_at(doc.name, definition, (
+                    f"The event's {attr} '{ref}' names no <bpmn:{target}> of this file: add the {target} "
+                    f"definition or fix the reference in the modeler.")))
+    for definition in _iter(doc, "compensateEventDefinition"):
+        errors.append(error_at(doc.name, definition, "Compensation events are not supported by this engine: "
+                                                     "model the undo step as an ordinary path."))
+    for event in _iter(doc, "boundaryEvent"):
+        kinds = {etree.QName(child).localname for child in event.iterchildren(etree.Element)
+                 if etree.QName(child).localname.endswith("EventDefinition")}
+        if not kinds:
+            errors.append(error_at(doc.name, event, "The boundary event has no event definition (timer, message, "
+                                                    "error, signal, escalation...): it could never be triggered."))
+        elif not kinds & _BOUNDARY_DEFINITIONS and "compensateEventDefinition" not in kinds:
+            errors.append(error_at(doc.name, event, f"This engine cannot attach a {', '.join(sorted(kinds))} "
+                                                    "boundary event to a task."))
+    return errors
+
+
+def _data_references(doc: BpmnDocument) -> list[DefinitionError]:
+    """Data stores need an implementation the engine does not have; data associations must name a data
+    object of the file (SpiffWorkflow's own errors have no location or show a memory address)."""
+    errors = [error_at(doc.name, store, f"Data store '{store.get('name') or store.get('id')}' cannot be used: "
+                                        "this engine has no data store implementations. Keep the data in "
+                                        "process variables (data objects) instead.")
+              for store in _iter(doc, "dataStore")]
+    objects = {element.get("id") for element in _iter(doc, "dataObject")}
+    references = {element.get("id"): element for element in _iter(doc, "dataObjectReference")}
+    stores = {element.get("id") for element in _iter(doc, "dataStoreReference")}
+    for kind, ref_tag in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for association in _iter(doc, kind):
+            for ref in association.iterchildren(_tag(ref_tag)):
+                target = (ref.text or "").strip()
+                if target in objects or (target in references
+                                         and references[target].get("dataObjectRef") in objects):
+                    continue
+                if target in stores:
+                    problem = (f"The {kind} uses data store reference '{target}': this engine has no data store "
+                               "implementations.")
+                elif target in references:
+                    problem = (f"The {kind} uses data object reference '{target}', whose dataObjectRef "
+                               f"'{references[target].get('dataObjectRef')}' names no data object.")
+                else:
+                    problem = (f"The {kind}'s {ref_tag} '{target}' names no data object of this process: "
+                               "connect it to a data object in the modeler.")
+                errors.append(error_at(doc.name, association.getparent(), problem, line=ref.sourceline))
+    return errors
+
+
+def _flow_depth(doc: BpmnDocument) -> list[DefinitionError]:
+    """The longest chain SpiffWorkflow's recursive parser would follow (depth-first along outgoing flows, as it
+    does), measured without recursion; refused past MAX_FLOW_DEPTH elements."""
+    errors = []
+    for container in (c for tag in _CONTAINERS for c in _iter(doc, tag)):
+        nodes = {child.get("id"): child for child in container.iterchildren(etree.Element) if child.get("id")}
+        outgoing: dict[str, list[str]] = {}
+        for flow in container.iterchildren(_tag("sequenceFlow")):
+            outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        seen: set[str] = set()
+        for start in container.iterchildren(_tag("startEvent")):
+            stack = [(start.get("id"), 1)]
+            while stack:
+                node_id, depth = stack.pop()
+                if node_id in seen or node_id not in nodes:
+                    continue
+                seen.add(node_id)
+                if depth > MAX_FLOW_DEPTH:
+                    errors.append(error_at(doc.name, nodes[node_id], (
+                        f"This element is more than {MAX_FLOW_DEPTH} elements down one chain of the flow: the engine "
+                        "cannot parse or run a process that long. Split it into call activities or subprocesses.")))
+                    break
+                stack.extend((target, depth + 1) for target in reversed(outgoing.get(node_id, [])))
+            if errors:
+                return errors
+    return errors
+
+
+def _local_ref(ref: str) -> str:
+    """``tns:Message_1`` -> ``Message_1`` (some modelers qualify references with a prefix)."""
+    return ref.rsplit(":", 1)[-1]
 
 
 _DOCUMENT_CHECKS = (_gateway_conditions, _timers, _call_activities, _user_tasks, _service_tasks, _lanes,
@@ -374,8 +519,12 @@ def _spiff_errors(files, docs, ctx: ValidationContext, reported: list[Definition
             try:
                 parse_process(files, process_id, external=ctx.known_processes)
             except InvalidDefinition as ex:
-                found += [error for error in ex.errors
-                          if (error.file, error.element_id) not in located and error not in found]
+                process = find_by_id(doc.root, process_id)
+                for error in ex.errors:
+                    if not error.line and not error.element_id:  # SpiffWorkflow named nothing: say which process
+                        error = error_at(doc.name, process, error.message)
+                    if (error.file, error.element_id) not in located and error not in found:
+                        found.append(error)
     return found
 
 
