@@ -65,16 +65,39 @@ def deploy(directory):
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def validate(files):
-    """Validate BPMN FILES; print each error with file, line and element. Exit 1 if any."""
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--each", is_flag=True, help="Validate every file on its own (e.g. a folder of unrelated files), "
+                                           "not as one deployment.")
+def validate(paths, each):
+    """Validate BPMN files (a folder: its .bpmn files, recursively); print each error with file, line and
+    element. Exit 1 if any."""
     from app.engine.services import definitions  # noqa: PLC0415
     runtime = _runtime("sqlite://")  # validation needs no database
-    errors = definitions.validate_files(runtime, {f.name: f.read_bytes() for f in files})
-    if errors:
-        _print_definition_errors(errors, "no file was changed or deployed")
-        sys.exit(1)
-    click.echo(f"{len(files)} file(s) valid")
+    files = [file for path in paths for file in (sorted(path.rglob("*.bpmn")) if path.is_dir() else [path])]
+    if not files:
+        raise click.ClickException("no .bpmn file in " + ", ".join(map(str, paths)))
+    bundles = [[file] for file in files] if each else [files]
+    invalid = 0
+    for bundle in bundles:
+        errors = definitions.validate_files(runtime, {_label(f, paths): f.read_bytes() for f in bundle})
+        invalid += bool(errors)
+        if errors:
+            _print_definition_errors(errors, "no file was changed or deployed")
+        elif each:
+            click.echo(f"{_label(bundle[0], paths)}: valid")
+    if each:
+        click.echo(f"{len(files)} file(s): {len(files) - invalid} valid, {invalid} invalid")
+    elif not invalid:
+        click.echo(f"{len(files)} file(s) valid")
+    sys.exit(1 if invalid else 0)
+
+
+def _label(file: Path, paths) -> str:
+    """The name errors are reported under: the path inside the folder given, or the file's own name."""
+    for path in paths:
+        if path.is_dir() and file.is_relative_to(path):
+            return str(file.relative_to(path))
+    return file.name
 
 
 def _print_definition_errors(errors, consequence: str):

@@ -7,7 +7,7 @@ from flask import Flask, json
 from werkzeug.exceptions import HTTPException
 
 from app.engine.errors import (Conflict, DomainError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound,
-                               ServiceTaskFailed)
+                               ScriptFailed, ServiceTaskFailed)
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ DOMAIN_ERRORS: dict[type, tuple[int, str]] = {
     InvalidSubmission: (422, "invalid_submission"),
     InvalidDefinition: (422, "invalid_definition"),
     ServiceTaskFailed: (500, "service_task_failed"),
+    ScriptFailed: (500, "script_failed"),
     DomainError: (400, "bad_request"),
 }
 
@@ -53,6 +54,8 @@ def _details(err: DomainError) -> dict:
         return {"errors": [e.as_dict() for e in err.errors]}
     if isinstance(err, ServiceTaskFailed):
         return {"element_id": err.element_id, "operator": err.operator}
+    if isinstance(err, ScriptFailed):
+        return {"element_id": err.element_id, "element_name": err.element_name}
     return {}
 
 
