@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.engine.actors import Actor
 from app.engine.errors import NotAllowed, NotFound
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, UserTask
+from app.engine.services import incidents
 
 # --- field classes and audiences -------------------------------------------------------------------------
 
@@ -207,6 +208,8 @@ def complaint_view(uow, actor: Actor, complaint: Complaint) -> dict:
                                                             UserTask.state == "ready").order_by(UserTask.id))
     view["open_tasks"] = [{"id": t.id, "name": t.element_id, "title": t.title, "lane": t.lane,
                            "department": t.department, "due_at": _iso(t.due_at)} for t in open_tasks]
+    # Staff handling the case see when its timer-driven step keeps failing (and is being retried).
+    view["incidents"] = [incidents.view(i) for i in incidents.open_for_complaint(uow, complaint.id)]
     return view
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.engine.errors import Conflict
+from app.engine.errors import StaleInstance
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance
 from app.engine.settings import Settings
 
@@ -54,7 +54,8 @@ class ServiceContext:
         try:
             self.session.flush()
         except IntegrityError as err:
-            # The same step already queued this message in a transaction that committed first.
-            raise Conflict("This step was already carried out by someone else; reload and try again") from err
+            # The same step already queued this message in a transaction that committed first: this step ran on
+            # a stale state of the instance, like a lost lock version (retried on fresh state by adapters).
+            raise StaleInstance("This step was already carried out by someone else; reload and try again") from err
         self.messages.append(message)
         return message
