@@ -38,13 +38,20 @@ def init_db(reset):
 
 
 @main.command("load-demo")
-def load_demo():
-    """Load departments, demo users (see README) and deploy the process definitions."""
+@click.option("--reset-demo", is_flag=True,
+              help="Also reset the demo users (public passwords, re-activated) in a database that has users.")
+def load_demo(reset_demo):
+    """Load departments and deploy the process definitions; demo users (see README) only into a database
+    without users, unless --reset-demo."""
     from app.engine.services.demo import load_demo as load  # noqa: PLC0415
     runtime = _runtime()
     with runtime.unit_of_work() as uow:
-        result = load(uow)
-    click.echo(f"users: {', '.join(result['users'])}")
+        result = load(uow, reset_users=reset_demo)
+    if result["users"]:
+        click.echo(f"users: {', '.join(result['users'])}")
+    else:
+        click.echo(f"users: none loaded; the database already has {result['existing_users']} user(s), left as "
+                   "they are (--reset-demo resets the demo users to their public passwords)")
     click.echo("definitions: " + ", ".join(f"{pid} v{v}" for pid, v in result["definitions"]))
 
 
@@ -136,18 +143,70 @@ def simulate(count):
                f"{result.seconds:.2f} s: {result.per_second:.1f} complaints/s")
 
 
-@main.command("create-token")
+@main.group()
+def tokens():
+    """API tokens for integrations: create, list, revoke."""
+
+
+@tokens.command("create")
 @click.argument("username")
-@click.option("--name", default="api", help="What the token is for, e.g. the channel integration.")
-def create_token(username, name):
+@click.option("--name", default="api", show_default=True, help="What the token is for, e.g. the integration.")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=1), help="Days until it expires.")
+def create_token(username, name, days):
     """Create an API token for USERNAME and print it (it is shown only once)."""
-    from app.engine.services.users import create_token as create  # noqa: PLC0415
+    from app.engine.services.users import issue_token  # noqa: PLC0415
     runtime = _runtime()
     try:
         with runtime.unit_of_work() as uow:
-            click.echo(create(uow, username, name))
+            row, token = issue_token(uow, username, name, days=days)
     except DomainError as err:
         raise click.ClickException(err.message) from err
+    click.echo(token)  # alone on stdout, so scripts can capture it
+    click.echo(f"token {row.id} for {username} ({name}), expires {_minute(row.expires_at)}; it is shown only once",
+               err=True)
+
+
+@tokens.command("list")
+@click.argument("username", required=False)
+def list_tokens(username):
+    """List the API tokens (of USERNAME): id, user, name, created, expires, last used, revoked. Never the token."""
+    from app.engine.services.users import list_tokens as query  # noqa: PLC0415
+    runtime = _runtime()
+    with runtime.unit_of_work() as uow:
+        rows = [(str(t.id), t.user.username, t.name, _minute(t.created_at), _minute(t.expires_at, "never"),
+                 _minute(t.last_used_at), _minute(t.revoked_at)) for t in query(uow, username)]
+    header = ("id", "user", "name", "created", "expires", "last used", "revoked")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@tokens.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def revoke_token(token_id):
+    """Revoke the API token ID (see `tokens list`); requests with it get 401 from then on."""
+    from app.engine.services.users import revoke_token as revoke  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            row = revoke(uow, token_id)
+            click.echo(f"token {row.id} ({row.user.username}, {row.name}) revoked {_minute(row.revoked_at)}")
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+
+
+@main.command("create-token", hidden=True)
+@click.argument("username")
+@click.option("--name", default="api")
+@click.option("--days", default=90, type=click.IntRange(min=1))
+@click.pass_context
+def create_token_alias(ctx, username, name, days):
+    """Old name of `tokens create`, kept for existing scripts."""
+    ctx.forward(create_token)
+
+
+def _minute(value: datetime | None, missing: str = "-") -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else missing
 
 
 @main.command()

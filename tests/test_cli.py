@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.cli import main
 from app.engine.models import Complaint, ProcessInstance, User
 from app.engine.services import definitions
-from app.engine.services.users import actor_for, authenticate_token
+from app.engine.services.users import actor_for
 from app.engine.settings import DEFAULT_PROCESSES_DIR
 from tests.support import CaseDriver
 
@@ -177,7 +177,7 @@ def test_broken_deploy_prints_the_errors_and_deploys_nothing(demo_cli, runtime, 
     assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
 
 
-# --- simulate, fire-timers, create-token ------------------------------------------------------------------------
+# --- simulate, fire-timers (tokens: tests/test_tokens_cli.py) -------------------------------------------------
 
 def test_simulate_drives_complaints_to_closure_and_prints_the_rate(demo_cli, runtime):
     result = demo_cli("simulate", 3)
@@ -202,16 +202,3 @@ def test_fire_timers_fires_the_first_response_timer_once_due(demo_cli, runtime):
     assert complaint.is_overdue and [b["sla"] for b in complaint.breached_slas] == ["first_response"]
     assert [t.state for t in case.timers(cid) if t.element_id == "first_response_overdue"] == ["fired"]
     assert case.ready_names(cid) == ["classify_complaint"]
-
-
-def test_create_token_prints_a_working_token(demo_cli, runtime):
-    token = demo_cli("create-token", "intake", "--name", "channel").output.strip()
-    assert token.startswith("cf_") and len(token) > 20
-    with runtime.unit_of_work() as uow:
-        actor = authenticate_token(uow, token)
-        assert actor is not None and actor.username == "intake"
-
-
-def test_create_token_for_an_unknown_user_fails(demo_cli):
-    result = demo_cli("create-token", "nobody", exit_code=1)
-    assert "nobody" in result.stderr

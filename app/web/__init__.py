@@ -2,26 +2,40 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
+               instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_path=instance_path)
     app.config.from_mapping(config or {})
     app.extensions["complaintflow"] = runtime or Runtime()
 
-    from app.web import api, errors  # noqa: PLC0415 - they use current_runtime() from this module
+    from app.web import api, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
 
+    security.init_app(app, config or {})
+    throttle.init_app(app)
+    _trust_proxies(app)
     errors.register(app)
     app.register_blueprint(api.bp)
     app.add_url_rule("/", "index", index)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    # Behind N reverse proxies the client's address is in X-Forwarded-For; the sign-in limits per address need
+    # it (otherwise every client would share the proxy's address). Trust only as many hops as are really there.
+    hops = int(app.config.get("TRUSTED_PROXIES", os.environ.get("COMPLAINTFLOW_TRUSTED_PROXIES", "0")))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def current_runtime() -> Runtime:

@@ -1,6 +1,7 @@
 """Who is calling /api/v1: HTTP Basic (users and passwords) or ``Authorization: Bearer <token>``.
 
 The credentials are checked in their own short unit of work; the view gets the resulting Actor as ``g.actor``.
+Failed attempts are rate limited per account and per address (app/web/throttle.py).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from werkzeug.exceptions import Unauthorized
 from app.engine.actors import Actor
 from app.engine.services import users
 from app.web import current_runtime
+from app.web.throttle import signin_throttle
 
 
 class Unauthenticated(Unauthorized):
@@ -34,12 +36,27 @@ def require_actor() -> None:
 def _authenticate(credentials: Authorization | None) -> Actor | None:
     check = _CHECKS.get(credentials.type) if credentials else None
     if check is None:
-        return None
+        return None  # no credentials at all is not a guess: nothing to count
+    # A bearer token names no account (and 256 random bits are not guessed): it counts for the address only.
+    account = (credentials.username or "") if credentials.type == "basic" else None
+    throttle = signin_throttle()
+    throttle.check(account)
+    actor = check(credentials)
+    if actor is None:
+        throttle.failed(account)
+    return actor
+
+
+def _check_password(credentials: Authorization) -> Actor | None:
     with current_runtime().unit_of_work() as uow:
-        return check(uow, credentials)
+        record = users.sign_in_record(uow, credentials.username or "")
+    # The slow hash runs after the transaction: on SQLite it would hold the database's write lock meanwhile.
+    return users.check_password(record, credentials.password or "")
 
 
-_CHECKS = {
-    "basic": lambda uow, c: users.authenticate_password(uow, c.username or "", c.password or ""),
-    "bearer": lambda uow, c: users.authenticate_token(uow, c.token or ""),
-}
+def _check_token(credentials: Authorization) -> Actor | None:
+    with current_runtime().unit_of_work() as uow:
+        return users.authenticate_token(uow, credentials.token or "")
+
+
+_CHECKS = {"basic": _check_password, "bearer": _check_token}
