@@ -11,7 +11,14 @@ from app.engine.models.base import Base
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_status_due", "status", "due_at"),)
+    # Search (services/worklist.py): a tracking-number prefix and any part of the customer's name, case-insensitive,
+    # served on PostgreSQL by a text_pattern_ops btree and a pg_trgm GIN index (migration 0005). SQLite gets plain
+    # btrees under the same names, so both schemas match these models; the search scans there, fine at its scale.
+    __table_args__ = (Index("ix_complaints_status_due", "status", "due_at"),
+                      Index("ix_complaints_tracking_number_pattern", "tracking_number",
+                            postgresql_ops={"tracking_number": "text_pattern_ops"}),
+                      Index("ix_complaints_customer_name_trgm", "customer_name", postgresql_using="gin",
+                            postgresql_ops={"customer_name": "gin_trgm_ops"}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)

@@ -2,18 +2,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.engine.models.base import Base
+
+_READY = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
 
 
 class UserTask(Base):
     """One row per user task instance, kept in step with the workflow so work lists need no workflow load."""
 
     __tablename__ = "tasks"
+    # The work-list indexes (services/worklist.py, migration 0005) cover ready tasks only: completed ones, most of
+    # the table in time, never enter them; each ends with (due_at, id), the list's keyset order.
     __table_args__ = (UniqueConstraint("instance_id", "spiff_task_id"),
-                      Index("ix_tasks_state_lane", "state", "lane"))
+                      Index("ix_tasks_ready_due", "due_at", "id", **_READY),
+                      Index("ix_tasks_ready_department", "department", "due_at", "id", **_READY),
+                      Index("ix_tasks_ready_lane", "lane", "due_at", "id", **_READY),
+                      Index("ix_tasks_ready_assignee", "assignee_id", "due_at", "id", **_READY))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
