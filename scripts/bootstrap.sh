@@ -27,3 +27,10 @@ if [ ! -f "$ASSETS/.built" ] || [ -n "$(find "$FRONTEND/package-lock.json" "$FRO
   echo "==> building the front-end assets into app/web/static/build/"
   node "$FRONTEND/build.mjs"
 fi
+# Translation catalogs (app/translations/*/LC_MESSAGES/messages.po, English is the source): compiled here, never
+# committed (.mo files are git-ignored). Recompiled when a .po is newer than its .mo.
+if [ -n "$(find "$ROOT/app/translations" -name '*.po' -print | while read -r po; do
+      [ "$po" -nt "${po%.po}.mo" ] && echo "$po"; done)" ]; then
+  echo "==> compiling the translation catalogs"
+  pybabel -q compile -d "$ROOT/app/translations"
+fi

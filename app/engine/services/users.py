@@ -5,6 +5,7 @@ import functools
 import hashlib
 import os
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -147,3 +148,28 @@ def upsert_user(uow, username: str, password: str, *, display_name: str, roles: 
     uow.session.flush()
     return user
 
+
+SUPPORTED_LOCALES = ("en", "zh_CN")
+
+
+def active_user(uow, user_id: int) -> User | None:
+    """The user behind a browser session, or None once deactivated (the session then ends)."""
+    user = uow.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def set_preferences(uow, actor: Actor, *, locale: str | None = None, timezone: str | None = None) -> User:
+    """Save the actor's language and/or time zone; None leaves a setting as it is."""
+    user = active_user(uow, actor.user_id) if actor.user_id else None
+    if user is None:
+        raise NotFound(f"No active user {actor.username!r}")
+    if locale is not None:
+        if locale not in SUPPORTED_LOCALES:
+            raise InvalidSubmission({"locale": [f"Choose one of: {', '.join(SUPPORTED_LOCALES)}"]})
+        user.locale = locale
+    if timezone is not None:
+        if timezone not in zoneinfo.available_timezones():
+            raise InvalidSubmission({"timezone": ["Unknown time zone"]})
+        user.timezone = timezone
+    uow.session.flush()
+    return user

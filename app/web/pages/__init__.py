@@ -6,8 +6,7 @@ the blueprints. A view parses its input, opens one unit of work, calls one servi
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
-from flask_babel import get_locale
+from flask import Flask, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -25,28 +24,23 @@ def register(app: Flask) -> None:
     session.init(app)
     formatting.init(app)
     errors.register(app)
-    app.jinja_env.globals.update(labels=labels, get_locale=get_locale, language_names=i18n.LANGUAGE_NAMES,
+    app.jinja_env.globals.update(labels=labels, locale_code=i18n.locale_code, language_names=i18n.LANGUAGE_NAMES,
                                  nav_allowed=_nav_allowed)
-    session.bp.before_request(_check_csrf)
-    for blueprint in (inbox.bp, tasks.bp, complaints.bp):
-        protect_blueprint(blueprint)
     for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp):
         app.register_blueprint(blueprint)
 
 
-def protect_blueprint(bp: Blueprint) -> None:
-    """Every view of a page blueprint needs a signed-in staff member, and every form post a CSRF token."""
-    from app.web.pages.session import login_manager  # noqa: PLC0415
+def signed_in_with_csrf():
+    """``before_request`` of the page blueprints: a signed-in user, and a CSRF token on every form post."""
+    from app.web.pages.session import login_manager  # noqa: PLC0415 - session imports this package
 
-    @bp.before_request
-    def _signed_in_and_csrf():
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        _check_csrf()
-        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    check_csrf()
+    return None
 
 
-def _check_csrf() -> None:
+def check_csrf() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
 

@@ -15,10 +15,11 @@ from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission
 from app.engine.services import complaint_list, complaints, diagram_state
 from app.web import current_runtime
-from app.web.pages import form_renderer, labels
+from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 
 bp = Blueprint("complaints", __name__)
+bp.before_request(signed_in_with_csrf)
 FILTER_NAMES = ("status", "category", "channel", "department", "overdue", "received_from", "received_to", "q")
 
 
@@ -68,6 +69,7 @@ def index():
             errors.update(err.errors)
             page = complaint_list.list_complaints(uow, actor, filters)
     return render_template("pages/complaints.html", page=page, errors=errors,
+                           error_fields=[labels.field(name) for name in errors],
                            filters={name: request.args.get(name, "") for name in FILTER_NAMES},
                            may_export=complaint_list.may_export(actor),
                            statuses=_status_choices())

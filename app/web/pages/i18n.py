@@ -1,13 +1,15 @@
 """Language and time zone of each request (Flask-Babel): the signed-in user's choice, else the browser's.
 
-English is the source language; catalogs live in app/translations (``pybabel compile`` at install).
+English is the source language; catalogs live in app/translations (``pybabel compile`` at install). Users and
+the switcher say ``zh_CN``; Babel reads that as ``zh_Hans_CN`` (Simplified Chinese, China), which is the name
+its catalog lookup tries, hence the catalog directory ``zh_Hans_CN``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 from app.engine.services.users import SUPPORTED_LOCALES
@@ -54,3 +56,8 @@ def _signed_in():
         return current_user if current_user.is_authenticated else None
     except (AttributeError, RuntimeError):
         return None
+
+
+def locale_code() -> str:
+    """The current language as users and the switcher name it: ``en`` or ``zh_CN``."""
+    return "zh_CN" if get_locale().language == "zh" else "en"

@@ -10,9 +10,11 @@ from werkzeug.datastructures import MultiDict
 from app.engine.errors import InvalidSubmission
 from app.engine.services import worklist
 from app.web import current_runtime
+from app.web.pages import signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 
 bp = Blueprint("inbox", __name__)
+bp.before_request(signed_in_with_csrf)
 FILTER_NAMES = ("due_before", "overdue", "category", "channel", "urgent", "department", "q")
 
 
@@ -25,16 +27,21 @@ def inbox():
         filters = worklist.parse_filters(_worklist_args(args))
     except InvalidSubmission as err:
         filters, errors = worklist.TaskFilters(), err.errors
+    try:
+        limit = worklist.parse_limit(args.get("limit"))
+    except InvalidSubmission:
+        limit = worklist.DEFAULT_LIMIT
     with current_runtime().unit_of_work() as uow:
         counts = worklist.count_tasks(uow, actor)
         view = args.get("view") or ("mine" if counts.get("mine") else "team")
         if view not in counts:
             view = "team"
         try:
-            page = worklist.list_tasks(uow, actor, view=view, filters=filters, after=args.get("after") or None)
+            page = worklist.list_tasks(uow, actor, view=view, filters=filters, after=args.get("after") or None,
+                                      limit=limit)
         except InvalidSubmission as err:  # a stale or hand-made cursor: show page one and say so
             errors.update(err.errors)
-            page = worklist.list_tasks(uow, actor, view=view, filters=filters)
+            page = worklist.list_tasks(uow, actor, view=view, filters=filters, limit=limit)
     return render_template("pages/inbox.html", page=page, counts=counts, view=view, errors=errors,
                            filters={name: args.get(name, "") for name in FILTER_NAMES},
                            has_filters=any(args.get(name) for name in FILTER_NAMES))

@@ -128,7 +128,8 @@ FIELDS = {
     "approval_comment": _l("Approver's comment"), "reopen_reason": _l("Reason for reopening"),
     "reopen_target": _l("Resume at"), "feedback_comment": _l("Feedback comment"),
     "classification_note": _l("Classification note"), "triage_note": _l("Triage note"),
-    "received": _l("Received"),
+    "received": _l("Received"), "received_from": _l("Received from"), "received_to": _l("Received until"),
+    "overdue": _l("Overdue"), "after": _l("Page"),
 }
 DATE_KEYS = frozenset({"received_at", "acknowledged_at", "due_at", "closed_at"})
 MONEY_KEYS = frozenset({"amount_involved", "redress_amount"})

@@ -13,9 +13,11 @@ from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission
 from app.engine.services import users
 from app.web import current_runtime
+from app.web.pages import check_csrf
 from app.web.throttle import signin_throttle
 
 bp = Blueprint("session", __name__)
+bp.before_request(check_csrf)
 login_manager = LoginManager()
 
 

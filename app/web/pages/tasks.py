@@ -17,11 +17,12 @@ from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
 from app.engine.retry import run_with_retry
 from app.engine.services import assignments, diagram_state, user_tasks
 from app.web import current_runtime
-from app.web.pages import form_renderer
+from app.web.pages import form_renderer, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 from app.web.pages.session import _safe_next
 
 bp = Blueprint("tasks", __name__)
+bp.before_request(signed_in_with_csrf)
 
 
 @bp.get("/tasks/<int:task_id>")

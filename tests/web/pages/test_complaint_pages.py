@@ -1,0 +1,115 @@
+"""The complaint page, its diagram endpoints, the complaint list and its CSV export, registration."""
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.web.pages.conftest import BROWSER, post, sign_in, text
+
+
+def _rejected_once(driver) -> int:
+    cid = driver.register()
+    driver.classify(cid)
+    driver.triage(cid, lead="cards")
+    driver.investigate(cid, "cards")
+    driver.draft(cid)
+    driver.reject(cid, "Explain the root cause")
+    return cid
+
+
+def test_the_complaint_page_shows_facts_clocks_timeline_tasks_and_the_diagram(client, driver):
+    cid = _rejected_once(driver)
+    sign_in(client, "coordinator")
+    html = text(client.get(f"/complaints/{cid}", headers=BROWSER))
+    for testid in ("complaint-facts", "sla-clocks", "timeline", "open-tasks", "process-diagram"):
+        assert f'data-testid="{testid}"' in html, testid
+    assert f'data-diagram-url="/complaints/{cid}/diagram.bpmn"' in html
+    assert 'data-testid="open-task-draft_resolution"' in html
+    assert "Task completed" in html and "by approver" in html
+    assert "/static/build/diagram.js" in html
+
+
+def test_diagram_endpoints_give_the_instance_version_and_rework_counts(client, driver):
+    cid = _rejected_once(driver)
+    sign_in(client, "coordinator")
+    xml = client.get(f"/complaints/{cid}/diagram.bpmn", headers={"Accept": "application/xml"})
+    assert xml.status_code == 200 and xml.content_type.startswith("application/xml")
+    assert b'id="complaint_handling"' in xml.data
+    elements = client.get(f"/complaints/{cid}/diagram-state.json").json["elements"]
+    assert elements["draft_resolution"] == {"state": "active", "count": 1}
+    assert elements["approve_resolution"] == {"state": "completed", "count": 1}
+    assert elements["classify_complaint"]["state"] == "completed"
+
+
+def test_diagram_endpoints_follow_the_read_policy(client, driver):
+    cid = _rejected_once(driver)
+    sign_in(client, "wealth_management.officer")
+    assert client.get(f"/complaints/{cid}/diagram.bpmn").status_code == 403
+    assert client.get(f"/complaints/{cid}/diagram-state.json").status_code == 403
+
+
+def test_complaint_list_filters_search_and_pages(client, driver, clock):
+    ids = []
+    for n in range(5):
+        ids.append(driver.register(n, customer_name=f"Listed Person {n}"))
+        clock.advance(minutes=5)
+    sign_in(client, "coordinator")
+    page = text(client.get("/complaints?limit=2", headers=BROWSER))
+    assert page.count('data-testid="complaint-row"') == 5  # limit is not a page parameter: default 50
+    page = text(client.get("/complaints?q=person%203", headers=BROWSER))
+    assert page.count('data-testid="complaint-row"') == 1 and "Listed Person 3" in page
+    assert text(client.get("/complaints?status=closed", headers=BROWSER)).count('data-testid="complaint-row"') == 0
+    today = clock.now().date().isoformat()
+    page = text(client.get(f"/complaints?received_from={today}&received_to={today}", headers=BROWSER))
+    assert page.count('data-testid="complaint-row"') in (5, 0)  # all five that day (UTC), unless past midnight
+    bad = client.get("/complaints?received_from=someday", headers=BROWSER)
+    assert bad.status_code == 200 and 'data-testid="filter-errors"' in text(bad)
+
+
+def test_complaint_list_is_for_management_and_compliance(client, driver):
+    driver.register()
+    sign_in(client, "cards.officer")
+    assert 'data-testid="nav-complaints"' not in text(client.get("/inbox", headers=BROWSER))
+    assert client.get("/complaints", headers=BROWSER).status_code == 403
+
+
+def test_csv_export_for_compliance_not_for_coordinators(client, driver):
+    driver.register(customer_name="=HYPERLINK(\"x\")")
+    driver.register(customer_name="Plain Name")
+    sign_in(client, "coordinator")
+    assert 'data-testid="export-csv"' not in text(client.get("/complaints", headers=BROWSER))
+    assert client.get("/complaints.csv", headers=BROWSER).status_code == 403
+    post(client, "/sign-out")
+    sign_in(client, "compliance")
+    response = client.get("/complaints.csv", headers=BROWSER)
+    assert response.status_code == 200 and response.content_type.startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:2] == ["ID", "Tracking number"] and len(rows) == 3
+    names = {row[3] for row in rows[1:]}
+    assert "Plain Name" in names and "'=HYPERLINK(\"x\")" in names  # no formula reaches a spreadsheet
+
+
+def test_registering_a_complaint_from_the_page(client, driver):
+    sign_in(client, "intake")
+    form = text(client.get("/complaints/new", headers=BROWSER))
+    assert 'data-testid="register-form"' in form
+    assert 'data-show-when-field="channel"' in form  # the forwarding reference: regulator, media, association
+    bad = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "Card",
+                                           "category": "fees_charges", "customer_contact": "ann@example.com",
+                                           "description": "Charged twice for one thing."}, page="/complaints/new")
+    assert bad.status_code == 422 and 'data-testid="error-forwarded_reference"' in text(bad)
+    assert 'value="Ann"' in text(bad)
+    good = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "Card",
+                                            "category": "fees_charges", "customer_contact": "ann@example.com",
+                                            "forwarded_reference": "REG-1", "amount_involved": "1,250.50",
+                                            "description": "Charged twice for one thing."}, page="/complaints/new")
+    assert good.status_code == 302 and good.headers["Location"].startswith("/complaints/")
+    page = text(client.get(good.headers["Location"], headers=BROWSER))
+    assert "CN¥1,250.50" in page and "Ann" in page
+
+
+def test_money_and_dates_follow_the_locale(client, driver):
+    cid = driver.register(amount_involved="1250.50")
+    sign_in(client, "coordinator", language="zh-CN")
+    page = text(client.get(f"/complaints/{cid}", headers={**BROWSER, "Accept-Language": "zh-CN"}))
+    assert "¥1,250.50" in page and "CN¥" not in page and "年" in page
