@@ -171,3 +171,17 @@ def test_every_time_a_step_writes_comes_from_its_clock(case, clock):
             AuditEvent.complaint_id == cid, AuditEvent.action.in_(("timer_fired", "sla_breached"))))}
     assert times == {"timer_fired": fired_at, "sla_breached": fired_at}
     assert case.complaint(cid).breached_slas[0]["at"] == fired_at.isoformat()
+
+
+def test_an_incident_names_the_failing_element_through_wrapped_errors():
+    from app.engine.errors import ScriptFailed
+    script = ScriptFailed("The script of 'Compute deadline' failed: ZeroDivisionError", element_id="compute_deadline")
+    assert incidents.describe(script) == ("compute_deadline", "ScriptFailed", script.message)
+    try:
+        try:
+            raise ServiceTaskFailed("gateway down", element_id="notify_task", operator="notify")
+        except ServiceTaskFailed as inner:
+            raise RuntimeError("step failed") from inner
+    except RuntimeError as outer:
+        assert incidents.describe(outer) == ("notify_task", "RuntimeError", "step failed")
+    assert len(incidents.describe(RuntimeError("x" * 5000))[2]) == incidents.MESSAGE_LIMIT
