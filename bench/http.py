@@ -1,0 +1,326 @@
+"""The API under load: gunicorn as ./run starts it, PostgreSQL, 20,000 complaints, 20 concurrent clients.
+
+    .venv/bin/python bench/http.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http]
+                                   [--total 20000] [--open 5000] [--clients 20] [--requests 2000]
+                                   [--completions 600] [--reuse]
+
+1. Data: the database at --url is reset (schema, demo users, definitions) and filled by bench/data.py:
+   a handful of real lifecycles through the engine, cloned with bulk inserts to --total complaints of which
+   --open are open. ``--reuse`` keeps data a previous run loaded (then completed tasks stay completed).
+2. Server: ``gunicorn --workers 2 "app.web:create_app()"`` (the command line of ./run; keep them in step) on a
+   free port, its own process group, stopped at the end.
+3. Clients: --clients threads, each with its own keep-alive connection (http.client), authenticated with API
+   tokens (``Authorization: Bearer``), one scenario at a time:
+   - ``tasks``: GET /api/v1/tasks (first page), as each staff user in turn (team view; coordinator and head
+     also the "all" view);
+   - ``complaint``: GET /api/v1/complaints/<id> of random complaints, as the coordinator;
+   - ``complete``: POST /api/v1/tasks/<id>/complete on distinct ready, not overdue tasks (one per case), each
+     by a user who may work on it, with the simulation's answers.
+   Per scenario: p50/p95/p99 latency, requests/s, and any non-2xx answers. Targets (issue 15): tasks and
+   complaint p95 < 50 ms, completion p95 < 100 ms.
+
+The clients run on the same two cores as the server: the figures include that competition.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this directory comes first on sys.path, and this file would shadow the standard
+# library's ``http`` package for every module below: drop it before importing anything else.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http"
+TARGETS_MS = {"tasks": 50.0, "complaint": 50.0, "complete": 100.0}
+# As ./run starts it (workers 2); keep in step with ./run.
+GUNICORN = ["--workers", "2", "app.web:create_app()"]
+
+
+# --- data ------------------------------------------------------------------------------------------------
+
+def ensure_database(url: str) -> None:
+    import psycopg  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)).fetchone():
+            connection.execute(f'CREATE DATABASE "{target.database}"')
+
+
+def prepare(url: str, total: int, open_: int, reuse: bool):
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from app.engine import schema  # noqa: PLC0415
+    from app.engine.db import Database  # noqa: PLC0415
+    from app.engine.models import Complaint  # noqa: PLC0415
+    from app.engine.runtime import Runtime  # noqa: PLC0415
+    from app.engine.services.demo import load_demo  # noqa: PLC0415
+    from bench.data import load_complaints  # noqa: PLC0415
+
+    ensure_database(url)
+    if reuse:
+        runtime = Runtime(url)
+        with runtime.unit_of_work() as uow:
+            have = uow.session.scalar(select(func.count()).select_from(Complaint))
+        if have >= total:
+            print(f"data: reusing {have:,} complaints in {runtime.database.engine.url.database}")
+            return runtime
+        runtime.close()
+    database = Database(url)
+    schema.drop_everything(database)
+    schema.upgrade(database)
+    database.dispose()
+    runtime = Runtime(url)
+    with runtime.unit_of_work() as uow:
+        load_demo(uow)
+    summary = load_complaints(runtime, total=total, open_=open_,
+                              progress=lambda done, of: print(f"\r  cloned {done:,}/{of:,}", end="", flush=True))
+    print(f"\ndata: {summary.complaints:,} complaints ({summary.open:,} open, {summary.templates} real "
+          f"lifecycles cloned) in {summary.seconds:.1f} s; rows: "
+          + ", ".join(f"{name} {count:,}" for name, count in summary.rows.items()))
+    return runtime
+
+
+def tokens(runtime) -> dict[str, str]:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from app.engine.models import User  # noqa: PLC0415
+    from app.engine.services.users import create_token  # noqa: PLC0415
+    with runtime.unit_of_work() as uow:
+        names = list(uow.session.scalars(select(User.username).where(User.active.is_(True))))
+        return {name: create_token(uow, name, "bench") for name in names}
+
+
+def completion_work(runtime, count: int, rng: random.Random) -> list[tuple[str, int, dict]]:
+    """(username, task id, form data) for ``count`` ready tasks on distinct cases, none overdue."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from app.engine.models import Complaint, User, UserTask  # noqa: PLC0415
+    from app.engine.services.user_tasks import may_work_on  # noqa: PLC0415
+    from app.engine.services.users import actor_for  # noqa: PLC0415
+    from app.engine.simulation import answer  # noqa: PLC0415
+
+    departments = sorted(runtime.settings.departments)
+    with runtime.unit_of_work() as uow:
+        actors = [actor_for(u) for u in uow.session.scalars(select(User).where(User.active.is_(True)))]
+        rows = uow.session.execute(
+            select(UserTask, Complaint).join(Complaint, Complaint.id == UserTask.complaint_id)
+            .where(UserTask.state == "ready", UserTask.due_at > uow.now())).all()
+    rng.shuffle(rows)
+    work, seen_instances = [], set()
+    for task, complaint in rows:
+        if task.instance_id in seen_instances:
+            continue
+        actor = next((a for a in actors if a.is_staff and may_work_on(a, task, complaint)), None)
+        if actor is None:
+            continue
+        seen_instances.add(task.instance_id)
+        work.append((actor.username, task.id, answer(task.id, task.element_id, 1, departments)))
+        if len(work) == count:
+            break
+    return work
+
+
+# --- server ----------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SECRET_KEY": os.environ.get(
+        "COMPLAINTFLOW_SECRET_KEY", "bench-only-secret-key-bench-only-secret-key")}
+    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", *GUNICORN], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited: " + process.stderr.read().decode(errors="replace")[-2000:])
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    stop_server(process)
+    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- clients ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)     # seconds, successful answers only
+    statuses: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    bytes: int = 0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0
+
+    @property
+    def count(self) -> int:
+        return sum(self.statuses.values())
+
+
+class Client:
+    def __init__(self, port: int):
+        self.port = port
+        self.connection = None
+
+    def send(self, method: str, path: str, token: str, body: dict | None = None) -> tuple[int, int]:
+        headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
+                self.connection.request(method, path, body=payload, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.connection.close()
+                    self.connection = None
+                return response.status, len(data)
+            except (http.client.HTTPException, OSError):
+                self.connection.close()
+                self.connection = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def run_scenario(name: str, port: int, clients: int, requests: list[tuple[str, str, str, dict | None]]) -> Result:
+    """Send ``requests`` (method, path, token, body) from ``clients`` threads; each request is sent once."""
+    result, lock, position = Result(name), threading.Lock(), iter(range(len(requests)))
+
+    def worker():
+        client = Client(port)
+        while True:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                return
+            method, path, token, body = requests[index]
+            began = time.perf_counter()
+            status, size = client.send(method, path, token, body)
+            elapsed = time.perf_counter() - began
+            with lock:
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                result.bytes += size
+                if 200 <= status < 300:
+                    result.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def report(result: Result) -> str:
+    target = TARGETS_MS.get(result.name)
+    met = result.percentile(95) < target if target else None
+    failures = {s: n for s, n in result.statuses.items() if not 200 <= s < 300}
+    return (f"{result.name:<10} {result.count:6,} req  {result.count / result.seconds:7.1f} req/s  "
+            f"p50 {result.percentile(50):7.1f} ms  p95 {result.percentile(95):7.1f} ms  "
+            f"p99 {result.percentile(99):7.1f} ms  avg {result.bytes / max(result.count, 1) / 1024:6.1f} KB"
+            + (f"  target p95 < {target:.0f} ms: {'met' if met else 'NOT met'}" if target else "")
+            + (f"  non-2xx: {failures}" if failures else ""))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"PostgreSQL database to (re)fill (default {DEFAULT_URL})")
+    parser.add_argument("--total", type=int, default=20_000)
+    parser.add_argument("--open", dest="open_", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2_000, help="per read scenario (default 2000)")
+    parser.add_argument("--completions", type=int, default=600)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run if big enough")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+
+    rng = random.Random(args.seed)
+    runtime = prepare(args.url, args.total, args.open_, args.reuse)
+    try:
+        token = tokens(runtime)
+        with runtime.unit_of_work() as uow:
+            from sqlalchemy import func, select  # noqa: PLC0415
+
+            from app.engine.models import Complaint, UserTask  # noqa: PLC0415
+            max_complaint = uow.session.scalar(select(func.max(Complaint.id)))
+            ready = uow.session.scalar(select(func.count()).select_from(UserTask).where(UserTask.state == "ready"))
+        work = completion_work(runtime, args.completions, rng)
+    finally:
+        runtime.close()
+    print(f"{ready:,} ready tasks; {len(work)} of them (distinct cases) for the completion scenario")
+
+    staff = [n for n in token if n not in ("customer", "channel", "owner", "compliance")]
+    list_paths = [(n, "/api/v1/tasks") for n in staff] + [(n, "/api/v1/tasks?view=all")
+                                                          for n in ("coordinator", "head") if n in token]
+    scenarios = {
+        "tasks": [("GET", path, token[user], None)
+                  for user, path in (list_paths[i % len(list_paths)] for i in range(args.requests))],
+        "complaint": [("GET", f"/api/v1/complaints/{rng.randint(1, max_complaint)}", token["coordinator"], None)
+                      for _ in range(args.requests)],
+        "complete": [("POST", f"/api/v1/tasks/{task_id}/complete", token[user], {"data": data})
+                     for user, task_id, data in work],
+    }
+    port = free_port()
+    server = start_server(args.url, port)
+    try:
+        print(f"gunicorn {' '.join(GUNICORN)} on port {port}; {args.clients} clients")
+        for name, requests in scenarios.items():
+            if name != "complete":   # warm both workers (spec cache, connections) outside the measurement
+                run_scenario("warm-up", port, args.clients, requests[: 4 * args.clients])
+            print(report(run_scenario(name, port, args.clients, requests)), flush=True)
+    finally:
+        stop_server(server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
