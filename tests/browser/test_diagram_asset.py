@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.browser.conftest import audit
+from tests.browser.harness import audit
 
 BPMN = Path(__file__).resolve().parents[2] / "processes" / "complaint_handling.bpmn"
 HOST = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Diagram</title>
