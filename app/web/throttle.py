@@ -53,6 +53,8 @@ class SigninThrottle:
                                   f"try again in {seconds} s.", retry_after=seconds)
 
     def failed(self, username: str | None) -> None:
+        # Test before, hit after a failure: two steps, so attempts already in flight when the limit is reached
+        # may each still add one (at most one per worker thread). Hitting first would count successes too.
         if not self.limiter.enabled:
             return
         for item, key in self._keys(username):
