@@ -1,6 +1,6 @@
 """The API under load: gunicorn as ./run starts it, PostgreSQL, 20,000 complaints, 20 concurrent clients.
 
-    .venv/bin/python bench/http.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http]
+    .venv/bin/python bench/http_load.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http]
                                    [--total 20000] [--open 5000] [--clients 20] [--requests 2000]
                                    [--completions 600] [--reuse]
 
@@ -19,18 +19,16 @@
    Per scenario: p50/p95/p99 latency, requests/s, and any non-2xx answers. Targets (issue 15): tasks and
    complaint p95 < 50 ms, completion p95 < 100 ms.
 
-The clients run on the same two cores as the server: the figures include that competition.
+The clients run on the same two cores as the server: the figures include that competition. (Not named
+http.py: run as a script from bench/, that name would shadow the standard library's http package for every
+bench.)
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# Run as a script, this directory comes first on sys.path, and this file would shadow the standard
-# library's ``http`` package for every module below: drop it before importing anything else.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -1,0 +1,42 @@
+"""The benchmarks are run by hand; this only checks that each one still imports and that the bulk loader they
+share builds realistic data (a few clones of real lifecycles) on the test database."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from sqlalchemy import func, select
+
+from app.engine.models import Complaint, ProcessInstance, Timer, UserTask
+from app.engine.services import worklist
+
+
+@pytest.mark.parametrize("name", ["bench.lifecycle", "bench.http_load", "bench.timers", "bench.data"])
+def test_bench_module_imports(name):
+    module = importlib.import_module(name)
+    assert module.__doc__
+
+
+def test_data_loader_clones_real_lifecycles(demo, actors):
+    from bench.data import load_complaints
+
+    summary = load_complaints(demo, total=40, open_=12)
+    assert (summary.complaints, summary.open) == (40, 12)
+    with demo.unit_of_work() as uow:
+        session = uow.session
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 40
+        assert session.scalar(select(func.count()).select_from(Complaint).where(Complaint.status != "closed")) == 12
+        assert session.scalar(select(func.count(func.distinct(Complaint.tracking_number)))) == 40
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) >= 40
+        assert session.scalar(select(func.count()).select_from(Timer).where(Timer.state == "waiting")) >= 12
+        # The clones are ready to work on: the coordinator sees their tasks, and one completes for real.
+        page = worklist.list_tasks(uow, actors["coordinator"], view="all", limit=200)
+    assert len({item.complaint_id for item in page.items}) == 12
+    item = next(i for i in page.items if i.name == "classify_complaint" and i.complaint_id > 15)
+    from app.engine.services import user_tasks
+    from app.engine.simulation import answer
+    with demo.unit_of_work() as uow:
+        user_tasks.complete_user_task(uow, actors["intake"], item.id, answer(1, item.name, 1, ["cards"]))
+    with demo.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(UserTask).where(
+            UserTask.complaint_id == item.complaint_id, UserTask.element_id == "triage_complaint")) == 1
