@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -391,3 +392,138 @@ def test_shipped_process_definitions_are_valid():
     )
     errors = validate_bpmn_files(shipped, context)
     assert errors == [], "\n".join(str(e) for e in errors)
+
+
+# -- what crashed the validator or SpiffWorkflow's parser (issue 14) ---------------------------------------------
+
+def test_doctype_with_an_external_entity_is_refused_and_never_resolved(ctx, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    text = MAIN_TEXT.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
+                             f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE definitions [\n'
+                             f'  <!ENTITY xxe SYSTEM "file://{secret}">\n]>\n', 1)
+    text = broken('name="Note rejection"', 'name="&xxe;"', text)
+    assert "<!DOCTYPE" in text
+    error = the_error(validate_bpmn_files(files(text), ctx))
+    assert (error.file, error.line) == (MAIN, line_of(text, "<!DOCTYPE"))
+    assert "DOCTYPE" in error.message and "TOP-SECRET" not in str(error)
+    with pytest.raises(InvalidDefinition, match="DOCTYPE"):
+        parse_process(files(text), "Process_minimal")
+
+
+@pytest.mark.parametrize("old, new, element_id, expected", [
+    ('<bpmn:timerEventDefinition id="TimerDef_reminder">',
+     '<bpmn:messageEventDefinition id="Msg_def" messageRef="Message_missing" /><bpmn:timerEventDefinition '
+     'id="TimerDef_reminder">', "Timer_reminder", "messageRef 'Message_missing' names no <bpmn:message>"),
+    ('<bpmn:timerEventDefinition id="TimerDef_reminder">',
+     '<bpmn:compensateEventDefinition id="Comp_def" /><bpmn:timerEventDefinition id="TimerDef_reminder">',
+     "Timer_reminder", "Compensation events are not supported"),
+])
+def test_unsupported_or_unresolved_event_definitions_are_located(ctx, old, new, element_id, expected):
+    text = broken(old, new)
+    errors = validate_bpmn_files(files(text), ctx)
+    assert any(e.element_id == element_id and expected in e.message and e.line for e in errors), \
+        [str(e) for e in errors]
+
+
+def test_a_boundary_event_without_definition_is_located(ctx):
+    start = MAIN_TEXT.index('<bpmn:boundaryEvent id="Timer_reminder"')
+    end = MAIN_TEXT.index("</bpmn:boundaryEvent>", start) + len("</bpmn:boundaryEvent>")
+    text = MAIN_TEXT[:start] + ('<bpmn:boundaryEvent id="Timer_reminder" name="Reminder due" '
+                                'attachedToRef="Task_review"><bpmn:outgoing>Flow_remind</bpmn:outgoing>'
+                                '</bpmn:boundaryEvent>') + MAIN_TEXT[end:]
+    errors = validate_bpmn_files(files(text), ctx)
+    assert any(e.element_id == "Timer_reminder" and "no event definition" in e.message for e in errors), \
+        [str(e) for e in errors]
+
+
+def test_data_stores_and_unresolved_data_associations_are_located(ctx):
+    text = broken('<bpmn:script>note = "rejected"</bpmn:script>',
+                  '<bpmn:dataInputAssociation id="In_1"><bpmn:sourceRef>Nowhere</bpmn:sourceRef>'
+                  '</bpmn:dataInputAssociation><bpmn:script>note = "rejected"</bpmn:script>')
+    text = broken("</bpmn:process>", '<bpmn:dataStoreReference id="Store_ref" dataStoreRef="Store_1" />'
+                  "</bpmn:process>", text.replace("</bpmn:process>", "</bpmn:process>", 1)) \
+        if text.count("</bpmn:process>") == 1 else text
+    text = text.replace("</bpmn:definitions>", '<bpmn:dataStore id="Store_1" name="Ledger" /></bpmn:definitions>')
+    errors = validate_bpmn_files(files(text), ctx)
+    located = {(e.element_id, e.line) for e in errors}
+    assert all(e.line and e.element_id for e in errors), [str(e) for e in errors]
+    assert any("names no data object" in e.message and e.element_id == "Script_note" for e in errors)
+    assert any("Data store 'Ledger'" in e.message and e.element_id == "Store_1" for e in errors)
+    assert all("0x" not in e.message for e in errors) and located
+
+
+def test_a_chain_too_long_for_the_engine_is_refused_without_recursion_error(ctx):
+    count = 490
+    tasks = "".join(f'<bpmn:task id="t{i}" /><bpmn:sequenceFlow id="f{i}" sourceRef="{"start" if i == 0 else f"t{i - 1}"}" '
+                    f'targetRef="t{i}" />' for i in range(count))
+    text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/'
+            f'20100524/MODEL" id="d" targetNamespace="t">\n<bpmn:process id="chain" isExecutable="true">'
+            f'<bpmn:startEvent id="start" />{tasks}<bpmn:endEvent id="end" /><bpmn:sequenceFlow id="fe" '
+            f'sourceRef="t{count - 1}" targetRef="end" /></bpmn:process></bpmn:definitions>')
+    error = the_error(validate_bpmn_files({"chain.bpmn": text.encode()}, ctx))
+    assert error.element_id == "t249" and "Split it into call activities" in error.message
+
+
+def test_a_runaway_timer_expression_does_not_hang_validation(ctx):
+    text = broken(REMINDER, "<bpmn:timeDuration>9**9**9</bpmn:timeDuration>")
+    started = time.monotonic()
+    error = the_error(validate_bpmn_files(files(text), ctx))
+    assert time.monotonic() - started < 5
+    assert error.element_id == "Timer_reminder" and "bits" in error.message
+
+
+def test_names_with_newlines_keep_each_error_on_one_line(ctx):
+    text = broken('name="Note rejection"', 'name="Note&#10;rejection"')
+    text = broken('<bpmn:script>note = "rejected"</bpmn:script>', "<bpmn:script></bpmn:script>", text)
+    error = the_error(validate_bpmn_files(files(text), ctx))
+    assert error.element_name == "Note rejection" and "\n" not in str(error)
+
+
+def test_a_process_without_start_event_is_located(ctx):
+    text = SUB_TEXT
+    start = text.index("<bpmn:startEvent")
+    end = text.index("</bpmn:startEvent>") + len("</bpmn:startEvent>")
+    text = text[:start] + text[end:]
+    errors = validate_bpmn_files(files(sub=text), ctx)
+    assert errors and all(e.line and e.element_id for e in errors), [str(e) for e in errors]
+    assert any("start event" in e.message.lower() and e.file == SUB for e in errors)
+
+
+def test_a_file_whose_processes_are_all_not_executable_is_not_valid(ctx):
+    text = SUB_TEXT.replace('isExecutable="true"', 'isExecutable="false"')
+    assert text != SUB_TEXT
+    errors = validate_bpmn_files({SUB: text.encode()}, ctx)
+    assert any("not executable" in e.message and e.element_id == "Process_sub" and e.line for e in errors)
+
+
+@pytest.mark.parametrize("old, new, element_id, expected", [
+    ('<bpmn:script>note = "rejected"</bpmn:script>', '<bpmn:script>note = "x"\ncls = ().__class__</bpmn:script>',
+     "Script_note", '"__class__" is an invalid attribute name'),
+    ('<bpmn:script>note = "rejected"</bpmn:script>', '<bpmn:script>note = "{}".format(1)</bpmn:script>',
+     "Script_note", '".format()" is not allowed'),
+    ('<bpmn:conditionExpression>decision == "accept"</bpmn:conditionExpression>',
+     "<bpmn:conditionExpression>__import__('os')</bpmn:conditionExpression>", "Flow_accepted", '"__import__"'),
+    ("""value="'accepted'" """, """value="_secret" """, "Task_reply", '"_secret" is an invalid variable name'),
+    (REMINDER, "<bpmn:timeDuration>().__class__</bpmn:timeDuration>", "Timer_reminder", "__class__"),
+])
+def test_the_sandbox_compiler_refuses_forbidden_names_at_their_line(ctx, old, new, element_id, expected):
+    text = broken(old, new)
+    error = the_error(validate_bpmn_files(files(text), ctx))
+    assert error.element_id == element_id and expected in error.message
+    assert "refused by the script sandbox" in error.message
+    last_line = new.split("\n")[-1]
+    assert error.line == line_of(text, last_line if "\n" in new else new)
+
+
+@pytest.mark.parametrize("bundle", [{}, {SUB: SUB_TEXT.replace('isExecutable="true"', 'isExecutable="false"').encode()}],
+                         ids=["no files", "nothing executable"])
+def test_deploy_never_deploys_nothing_quietly(runtime, bundle):
+    from app.engine.actors import SYSTEM
+    from app.engine.models import ProcessDefinition
+    from app.engine.services import definitions
+    with pytest.raises(InvalidDefinition, match="executable|nothing was deployed"):
+        with runtime.unit_of_work() as uow:
+            definitions.deploy(uow, SYSTEM, bundle)
+    with runtime.unit_of_work() as uow:
+        assert uow.session.query(ProcessDefinition).count() == 0

@@ -31,6 +31,8 @@ OMG_NS_PREFIX = "http://www.omg.org/spec/"
 _SCHEMA_LOCK = threading.Lock()
 _ID_TYPE_ERROR = re.compile(r"attribute 'id': '([^']*)' is not a valid value of the atomic type 'xs:ID'")
 _MISSING_TARGET = re.compile(r"we found two items.*\((.*)\)$", re.S)
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
+_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
 _OBJECT_REPR = re.compile(r"<(?:Element )?([^<>]*?) (?:object )?at 0x[0-9a-fA-F]+>")
 _RAW_BYTES = re.compile(r"""b(['"])<.*?(?<!\\)\1""", re.S)
 
@@ -116,6 +118,10 @@ def load_document(name: str, data: bytes) -> BpmnDocument:
     except UnicodeDecodeError as ex:
         raise _file_error(name, f"The file is not UTF-8 text (byte 0x{data[ex.start]:02x} at offset {ex.start}): "
                                 "save it as UTF-8 BPMN XML.", line=data.count(b"\n", 0, ex.start) + 1)
+    doctype = _DOCTYPE.search(data)
+    root_start = _ELEMENT_START.search(data)
+    if doctype and (root_start is None or doctype.start() < root_start.start()):  # before any parse error it causes
+        raise _doctype_error(name, data, doctype.start())
     # Never resolve entities, load a DTD or touch the network (XXE); parsers are not thread-safe: one per call.
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False)
@@ -127,12 +133,15 @@ def load_document(name: str, data: bytes) -> BpmnDocument:
         raise _file_error(name, f"Malformed XML at column {column}: {clean_text(message)}.", line=line) from ex
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        doctype = data.find(b"<!DOCTYPE")
-        raise _file_error(name, "The file has a DOCTYPE declaration (a DTD, possibly with entities that point to "
-                                "other files or addresses). BPMN 2.0 files never need one and it is refused for "
-                                "safety: remove the <!DOCTYPE ...> block and any &entity; references.",
-                          line=data.count(b"\n", 0, doctype) + 1 if doctype >= 0 else None)
+        raise _doctype_error(name, data, max(data.find(b"<!DOCTYPE"), 0))
     return BpmnDocument(name, root)
+
+
+def _doctype_error(name: str, data: bytes, offset: int) -> InvalidDefinition:
+    return _file_error(name, "The file has a DOCTYPE declaration (a DTD, possibly with entities that point to other "
+                             "files or addresses). BPMN 2.0 files never need one and it is refused for safety: "
+                             "remove the <!DOCTYPE ...> block and any &entity; references.",
+                       line=data.count(b"\n", 0, offset) + 1)
 
 
 def schema_errors(doc: BpmnDocument, *, ignore_ids: Collection[str] = ()) -> list[DefinitionError]:

@@ -251,7 +251,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
 def _failed(task, what: str, err: ScriptError) -> ScriptFailed:
     spec = task.task_spec
     element_id = getattr(spec, "bpmn_id", None) or spec.name
-    name = getattr(spec, "bpmn_name", None)
+    name = " ".join((getattr(spec, "bpmn_name", None) or "").split()) or None  # one line, whatever the modeler did
     where = f"'{name}' ({element_id})" if name else f"'{element_id}'"
     line = f" at line {err.line}" if err.line else ""
     return ScriptFailed(f"{what} of {where} failed{line}: {err.message}", element_id=element_id, element_name=name)

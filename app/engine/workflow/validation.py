@@ -397,8 +397,10 @@ def _executable(doc: BpmnDocument) -> list[DefinitionError]:
     """A file must give the engine something to run: bpmn.io's new diagram has isExecutable="false", and a
     deployment of only such processes used to "succeed" deploying nothing."""
     processes = list(_iter(doc, "process"))
-    if any(p.get("isExecutable", "true") == "true" for p in processes):
-        return []
+    executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    if executable:
+        return [error_at(doc.name, process, "The process has no start event: add one where the process begins.")
+                for process in executable if process.find("bpmn:startEvent", NSMAP) is None]
     if not processes:
         return [error_at(doc.name, doc.root, "The file has no <bpmn:process>: there is nothing to run (a "
                                              "collaboration or diagram alone cannot be deployed).")]
@@ -422,13 +424,19 @@ def _event_definitions(doc: BpmnDocument) -> list[DefinitionError]:
         known = {element.get("id") for element in _iter(doc, target)}
         for definition in _iter(doc, local):
             ref = definition.get(attr)
-            if ref is not None and _local_ref(ref) not in known:
-                errors.append(error_at(doc.name, definition, (
-                    f"The event's {attr} '{ref}' names no <bpmn:{target}> of this file: add the {target} "
-                    f"definition or fix the reference in the modeler.")))
+            if ref is None or ref in known:
+                continue
+            if _local_ref(ref) in known:  # SpiffWorkflow looks references up by the literal text
+                problem = (f"The event's {attr} '{ref}' has a namespace prefix this engine does not resolve: write "
+                           f"{attr}=\"{_local_ref(ref)}\".")
+            else:
+                problem = (f"The event's {attr} '{ref}' names no <bpmn:{target}> of this file: add the {target} "
+                           "definition or fix the reference in the modeler.")
+            errors.append(error_at(doc.name, definition.getparent(), problem, line=definition.sourceline))
     for definition in _iter(doc, "compensateEventDefinition"):
-        errors.append(error_at(doc.name, definition, "Compensation events are not supported by this engine: "
-                                                     "model the undo step as an ordinary path."))
+        errors.append(error_at(doc.name, definition.getparent(), "Compensation events are not supported by this "
+                                                                 "engine: model the undo step as an ordinary path.",
+                               line=definition.sourceline))
     for event in _iter(doc, "boundaryEvent"):
         kinds = {etree.QName(child).localname for child in event.iterchildren(etree.Element)
                  if etree.QName(child).localname.endswith("EventDefinition")}
