@@ -1,4 +1,22 @@
-"""User-task forms: JSON Schema files in app/forms/, validated on the server with per-field messages."""
+"""User-task forms: JSON Schema files in app/forms/, validated on the server with per-field messages.
+
+Loading a form applies the rules every form shares, so no file repeats them and none can forget one:
+
+- **Column lengths are the one source of text limits.** A form field named like a ``complaints`` column holds
+  that column's value (``customer_name``, ``product``, ``category`` ... mean the same thing in every form), so
+  its ``maxLength`` is taken from the model's ``String(n)``. A file that states a different ``maxLength``, or a
+  choice longer than the column, is refused when the form is loaded (``FormDefinitionError``). We derive from
+  the model rather than the other way round because the database column is the hard limit: migrations and
+  tests/engine/test_schema.py keep the model and the table in step, and the form follows.
+- Every other text field gets ``TEXT_MAX_LENGTH`` unless its file sets a limit: task data lives in the workflow
+  state, which is stored and reloaded on every step.
+- **Required text must have content**: a text field that is required (always, or in an ``if``/``then``
+  branch) gets the pattern ``\\S``, so ``"   "`` is refused like a missing value.
+- ``"format": "department"`` becomes the standard choice list, ``oneOf`` of ``{"const": code, "title": name}``
+  from config/departments.toml, in the order the file lists them.
+
+The prepared schema is what the server validates with and what clients get, properties in declared order.
+"""
 from __future__ import annotations
 
 import copy
@@ -7,73 +25,254 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from app.engine.errors import InvalidSubmission, NotFound
 
+TEXT_MAX_LENGTH = 10_000
+HAS_CONTENT = r"\S"             # the pattern of "required text must have content"
+EXCERPT_LENGTH = 40             # how much of a rejected value a message may quote
+FORM_SUFFIX = ".schema.json"
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER  # "date", "email" ... for the fields that ask for one
+
+
+class FormDefinitionError(ValueError):
+    """A form file breaks a rule every form must follow; found when the form is loaded."""
+
+
+def complaint_column_lengths() -> dict[str, int]:
+    """Field name -> length of the ``complaints`` column of that name, for every ``String(n)`` column."""
+    from app.engine.models import Complaint  # noqa: PLC0415 - the models are only needed to read lengths
+
+    return {column.name: column.type.length for column in Complaint.__table__.columns
+            if getattr(column.type, "length", None)}
+
 
 class FormStore:
-    def __init__(self, forms_dir: Path, departments: Mapping[str, str]):
+    def __init__(self, forms_dir: Path, departments: Mapping[str, str],
+                 column_lengths: Mapping[str, int] | None = None):
         self.forms_dir = Path(forms_dir)
         self.departments = dict(departments)
+        self.column_lengths = dict(complaint_column_lengths() if column_lengths is None else column_lengths)
         self._schemas: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self._format_checker = FormatChecker()
-        # "format": "department" names a department code from config/departments.toml.
-        self._format_checker.checks("department")(lambda value: not isinstance(value, str)
-                                                  or value in self.departments)
+
+    def names(self) -> list[str]:
+        return sorted(p.name for p in self.forms_dir.glob(f"*{FORM_SUFFIX}"))
 
     def schema(self, name: str) -> dict:
+        """The prepared schema (shared: do not modify it; schema_for_client gives a copy)."""
         with self._lock:
             if name not in self._schemas:
                 path = self.forms_dir / name
                 if not path.is_file() or path.parent.resolve() != self.forms_dir.resolve():
                     raise NotFound(f"Form {name!r} does not exist in {self.forms_dir}")
-                self._schemas[name] = json.loads(path.read_text(encoding="utf-8"))
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                self._schemas[name] = prepare(raw, name, self.departments, self.column_lengths)
             return self._schemas[name]
 
     def schema_for_client(self, name: str) -> dict:
-        """The schema as served to clients: department fields get their choices spelled out."""
-        schema = copy.deepcopy(self.schema(name))
-        _add_department_choices(schema, self.departments)
-        return schema
+        """The schema as served to clients: the validated schema itself, properties in declared order."""
+        return copy.deepcopy(self.schema(name))
 
     def validate(self, name: str, data) -> dict:
         if not isinstance(data, dict):
             raise InvalidSubmission({"": ["The form data must be a JSON object"]})
-        validator = Draft202012Validator(self.schema(name), format_checker=self._format_checker)
+        unstorable = text_problems(data)
+        if unstorable:
+            raise InvalidSubmission(unstorable)
+        schema = self.schema(name)
+        order = {field: index for index, field in enumerate(schema.get("properties", {}))}
         errors: dict[str, list[str]] = {}
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-            for field, message in _describe(error, self.departments):
+        found = Draft202012Validator(schema, format_checker=FORMAT_CHECKER).iter_errors(data)
+        for error in sorted(found, key=lambda e: _path_key(e.absolute_path, order)):
+            for field, message in _describe(error):
                 messages = errors.setdefault(field, [])
-                if message not in messages:  # jsonschema reports a "required" error per missing field
+                if message not in messages:  # e.g. "" fails both minLength and the content pattern
                     messages.append(message)
         if errors:
             raise InvalidSubmission(errors)
         return data
 
 
-def _describe(error, departments):
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":
-        missing = [p for p in error.validator_value if isinstance(error.instance, dict) and p not in error.instance]
-        return [(f"{path}.{p}" if path else p, "This field is required") for p in missing]
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        return [(f"{path}.{p}" if path else p, "Not a field of this form")
-                for p in error.instance if p not in allowed]
-    if error.validator == "format" and error.validator_value == "department":
-        return [(path, f"Unknown department {error.instance!r}; choose one of: {', '.join(sorted(departments))}")]
-    return [(path, error.message)]
+# --- preparing a form at load --------------------------------------------------------------------------------
+
+def prepare(schema: dict, name: str, departments: Mapping[str, str], column_lengths: Mapping[str, int]) -> dict:
+    schema = copy.deepcopy(schema)
+    _expand_departments(schema, departments)
+    _apply_shared_rules(schema, name, column_lengths)
+    return schema
 
 
-def _add_department_choices(node, departments):
+def _expand_departments(node, departments: Mapping[str, str]) -> None:
     if isinstance(node, dict):
         if node.get("format") == "department":
-            node["enum"] = sorted(departments)
-            node["x-enum-titles"] = {code: title for code, title in departments.items()}
+            del node["format"]
+            node["oneOf"] = [{"const": code, "title": title} for code, title in departments.items()]
         for value in node.values():
-            _add_department_choices(value, departments)
+            _expand_departments(value, departments)
     elif isinstance(node, list):
         for value in node:
-            _add_department_choices(value, departments)
+            _expand_departments(value, departments)
+
+
+def _apply_shared_rules(node: dict, form: str, column_lengths: Mapping[str, int]) -> None:
+    """Limits and the content rule on every object schema of the form (forms are flat today; nesting works)."""
+    properties = node.get("properties", {})
+    for field, prop in properties.items():
+        _limit_text(prop, form, field, column_lengths)
+        if prop.get("type") == "object":
+            _apply_shared_rules(prop, form, column_lengths)
+        elif isinstance(prop.get("items"), dict):
+            _limit_text(prop["items"], form, field, column_lengths)
+    _require_content(node, properties)
+
+
+def _limit_text(prop: dict, form: str, field: str, column_lengths: Mapping[str, int]) -> None:
+    column = column_lengths.get(field)
+    choices = choice_values(prop)
+    if choices is not None:
+        too_long = [c for c in choices if column and isinstance(c, str) and len(c) > column]
+        if too_long:
+            raise FormDefinitionError(f"{form}: choice {too_long[0]!r} of {field!r} is longer than the "
+                                      f"{column} characters of column complaints.{field}")
+        return
+    if not _is_text(prop):
+        return
+    if column is not None:
+        stated = prop.setdefault("maxLength", column)
+        if stated != column:
+            raise FormDefinitionError(f"{form}: {field!r} states maxLength {stated} but column complaints.{field} "
+                                      f"holds {column}; drop the maxLength, the column decides")
+    else:
+        prop.setdefault("maxLength", TEXT_MAX_LENGTH)
+
+
+def _require_content(node: dict, properties: dict) -> None:
+    """Required free text gets the content pattern; in an if/then branch, only inside that branch."""
+    for field in node.get("required", ()):
+        prop = properties.get(field)
+        if prop is None or not _is_text(prop) or choice_values(prop) is not None or "pattern" in prop:
+            continue
+        target = prop if node.get("properties") is properties else node.setdefault("properties", {}).setdefault(
+            field, {})
+        target.setdefault("pattern", HAS_CONTENT)
+    for branch in ("then", "else"):
+        if isinstance(node.get(branch), dict):
+            _require_content(node[branch], properties)
+    for sub in node.get("allOf", ()):
+        _require_content(sub, properties)
+
+
+def _is_text(prop: dict) -> bool:
+    kind = prop.get("type")
+    return kind == "string" or (isinstance(kind, list) and "string" in kind)
+
+
+def choice_values(prop: dict) -> list | None:
+    """The values of a choice field (``oneOf`` of consts, or a bare ``enum``); None if it is not one."""
+    if "enum" in prop:
+        return list(prop["enum"])
+    options = prop.get("oneOf")
+    if isinstance(options, list) and options and all(isinstance(o, dict) and "const" in o for o in options):
+        return [o["const"] for o in options]
+    return None
+
+
+# --- text a database cannot store ----------------------------------------------------------------------------
+
+def text_problems(data, prefix: str = "") -> dict[str, list[str]]:
+    """Field path -> message for every string (key or value) PostgreSQL or UTF-8 cannot store: NUL characters
+    and unpaired surrogates (JSON's "\\ud800" decodes to one). Iterative, so any depth is safe."""
+    problems: dict[str, list[str]] = {}
+    stack = [(prefix, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            problem = _unstorable(value)
+            if problem:
+                problems.setdefault(path, []).append(problem)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _unstorable(key):
+                    child = f"{path}.{excerpt(key)}" if path else excerpt(key)
+                    problems.setdefault(child, []).append(f"The field name: {_unstorable(key)}")
+                    continue
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+    return dict(sorted(problems.items()))
+
+
+def _unstorable(text: str) -> str | None:
+    if "\x00" in text:
+        return "Contains a NUL character (\\u0000), which cannot be stored; remove it"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Contains an unpaired surrogate (e.g. \\ud800), which is not valid Unicode text"
+    return None
+
+
+def excerpt(value, limit: int = EXCERPT_LENGTH) -> str:
+    """A short, printable excerpt of a rejected value, safe to put in a message."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)[:limit * 4]
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+# --- messages ------------------------------------------------------------------------------------------------
+
+TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+              "array": "a list", "object": "an object", "null": "null"}
+
+
+def _path_key(path, order: Mapping[str, int]):
+    parts = list(path)
+    head = order.get(parts[0], len(order)) if parts else -1
+    return head, [str(p) for p in parts]
+
+
+def _join(path, field) -> str:
+    return f"{path}.{field}" if path else field
+
+
+def _describe(error) -> list[tuple[str, str]]:
+    path = ".".join(str(p) for p in error.absolute_path)
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [p for p in expected if isinstance(value, dict) and p not in value]
+        return [(_join(path, p), "This field is required") for p in missing]
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = set(error.schema.get("properties", {}))
+        return [(_join(path, excerpt(p)), "Not a field of this form") for p in value if p not in allowed]
+    return [(path, _message(kind, expected, value, error))]
+
+
+def _message(kind, expected, value, error) -> str:
+    """Our own wording: jsonschema's messages quote the whole value (a 10 MB string gives a 10 MB message)."""
+    blank = isinstance(value, str) and not value.strip()
+    if (kind == "pattern" and expected == HAS_CONTENT) or (kind == "minLength" and blank):
+        return "This field must not be blank"
+    if kind in ("oneOf", "enum") and choice_values(error.schema) is not None:
+        choices = ", ".join(str(c) for c in choice_values(error.schema))
+        return f"{excerpt(value)!r} is not one of the choices: {choices}"
+    messages = {
+        "type": lambda: "Must be " + " or ".join(TYPE_NAMES.get(t, t) for t in
+                                                  (expected if isinstance(expected, list) else [expected])),
+        "maxLength": lambda: f"At most {expected} characters (this has {len(value)})",
+        "minLength": lambda: f"At least {expected} characters",
+        "pattern": lambda: f"{excerpt(value)!r} is not in the expected format"
+                           + (f": {error.schema['description']}" if error.schema.get("description") else ""),
+        "const": lambda: f"Must be {excerpt(expected)!r}",
+        "minimum": lambda: f"Must be at least {expected}",
+        "maximum": lambda: f"Must be at most {expected}",
+        "uniqueItems": lambda: "Each choice may appear only once",
+        "format": lambda: f"{excerpt(value)!r} is not a valid {expected}",
+        "maxItems": lambda: f"At most {expected} items",
+        "minItems": lambda: f"At least {expected} items",
+    }
+    if kind in messages:
+        return messages[kind]()
+    return excerpt(error.message, 200)

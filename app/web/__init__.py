@@ -16,6 +16,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
                instance_path: str | None = None) -> Flask:
     app = Flask(__name__, instance_path=instance_path)
     app.config.from_mapping(config or {})
+    app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1024 * 1024)  # larger: 413 JSON
+    app.json.sort_keys = False  # bodies keep their declared order: a form's fields in display order
     app.extensions["complaintflow"] = runtime or Runtime()
 
     from app.web import api, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
@@ -23,8 +25,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     security.init_app(app, config or {})
     throttle.init_app(app)
     _trust_proxies(app)
-    errors.register(app)
-    app.register_blueprint(api.bp)
+    api.register(app)
+    errors.register(app)  # after api.register: app/web/errors.py is the one error mapping, whatever registered
     app.add_url_rule("/", "index", index)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app

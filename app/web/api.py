@@ -2,18 +2,22 @@
 result; errors become HTTP responses in app/web/errors.py."""
 from __future__ import annotations
 
-from flask import Blueprint, g, request, url_for
+from flask import g, request, url_for
+from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from app.engine.retry import run_with_retry
 from app.engine.services import complaints, incidents, reports, user_tasks, worklist
-from app.web import auth, current_runtime
+from app.web import auth, current_runtime, openapi, request_body
+from app.web.openapi import documented
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Complaints and user tasks")
 bp.before_request(auth.require_actor)
+bp.before_request(request_body.refuse_unstorable_query)
 
 
 @bp.get("")
+@documented(bp, "index")
 def index():
     return {"version": "v1", "endpoints": {
         "register_complaint": "POST /api/v1/complaints  (body: the register_complaint form fields)",
@@ -29,20 +33,23 @@ def index():
 
 
 @bp.post("/complaints")
+@documented(bp, "register_complaint")
 def register_complaint():
-    data = _json_object()
+    data = request_body.json_object()
     with current_runtime().unit_of_work() as uow:
         body = complaints.summary(uow, g.actor, complaints.register_complaint(uow, g.actor, data))
     return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
 
 
-@bp.get("/complaints/<int:complaint_id>")
+@bp.get("/complaints/<id:complaint_id>")
+@documented(bp, "get_complaint")
 def get_complaint(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
         return complaints.get_complaint(uow, g.actor, complaint_id)
 
 
 @bp.get("/tasks")
+@documented(bp, "list_tasks")
 def list_tasks():
     """One page of the work list (services/worklist.py): ``view`` mine | team (default) | all, the filters,
     ``after`` (the cursor of the ``next`` link) and ``limit`` (default 50, at most 200). Badge counts per
@@ -59,15 +66,17 @@ def list_tasks():
             **({"counts": counts} if counts is not None else {})}
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<id:task_id>")
+@documented(bp, "get_task")
 def get_task(task_id: int):
     with current_runtime().unit_of_work() as uow:
         return user_tasks.task_view(uow, g.actor, user_tasks.get_task(uow, g.actor, task_id))
 
 
-@bp.post("/tasks/<int:task_id>/complete")
+@bp.post("/tasks/<id:task_id>/complete")
+@documented(bp, "complete_task")
 def complete_task(task_id: int):
-    data = _json_object().get("data")
+    data = request_body.json_object().get("data")
     if not isinstance(data, dict):
         raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
 
@@ -82,6 +91,7 @@ def complete_task(task_id: int):
 
 
 @bp.get("/incidents")
+@documented(bp, "list_incidents")
 def list_incidents():
     """Open incidents (a case whose timer-driven step keeps failing): coordinators, head, compliance."""
     with current_runtime().unit_of_work() as uow:
@@ -89,19 +99,20 @@ def list_incidents():
 
 
 @bp.get("/definitions")
+@documented(bp, "list_definitions")
 def list_definitions():
     with current_runtime().unit_of_work() as uow:
         return {"definitions": reports.list_definitions(uow, g.actor)}
 
 
 @bp.get("/figures")
+@documented(bp, "figures")
 def figures():
     with current_runtime().unit_of_work() as uow:
         return reports.figures(uow, g.actor)
 
 
-def _json_object() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object, sent with 'Content-Type: application/json'")
-    return body
+def register(app) -> None:
+    """The blueprint with its OpenAPI document (/api/v1/openapi.json) and the ``id`` route converter."""
+    openapi.register(app, bp, app.extensions["complaintflow"].forms.schema_for_client(
+        complaints.REGISTRATION_FORM))

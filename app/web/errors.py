@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, json
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, json
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.engine.errors import (Conflict, DomainError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound,
                                ScriptFailed, ServiceTaskFailed)
+from app.engine.forms import excerpt
 
 log = logging.getLogger(__name__)
+
+# A 422 names fields and says what is wrong; it never echoes a rejected value beyond a short excerpt, however
+# many fields or however long the value (a 10 MB body once came back as a 10 MB answer).
+MAX_REPORTED_FIELDS = 50
+MAX_MESSAGE_LENGTH = 300
 
 # Domain error -> (HTTP status, error kind). Looked up along the class hierarchy, most specific first.
 DOMAIN_ERRORS: dict[type, tuple[int, str]] = {
@@ -35,8 +41,15 @@ def http_error(err: HTTPException):
     response = err.get_response()
     response.content_type = "application/json"
     response.set_data(json.dumps({"error": (err.name or "error").lower().replace(" ", "_"),
-                                  "message": err.description}))
+                                  "message": _message_of(err)}))
     return response
+
+
+def _message_of(err: HTTPException) -> str:
+    if isinstance(err, RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return f"The request body is larger than the limit of {limit} bytes" if limit else err.description
+    return excerpt(err.description or "", MAX_MESSAGE_LENGTH)
 
 
 def domain_error(err: DomainError):
@@ -49,7 +62,7 @@ def domain_error(err: DomainError):
 
 def _details(err: DomainError) -> dict:
     if isinstance(err, InvalidSubmission):
-        return {"errors": err.errors}
+        return {"errors": _short(err.errors)}
     if isinstance(err, InvalidDefinition):
         return {"errors": [e.as_dict() for e in err.errors]}
     if isinstance(err, ServiceTaskFailed):
@@ -63,3 +76,12 @@ def unexpected_error(err: Exception):
     log.exception("Unhandled error", exc_info=err)
     return {"error": "internal_error", "message": "An unexpected error occurred; it has been logged."}, 500
 
+
+def _short(errors: dict) -> dict:
+    """At most MAX_REPORTED_FIELDS fields, each name and message cut to an excerpt."""
+    shown = list(errors.items())[:MAX_REPORTED_FIELDS]
+    short = {excerpt(str(field), 100): [excerpt(str(m), MAX_MESSAGE_LENGTH) for m in messages[:5]]
+             for field, messages in shown}
+    if len(errors) > MAX_REPORTED_FIELDS:
+        short["..."] = [f"{len(errors) - MAX_REPORTED_FIELDS} more fields have errors"]
+    return short

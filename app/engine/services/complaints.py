@@ -38,17 +38,18 @@ def start_data(complaint: Complaint) -> dict:
 def register_complaint(uow, actor: Actor, data: dict) -> Complaint:
     if not actor.has_any_role(REGISTERING_ROLES):
         raise NotAllowed("Only intake staff, coordinators, channel integrations and customers may register complaints")
-    uow.runtime.forms.validate(REGISTRATION_FORM, data)
+    uow.runtime.forms.validate(REGISTRATION_FORM, data)  # lengths, choices, required text with content
+    text = _trimmed(data)
     now = uow.now()
     severity = data.get("severity", "general")
     complaint = Complaint(
-        tracking_number=new_tracking_number(now), customer_name=data["customer_name"].strip(),
-        customer_contact=data["customer_contact"].strip(), customer_reference=data.get("customer_reference"),
-        channel=data["channel"], forwarded_reference=data.get("forwarded_reference"), product=data["product"],
+        tracking_number=new_tracking_number(now), customer_name=text["customer_name"],
+        customer_contact=text["customer_contact"], customer_reference=text.get("customer_reference"),
+        channel=data["channel"], forwarded_reference=text.get("forwarded_reference"), product=text["product"],
         category=data["category"], severity=severity,
         urgent=severity == "urgent" or data["category"] == "fund_security",
         amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
-        description=data["description"], status="registered", received_at=now,
+        description=text["description"], status="registered", received_at=now,
         registered_by=actor.username, registered_by_id=actor.user_id)
     uow.session.add(complaint)
     uow.session.flush()
@@ -57,6 +58,14 @@ def register_complaint(uow, actor: Actor, data: dict) -> Complaint:
     definition = latest_definition(uow.session, COMPLAINT_PROCESS)
     steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
     return complaint
+
+
+def _trimmed(data: dict) -> dict:
+    """The free-text fields without surrounding spaces; an optional one left blank is absent (stored NULL)."""
+    fields = ("customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product",
+              "description")
+    return {name: data[name].strip() for name in fields
+            if isinstance(data.get(name), str) and data[name].strip()}
 
 
 def may_read(uow, actor: Actor, complaint: Complaint) -> bool:

@@ -1,0 +1,239 @@
+"""The forms in app/forms/ and the rules FormStore applies to every one of them (no database needed)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.engine.errors import InvalidSubmission
+from app.engine.forms import (HAS_CONTENT, TEXT_MAX_LENGTH, FormDefinitionError, FormStore, choice_values,
+                              complaint_column_lengths)
+from app.engine.models import Complaint
+from app.engine.settings import load_settings
+from app.engine.simulation import answer, registration
+
+SETTINGS = load_settings()
+FORMS_DIR = SETTINGS.forms_dir
+FORMS = sorted(p.name for p in FORMS_DIR.glob("*.schema.json"))
+DEPARTMENTS = list(SETTINGS.departments)
+
+
+@pytest.fixture(scope="module")
+def store() -> FormStore:
+    return FormStore(FORMS_DIR, SETTINGS.departments)
+
+
+def valid_data(form: str) -> dict:
+    """What a person would submit: the simulation's answers (registration for the registration form)."""
+    if form == "register_complaint.schema.json":
+        return registration(1)
+    return answer(1, form.removesuffix(".schema.json"), 1, DEPARTMENTS)
+
+
+def errors_of(store, form, data) -> dict:
+    with pytest.raises(InvalidSubmission) as raised:
+        store.validate(form, data)
+    return raised.value.errors
+
+
+def raw(form: str) -> dict:
+    return json.loads((FORMS_DIR / form).read_text(encoding="utf-8"))
+
+
+def walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+# --- every form -------------------------------------------------------------------------------------------
+
+def test_there_are_forms_and_the_store_lists_them(store):
+    assert len(FORMS) >= 8 and store.names() == FORMS
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_the_simulations_answers_are_valid(store, form):
+    assert store.validate(form, valid_data(form))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_field_has_a_title_and_help(form):
+    for field, prop in raw(form)["properties"].items():
+        assert prop.get("title"), f"{form}: {field} has no title"
+        assert prop.get("description"), f"{form}: {field} has no description (help text)"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_choices_are_standard_oneOf_const_title(store, form):
+    for node in walk(store.schema_for_client(form)):
+        assert "enum" not in node or node.get("title") is None, f"{form}: a bare enum in {node}"
+        assert not any(key.startswith("x-") for key in node), f"{form}: a private key in {node}"
+        assert node.get("format") != "department", f"{form}: department choices not spelled out"
+        if "oneOf" in node and choice_values(node) is not None:
+            assert all(set(option) == {"const", "title"} and option["title"] for option in node["oneOf"])
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_properties_come_in_the_declared_order(store, form):
+    assert list(store.schema_for_client(form)["properties"]) == list(raw(form)["properties"])
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_required_text_must_have_content_in_every_form(store, form):
+    schema = store.schema(form)
+    blank_fields = [f for f in schema["required"] if schema["properties"][f].get("pattern") == HAS_CONTENT]
+    for field in blank_fields:
+        errors = errors_of(store, form, {**valid_data(form), field: "   "})
+        assert errors == {field: ["This field must not be blank"]}, (form, field)
+        errors = errors_of(store, form, {**valid_data(form), field: ""})
+        assert errors == {field: ["This field must not be blank"]}, (form, field)
+
+
+def test_the_content_rule_reaches_every_required_free_text_field(store):
+    covered = {(form, field) for form in FORMS for field, prop in store.schema(form)["properties"].items()
+               if prop.get("pattern") == HAS_CONTENT}
+    assert {("register_complaint.schema.json", "customer_name"), ("register_complaint.schema.json", "product"),
+            ("investigate_complaint.schema.json", "root_cause"),
+            ("decide_reopen.schema.json", "reopen_reason")} <= covered
+    # optional text stays optional: a blank note is not an error
+    assert "pattern" not in store.schema("classify_complaint.schema.json")["properties"]["classification_note"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_text_field_has_a_length_limit(store, form):
+    for node in walk(store.schema(form)):
+        if node.get("type") in ("string", ["string", "null"]) and choice_values(node) is None \
+                and "const" not in node and set(node) - {"type", "pattern", "minLength"}:
+            assert "maxLength" in node, f"{form}: unbounded text {node}"
+
+
+# --- one source for column lengths ---------------------------------------------------------------------------
+
+def test_registration_limits_are_the_complaint_columns(store):
+    properties = store.schema("register_complaint.schema.json")["properties"]
+    columns = {c.name: c.type.length for c in Complaint.__table__.columns if getattr(c.type, "length", None)}
+    text_fields = [f for f, p in properties.items() if f in columns and choice_values(p) is None]
+    assert {"customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product"} <= set(
+        text_fields)
+    for field in text_fields:
+        assert properties[field]["maxLength"] == columns[field], field
+    for field, prop in properties.items():
+        for choice in choice_values(prop) or ():
+            assert len(choice) <= columns.get(field, len(choice)), (field, choice)
+    assert complaint_column_lengths() == columns
+
+
+def test_the_form_follows_when_a_column_changes(tmp_path):
+    (tmp_path / "register_complaint.schema.json").write_text(
+        (FORMS_DIR / "register_complaint.schema.json").read_text(encoding="utf-8"), encoding="utf-8")
+    store = FormStore(tmp_path, SETTINGS.departments, column_lengths={**complaint_column_lengths(), "product": 12})
+    assert store.schema("register_complaint.schema.json")["properties"]["product"]["maxLength"] == 12
+    errors = errors_of(store, "register_complaint.schema.json", {**registration(1), "product": "x" * 13})
+    assert errors == {"product": ["At most 12 characters (this has 13)"]}
+
+
+def write_form(directory: Path, properties: dict, **extra) -> str:
+    schema = {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+    (directory / "f.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    return "f.schema.json"
+
+
+def test_a_form_stating_another_length_than_its_column_is_refused(tmp_path):
+    form = write_form(tmp_path, {"customer_name": {"type": "string", "maxLength": 150}})
+    with pytest.raises(FormDefinitionError, match="customer_name.*150.*complaints.customer_name holds 200"):
+        FormStore(tmp_path, {}).schema(form)
+
+
+def test_a_choice_longer_than_its_column_is_refused(tmp_path):
+    form = write_form(tmp_path, {"severity": {"type": "string", "oneOf": [{"const": "x" * 21, "title": "X"}]}})
+    with pytest.raises(FormDefinitionError, match="longer than the 20 characters of column complaints.severity"):
+        FormStore(tmp_path, {}).schema(form)
+
+
+def test_a_department_code_longer_than_the_column_is_refused(tmp_path):
+    form = write_form(tmp_path, {"lead_department": {"type": "string", "format": "department"}})
+    with pytest.raises(FormDefinitionError, match="lead_department"):
+        FormStore(tmp_path, {"d" * 65: "Too long"}).schema(form)
+
+
+def test_text_without_a_column_gets_the_general_limit(tmp_path):
+    form = write_form(tmp_path, {"note": {"type": "string"}, "long": {"type": "string", "maxLength": 50_000}})
+    properties = FormStore(tmp_path, {}).schema(form)["properties"]
+    assert properties["note"]["maxLength"] == TEXT_MAX_LENGTH and properties["long"]["maxLength"] == 50_000
+
+
+# --- choices, conditions, messages -------------------------------------------------------------------------
+
+def test_department_choices_come_from_the_configuration(store):
+    properties = store.schema_for_client("triage_complaint.schema.json")["properties"]
+    expected = [{"const": code, "title": title} for code, title in SETTINGS.departments.items()]
+    assert properties["lead_department"]["oneOf"] == expected
+    co = properties["co_departments"]
+    assert co["type"] == "array" and co["uniqueItems"] is True and co["items"]["oneOf"] == expected
+    errors = errors_of(store, "triage_complaint.schema.json", {"lead_department": "treasury",
+                                                               "co_departments": ["cards", "cards", "moon"]})
+    assert errors["lead_department"] == [f"'treasury' is not one of the choices: {', '.join(DEPARTMENTS)}"]
+    assert errors["co_departments"] == ["Each choice may appear only once"]
+    assert "co_departments.2" in errors
+
+
+REMOVE = object()
+
+
+@pytest.mark.parametrize("form, changes, field, message", [
+    ("approve_resolution.schema.json", {"approval_decision": "reject"}, "approval_comment",
+     "This field is required"),
+    ("approve_resolution.schema.json", {"approval_decision": "reject", "approval_comment": " \t"},
+     "approval_comment", "This field must not be blank"),
+    ("draft_resolution.schema.json", {"remedy_type": "monetary_redress", "redress_amount": None},
+     "redress_amount", "Must be text"),
+    ("register_complaint.schema.json", {"channel": "regulator", "forwarded_reference": REMOVE},
+     "forwarded_reference", "This field is required"),
+    ("register_complaint.schema.json", {"channel": "media", "forwarded_reference": "  "},
+     "forwarded_reference", "This field must not be blank"),
+    ("decide_reopen.schema.json", {"reopen_reason": "   "}, "reopen_reason", "This field must not be blank"),
+], ids=["reject-needs-comment", "reject-blank-comment", "monetary-needs-amount", "regulator-needs-reference",
+        "media-blank-reference", "reopen-needs-reason"])
+def test_conditional_fields(store, form, changes, field, message):
+    data = {k: v for k, v in {**valid_data(form), **changes}.items() if v is not REMOVE}
+    assert errors_of(store, form, data) == {field: [message]}
+
+
+def test_conditions_leave_the_other_branch_free(store):
+    store.validate("approve_resolution.schema.json", {"approval_decision": "approve", "approval_comment": "  "})
+    store.validate("draft_resolution.schema.json", {**valid_data("draft_resolution.schema.json"),
+                                                    "remedy_type": "explanation", "redress_amount": None})
+
+
+@pytest.mark.parametrize("value, field", [
+    ("Mary\x00Major", "customer_name"), ("\ud800", "product"), ("a\udfffb", "description"),
+])
+def test_text_no_database_can_store_is_refused_naming_the_field(store, value, field):
+    errors = errors_of(store, "register_complaint.schema.json", {**registration(1), field: value})
+    assert list(errors) == [field]
+    assert "NUL" in errors[field][0] or "surrogate" in errors[field][0]
+
+
+def test_messages_quote_only_a_short_excerpt(store):
+    huge = "y" * 1_000_000
+    errors = errors_of(store, "register_complaint.schema.json",
+                       {**registration(1), "description": huge, "channel": huge, "amount_involved": huge,
+                        huge: "unknown field"})
+    assert errors["description"] == ["At most 10000 characters (this has 1000000)"]
+    assert len(json.dumps(errors)) < 1500, errors
+    assert all(len(m) < 400 for messages in errors.values() for m in messages)
+
+
+def test_wrong_types_are_named_in_words(store):
+    errors = errors_of(store, "record_feedback.schema.json",
+                       {"customer_satisfied": "yes", "satisfaction_rating": 9, "feedback_comment": ["x"]})
+    assert errors == {"customer_satisfied": ["Must be true or false"], "satisfaction_rating": ["Must be at most 5"],
+                      "feedback_comment": ["Must be text"]}
+    assert errors_of(store, "record_feedback.schema.json", ["not", "an", "object"]) == {
+        "": ["The form data must be a JSON object"]}
