@@ -263,7 +263,7 @@ def run_persisted(target: str, runtime: Runtime, warmup: int, count: int, profil
                        average_state_bytes(runtime))
 
 
-def postgres_bench_url(server_url: str) -> str | None:
+def postgres_bench_url(server_url: str, database: str = BENCH_DATABASE) -> str | None:
     """Create ``complaintflow_bench`` on the server of ``server_url`` if missing; None if unreachable."""
     import psycopg  # noqa: PLC0415
 
@@ -271,14 +271,14 @@ def postgres_bench_url(server_url: str) -> str | None:
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         with psycopg.connect(plain, autocommit=True, connect_timeout=3) as connection:
-            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)).fetchone()
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
             if not exists:
-                connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+                connection.execute(f'CREATE DATABASE "{database}"')
     except psycopg.Error as err:
         print(f"postgresql  skipped: {url.render_as_string(hide_password=True)} is unreachable "
               f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''})")
         return None
-    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    return url.set(database=database).render_as_string(hide_password=False)
 
 
 # --- stored state growth ---------------------------------------------------------------------------------
@@ -365,6 +365,8 @@ def main(argv=None) -> int:
                        help=f"server to use; the bench runs in database {BENCH_DATABASE!r} there "
                             f"(default {DEFAULT_POSTGRES})")
     group.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--database", default=BENCH_DATABASE,
+                        help=f"database on that server to reset and use (default {BENCH_DATABASE!r})")
     parser.add_argument("--no-growth", action="store_true", help="skip the state growth measurement")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed SQLite run to FILE")
     args = parser.parse_args(argv)
@@ -394,7 +396,7 @@ def main(argv=None) -> int:
         print(line(results[-1], baseline))
 
     if not args.no_postgres:
-        url = postgres_bench_url(args.postgres)
+        url = postgres_bench_url(args.postgres, args.database)
         if url is None:
             skipped.append("postgresql")
         else:

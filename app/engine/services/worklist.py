@@ -219,9 +219,16 @@ def _filter_conditions(filters: TaskFilters, now: datetime) -> list:
     if filters.q:
         # Tracking numbers are upper case: a prefix, served by a btree (text_pattern_ops on PostgreSQL).
         # Names: any part, case-insensitive, served by a trigram index on PostgreSQL (a scan on SQLite).
-        conditions.append(or_(Complaint.tracking_number.startswith(filters.q.upper(), autoescape=True),
-                              Complaint.customer_name.icontains(filters.q, autoescape=True)))
+        # The patterns are built here, whole: an expression such as lower(column) or a pattern concatenated in
+        # SQL would keep PostgreSQL from using either index.
+        term = _escape_like(filters.q)
+        conditions.append(or_(Complaint.tracking_number.like(term.upper() + "%", escape="/"),
+                              Complaint.customer_name.ilike("%" + term + "%", escape="/")))
     return conditions
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _sla_started_at():
