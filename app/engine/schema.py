@@ -20,7 +20,9 @@ def upgrade(database) -> None:
     config = alembic_config(database.url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": features developed side by side may each add a migration on the same parent; every branch is
+        # applied (they touch different tables) until a merge revision joins them.
+        command.upgrade(config, "heads")
 
 
 def drop_everything(database) -> None:

@@ -1,6 +1,6 @@
 """outbox delivery: each message's state, attempts, next attempt, claim lease and last error
 
-Revision ID: 0010
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 import app.engine.models.base
 
-revision = '0010'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
