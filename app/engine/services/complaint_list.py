@@ -1,8 +1,8 @@
 """The complaint list and its CSV export: filters in SQL, the read policy's scope, keyset pages.
 
-Newest first: keyset on (received_at, id) descending, so page 2,000 costs what page 1 costs; the
-``ix_complaints_received`` index (migration 0006) serves the order, and the filters are columns of the
-complaints row. Which complaints an actor sees is read_policy.complaint_scope, which columns read_policy's field
+Newest first by id: a complaint's id is given at registration, in the order complaints are received, so the
+primary key serves both the order and the keyset (``id < last``): page 2,000 costs what page 1 costs, at
+100,000 complaints as at 100, with no index of its own. The filters are columns of the complaints row. Which complaints an actor sees is read_policy.complaint_scope, which columns read_policy's field
 classes: a column the actor may not see is blank, in the list and in the export alike.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, Mapping
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select
 
 from app.engine import read_policy
 from app.engine.actors import Actor
@@ -119,9 +119,8 @@ def list_complaints(uow, actor: Actor, filters: ComplaintFilters | None = None, 
     limit = max(1, min(int(limit), MAX_LIMIT))
     query = _query(uow, actor, filters or ComplaintFilters())
     if after:
-        query = query.where(tuple_(Complaint.received_at, Complaint.id) < tuple_(*decode_cursor(after)))
-    rows = uow.session.execute(query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-                               .limit(limit + 1)).all()
+        query = query.where(Complaint.id < decode_cursor(after))
+    rows = uow.session.execute(query.order_by(Complaint.id.desc()).limit(limit + 1)).all()
     hidden = _hidden(actor)
     shown = [_row(r, hidden) for r in rows[:limit]]
     cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
@@ -134,16 +133,15 @@ def export_rows(uow, actor: Actor, filters: ComplaintFilters | None = None) -> I
         raise NotAllowed("Exports are for the head of complaints and compliance")
     query = _query(uow, actor, filters or ComplaintFilters())
     hidden = _hidden(actor)
-    key = None
+    last_id = None
     while True:
-        batch = query if key is None else query.where(tuple_(Complaint.received_at, Complaint.id) < tuple_(*key))
-        rows = uow.session.execute(batch.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-                                   .limit(EXPORT_BATCH)).all()
+        batch = query if last_id is None else query.where(Complaint.id < last_id)
+        rows = uow.session.execute(batch.order_by(Complaint.id.desc()).limit(EXPORT_BATCH)).all()
         for row in rows:
             yield _row(row, hidden)
         if len(rows) < EXPORT_BATCH:
             return
-        key = (rows[-1].received_at, rows[-1].id)
+        last_id = rows[-1].id
 
 
 def _hidden(actor: Actor) -> frozenset[str]:
@@ -156,16 +154,14 @@ def _row(row, hidden: frozenset[str]) -> dict:
 
 
 def encode_cursor(row) -> str:
-    key = [row.received_at.isoformat(), row.id]
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps([row.id]).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str) -> int:
     try:
-        received, complaint_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        (complaint_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(complaint_id, int):
             raise ValueError(complaint_id)
-        instant = datetime.fromisoformat(received)
-        return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)), complaint_id
+        return complaint_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise InvalidSubmission({"after": ["This cursor is not one this list handed out; start from page one"]})

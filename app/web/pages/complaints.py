@@ -62,12 +62,14 @@ def index():
         filters = complaint_list.parse_filters(request.args, reader_zone())
     except InvalidSubmission as err:
         filters, errors = complaint_list.ComplaintFilters(zone=reader_zone()), err.errors
+    limit = request.args.get("limit", type=int) or complaint_list.DEFAULT_LIMIT
     with current_runtime().unit_of_work() as uow:
         try:
-            page = complaint_list.list_complaints(uow, actor, filters, after=request.args.get("after") or None)
+            page = complaint_list.list_complaints(uow, actor, filters, after=request.args.get("after") or None,
+                                                  limit=limit)
         except InvalidSubmission as err:
             errors.update(err.errors)
-            page = complaint_list.list_complaints(uow, actor, filters)
+            page = complaint_list.list_complaints(uow, actor, filters, limit=limit)
     return render_template("pages/complaints.html", page=page, errors=errors,
                            error_fields=[labels.field(name) for name in errors],
                            filters={name: request.args.get(name, "") for name in FILTER_NAMES},

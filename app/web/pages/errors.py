@@ -52,9 +52,18 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
+# The blueprints whose errors are pages; everything else (the API, /healthz, static files) keeps JSON.
+PAGE_BLUEPRINTS = frozenset({"session", "inbox", "tasks", "complaints"})
+
+
 def is_browser_route() -> bool:
-    path = request.path
-    return not (path == "/api" or path.startswith("/api/") or path == "/healthz")
+    """A page of the workspace, or an address that matches no route asked for by a browser (text/html named
+    in Accept; programs sending */* keep the JSON answer), outside /api."""
+    if request.blueprint in PAGE_BLUEPRINTS:
+        return True
+    if request.url_rule is None and not (request.path == "/api" or request.path.startswith("/api/")):
+        return "text/html" in request.accept_mimetypes.values()
+    return False
 
 
 def render_error(status: int, message=None):

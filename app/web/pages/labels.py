@@ -75,14 +75,21 @@ def choice(field: str, code, form: str = REGISTRATION_FORM) -> str:
     """The title of a choice of a form field (category, channel, severity...), translated."""
     if code is None or code == "":
         return ""
-    schema = current_runtime().forms.schema_for_client(form)
-    titles = dict(choices_of(schema.get("properties", {}).get(field, {})))
+    titles = _choice_titles(current_runtime().forms, form).get(field, {})
     return gettext(titles[code]) if code in titles else humanize(code)
 
 
 def choice_list(field: str, form: str = REGISTRATION_FORM) -> list[tuple[str, str]]:
-    schema = current_runtime().forms.schema_for_client(form)
-    return [(code, gettext(title)) for code, title in choices_of(schema.get("properties", {}).get(field, {}))]
+    titles = _choice_titles(current_runtime().forms, form).get(field, {})
+    return [(code, gettext(title)) for code, title in titles.items()]
+
+
+@lru_cache(maxsize=64)
+def _choice_titles(forms, form: str) -> dict[str, dict[str, str]]:
+    """field -> {code: English title} of one form; forms never change while the process runs, and a page
+    asks for them once per table cell (schema_for_client copies the whole schema on every call)."""
+    schema = forms.schema_for_client(form)
+    return {name: dict(choices_of(prop)) for name, prop in schema.get("properties", {}).items()}
 
 
 def element(element_id: str) -> str:

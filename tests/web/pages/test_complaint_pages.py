@@ -55,7 +55,16 @@ def test_complaint_list_filters_search_and_pages(client, driver, clock):
         clock.advance(minutes=5)
     sign_in(client, "coordinator")
     page = text(client.get("/complaints?limit=2", headers=BROWSER))
-    assert page.count('data-testid="complaint-row"') == 5  # limit is not a page parameter: default 50
+    assert page.count('data-testid="complaint-row"') == 2
+    assert page.index(f'data-complaint-id="{ids[4]}"') < page.index(f'data-complaint-id="{ids[3]}"')  # newest first
+    seen = set()
+    while True:
+        seen |= {int(chunk.split('"')[0]) for chunk in page.split('data-complaint-id="')[1:]}
+        if 'data-testid="next-page"' not in page:
+            break
+        following = page.split('data-testid="next-page"')[0].rsplit('href="', 1)[1].split('"')[0]
+        page = text(client.get(following.replace("&amp;", "&"), headers=BROWSER))
+    assert seen == set(ids)
     page = text(client.get("/complaints?q=person%203", headers=BROWSER))
     assert page.count('data-testid="complaint-row"') == 1 and "Listed Person 3" in page
     assert text(client.get("/complaints?status=closed", headers=BROWSER)).count('data-testid="complaint-row"') == 0
