@@ -169,7 +169,7 @@ ELEMENTS = ("classify_complaint", "triage_complaint", "investigate_complaint", "
 def plans(memory: "InMemory", numbers) -> dict[int, tuple[dict, dict]]:
     """Start data and every answer a lifecycle may need, built before any clock starts."""
     return {n: (memory._start_data(n), {(e, v): answer(n, e, v, memory.departments)
-                                        for e in ELEMENTS for v in range(1, 6)}) for n in numbers}
+                                        for e in ELEMENTS for v in range(1, 13)}) for n in numbers}
 
 
 # --- in memory -------------------------------------------------------------------------------------------
