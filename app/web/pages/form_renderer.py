@@ -62,6 +62,8 @@ def _types(prop: dict) -> set[str]:
 
 def kind_of(prop: dict) -> str:
     types = _types(prop) - {"null"}
+    if types == {"boolean"}:
+        return "boolean"
     if "array" in types:
         items = prop.get("items", {})
         return "checklist" if items.get("format") == "department" or len(choices_of(prop)) <= 8 else "multiselect"
@@ -119,7 +121,8 @@ def fields(schema: dict, values: dict | None = None, errors: dict | None = None)
         kind = kind_of(prop)
         choices = [(code, gettext(title)) for code, title in choices_of(prop)]
         if kind == "boolean":
-            choices = [(code, str(title)) for code, title in YES_NO]
+            titled = {str(c.get("const")).lower(): c.get("title") for c in prop.get("oneOf", []) if "const" in c}
+            choices = [(code, gettext(titled[code]) if titled.get(code) else str(title)) for code, title in YES_NO]
         result.append(Field(
             name=name, kind=kind, label=gettext(prop.get("title") or _humanize(name)),
             help=gettext(prop["description"]) if prop.get("description") else "",
