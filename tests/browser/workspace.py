@@ -27,6 +27,14 @@ def fill_form(page, values: dict, form: str = "form.schema-form") -> None:
             control.fill(str(value))
 
 
+def assert_translated(page, selector: str) -> None:
+    """Each element's text has Chinese in it: a label left in English is a missing catalog entry."""
+    texts = page.locator(selector).all_inner_texts()
+    assert texts, selector
+    english = [t.strip() for t in texts if not CJK.search(t)]
+    assert not english, f"not translated on {page.url}: {english}"
+
+
 def task_row(page, complaint_id: int, element_id: str):
     return page.locator(f'[data-testid=task-row][data-complaint-id="{complaint_id}"][data-task-name="{element_id}"]')
 
@@ -47,6 +55,8 @@ def open_task(visitor: Visitor, complaint_id: int, element_id: str) -> int:
                 row.first.locator("[data-testid=task-link]").click()
             audit(page)
             visitor.check_language()
+            if visitor.locale == "zh_CN":
+                assert_translated(page, "[data-testid=task-title], [data-testid=task-form] :is(label, legend)")
             return int(page.url.rstrip("/").rsplit("/", 1)[1])
     raise AssertionError(f"{visitor.username} has no {element_id} of complaint {complaint_id} in the inbox")
 
