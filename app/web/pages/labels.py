@@ -27,6 +27,10 @@ ACTIONS = {
     "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
     "task_assigned": _l("Task assigned"), "task_follow_up_set": _l("Follow-up date set"),
     "definition_deployed": _l("Process definition deployed"), "message_sent": _l("Message sent"),
+    "acknowledgement_sent": _l("Acknowledgement sent"), "reply_sent": _l("Reply sent"),
+    "complaint_closed": _l("Complaint closed"), "sla_breached": _l("Deadline breached"),
+    "escalation_notified": _l("Escalation notified"), "escalated_to_head": _l("Escalated to the head of complaints"),
+    "delivery_failed": _l("Message could not be delivered"), "script_failed": _l("A process step failed"),
 }
 MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation")}
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
@@ -163,6 +167,8 @@ def fact(key: str, value) -> str:
         return fmt_money(value)
     if key == "status":
         return status(value)
+    if key == "department_in_charge":  # already a department's name (the read policy hides the code)
+        return gettext(value)
     if key in DEPARTMENT_KEYS:
         return ", ".join(department(v) for v in (value if isinstance(value, list) else [value]))
     if key in CHOICE_FORMS:
