@@ -13,6 +13,7 @@ from app.engine.errors import DefinitionError, InvalidDefinition, NotFound
 from app.engine.models import ProcessDefinition
 from app.engine.services import audit
 from app.engine.workflow.parsing import executable_process_ids, parse_process
+from app.engine.workflow.limits import Limits
 from app.engine.workflow.scripting import SandboxEnvironment, script_functions
 from app.engine.workflow.serialization import dump_specs
 from app.engine.workflow.validation import ValidationContext, validate_bpmn_files
@@ -21,7 +22,9 @@ _PROCESS_ID = re.compile(rb'<(?:\w+:)?process\b[^>]*\bid="([^"]+)"')
 
 
 def validation_context(runtime, known_processes=frozenset()) -> ValidationContext:
-    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile))
+    # A timer expression is evaluated per sample at validation: a short budget keeps a runaway from slowing it.
+    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile),
+                                     Limits(seconds=0.5))
     now = runtime.clock.now().isoformat()
     samples = [{"received_at": now, "sla_clock_start": now, "urgent": urgent, "severity": severity,
                 "category": category, "product": product, "reopen_count": 0, "customer_satisfied": None}
