@@ -33,6 +33,8 @@ class SlaExtension:
     approval_role: str | None = None   # who must approve it (None: the coordinator decides alone)
     customer_notice: bool = True       # the customer is told (a letter)
     description: str = ""
+    requires: str | None = None        # an extension of the same SLA that must have been granted first
+    letter: str = "extension_notice"   # the letter that tells the customer (or holding_response)
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,16 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
     extensions = tuple(SlaExtension(name=e["name"], total=e.get("total"), add=e.get("add"),
                                     approval_role=e.get("approval_role"),
                                     customer_notice=e.get("customer_notice", True),
-                                    description=e.get("description", ""))
+                                    description=e.get("description", ""), requires=e.get("requires"),
+                                    letter=e.get("letter", "extension_notice"))
                        for e in spec.get("extensions", []))
+    names = {e.name for e in extensions}
     for extension in extensions:
+        if extension.requires and extension.requires not in names:
+            raise ValueError(f"{where}: extension {extension.name!r} requires unknown extension {extension.requires!r}")
+        if extension.letter not in ("extension_notice", "holding_response"):
+            raise ValueError(f"{where}: extension {extension.name!r}: letter must be extension_notice or "
+                             f"holding_response, not {extension.letter!r}")
         if (extension.total is None) == (extension.add is None):
             raise ValueError(f"{where}: extension {extension.name!r} needs exactly one of total or add")
     return SlaDefinition(name=name, duration=duration, counting=counting, start=spec.get("start", "received"),

@@ -53,6 +53,10 @@ def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict
     if element_id == "decide_reopen":
         return {"reopen_target": "resolution" if n % 8 == 0 else "investigation",
                 "reopen_reason": "Customer disputes the refunded amount"}
+    if element_id in ("approve_further_extension", "approve_extension"):
+        return {"extension_decision": "approve"}
+    if element_id in ("intervene_overdue_complaint", "executive_intervention"):
+        return {"intervention_action": "instruct", "instruction": "Call the customer today and finish the reply."}
     raise ValueError(f"the simulation has no answer for task {element_id!r}")
 
 

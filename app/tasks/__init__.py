@@ -1,5 +1,5 @@
 """Code behind BPMN service tasks. Each module registers its operators by the name the diagrams use."""
-from app.tasks import customer_messages, escalation  # noqa: F401 - registration by import
+from app.tasks import customer_messages, deadlines, escalation  # noqa: F401 - registration by import
 from app.tasks.registry import OPERATORS, ServiceContext, operator
 
 __all__ = ["OPERATORS", "ServiceContext", "operator"]

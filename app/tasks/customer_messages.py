@@ -6,11 +6,10 @@ from app.engine.sla import due_at, parse_instant
 from app.tasks.registry import ServiceContext, operator
 
 
-
 def _letter(ctx: ServiceContext, kind: str, **facts):
     """A letter in the customer's language with the regime's mandated content (app/engine/letters)."""
     complaint, profile = ctx.complaint, ctx.settings.sla_profile
-    language = language_for(ctx.data.get("language"), profile)
+    language = language_for(complaint.language or ctx.data.get("language"), profile)
     return render_letter(kind, language, profile, customer_name=complaint.customer_name,
                          tracking_number=complaint.tracking_number, **facts)
 

@@ -1,10 +1,19 @@
-"""SLA escalation: flag the case, tell its owners and the coordinator, escalate to the head of complaints."""
+"""SLA escalation: flag the case, tell its owners and the coordinator, ask the head of complaint management to
+intervene (one level further, to an executive, if the head does not act in time), and carry the intervention
+out. A breach of a case whose intervention is still open is added to it as a note (no second task)."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
-from app.engine.models import User, UserTask
+from app.engine.errors import InvalidSubmission
+from app.engine.models import DeadlineExtension, Timer, User, UserTask
 from app.tasks.registry import ServiceContext, operator
+
+# The diagram's intervention tasks (escalation.bpmn): one open at a time per case.
+INTERVENTION_TASKS = ("intervene_overdue_complaint", "executive_intervention")
+# session.info key: cases whose intervention was opened in this transaction (its task row does not exist yet).
+_OPENED = "complaintflow.escalations_opened"
 
 
 def _users(ctx: ServiceContext, role: str, department: str | None = None) -> list[User]:
@@ -16,6 +25,11 @@ def _describe(ctx: ServiceContext, sla: str) -> str:
     c = ctx.complaint
     return (f"Complaint {c.tracking_number} ({c.category}, {c.severity}) has passed its '{sla}' deadline. "
             f"Customer: {c.customer_name}. Status: {c.status}.")
+
+
+def _open_tasks(ctx: ServiceContext) -> list[UserTask]:
+    return list(ctx.session.scalars(select(UserTask).where(UserTask.instance_id == ctx.instance.id,
+                                                           UserTask.state == "ready").order_by(UserTask.id)))
 
 
 @operator("flag_overdue")
@@ -30,10 +44,8 @@ def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
 @operator("notify_escalation")
 def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
     """The owners are whoever holds the case's open tasks: their assignee, else their department's officers."""
-    open_tasks = ctx.session.scalars(select(UserTask).where(UserTask.instance_id == ctx.instance.id,
-                                                            UserTask.state == "ready")).all()
     recipients: dict[str, User] = {}
-    for task in open_tasks:
+    for task in _open_tasks(ctx):
         if task.assignee_id:
             user = ctx.session.get(User, task.assignee_id)
             recipients[user.username] = user
@@ -47,14 +59,121 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
     return {"notified": sorted(recipients)}
 
 
+@operator("join_open_escalation")
+def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
+    """Repeated breaches of one case add to the open escalation: a note on its intervention task."""
+    open_task = next((t for t in _open_tasks(ctx) if t.element_id in INTERVENTION_TASKS), None)
+    opened_now = ctx.complaint.id in ctx.session.info.get(_OPENED, set())
+    if open_task is None and not opened_now:
+        return {"joined": False}
+    note = {"sla": sla, "at": ctx.now.isoformat(), "note": f"The '{sla}' deadline has also passed"}
+    if open_task is not None:
+        open_task.context = {**open_task.context,
+                             "escalation_notes": [*open_task.context.get("escalation_notes", []), note]}
+        flag_modified(open_task, "context")
+    ctx.audit("escalation_joined", sla=sla, task_id=open_task.id if open_task else None)
+    return {"joined": True, "task_id": open_task.id if open_task else None}
+
+
 @operator("escalate_to_head")
 def escalate_to_head(ctx: ServiceContext, sla: str) -> dict:
     complaint = ctx.complaint
-    complaint.escalation_level += 1
+    complaint.escalation_level = max(complaint.escalation_level, 1)
+    ctx.session.info.setdefault(_OPENED, set()).add(complaint.id)
     heads = _users(ctx, "head_of_complaints")
     for user in heads:
         ctx.send("escalation", user.email or user.username,
                  f"Escalated (level {complaint.escalation_level}): complaint {complaint.tracking_number}",
-                 _describe(ctx, sla) + " It has been escalated to you as head of complaint management.")
+                 _describe(ctx, sla) + " Please intervene: the task 'Intervene in overdue complaint' is on your "
+                 "list, with its own deadline.")
     ctx.audit("escalated_to_head", sla=sla, level=complaint.escalation_level, heads=[u.username for u in heads])
     return {"level": complaint.escalation_level, "heads": [u.username for u in heads]}
+
+
+@operator("escalate_to_executive")
+def escalate_to_executive(ctx: ServiceContext, sla: str) -> dict:
+    """The head did not act within the escalation_response SLA: one level further."""
+    complaint = ctx.complaint
+    complaint.escalation_level = max(complaint.escalation_level, 2)
+    executives = _users(ctx, "executive")
+    for user in executives:
+        ctx.send("escalation", user.email or user.username,
+                 f"Escalated (level {complaint.escalation_level}): complaint {complaint.tracking_number}",
+                 _describe(ctx, sla) + " The head of complaint management did not act in time; please intervene.")
+    ctx.audit("escalated_to_executive", sla=sla, level=complaint.escalation_level,
+              executives=[u.username for u in executives])
+    return {"level": complaint.escalation_level, "executives": [u.username for u in executives]}
+
+
+@operator("apply_intervention")
+def apply_intervention(ctx: ServiceContext) -> dict:
+    """Reassign the case's open work, grant an extension where the profile allows it, or pass on an
+    instruction. Invalid choices refuse the whole step (422/409), so the intervention task stays open."""
+    data = ctx.data
+    action, instruction = data.get("intervention_action"), str(data.get("instruction") or "")
+    if action == "reassign":
+        result = _reassign(ctx, data.get("reassign_user"), data.get("reassign_department"))
+    elif action == "extend":
+        result = _extend(ctx, str(data.get("extension") or ""), instruction)
+    elif action == "instruct":
+        result = _instruct(ctx, instruction)
+    else:
+        raise InvalidSubmission({"intervention_action": ["Choose reassign, extend or instruct"]})
+    ctx.audit("intervention", action=action, instruction=instruction, **result)
+    return {"action": action, **result}
+
+
+def _work_tasks(ctx: ServiceContext) -> list[UserTask]:
+    return [t for t in _open_tasks(ctx) if t.element_id not in INTERVENTION_TASKS]
+
+
+def _reassign(ctx: ServiceContext, username, department) -> dict:
+    if not username and not department:
+        raise InvalidSubmission({"reassign_user": ["Name a person or a department to reassign to"]})
+    tasks = _work_tasks(ctx)
+    changed = []
+    if department:
+        if department not in ctx.settings.departments:
+            raise InvalidSubmission({"reassign_department": [f"Unknown department {department!r}"]})
+        for task in tasks:
+            if task.department is not None and task.department != department:
+                task.department, task.assignee_id, task.assigned_at = department, None, None
+                changed.append(task.id)
+    if username:
+        user = ctx.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        if user is None:
+            raise InvalidSubmission({"reassign_user": [f"No active user named {username!r}"]})
+        for task in tasks:
+            task.assignee_id, task.assigned_at = user.id, ctx.now
+            changed.append(task.id)
+    return {"reassigned_tasks": sorted(set(changed)), "to_user": username or None, "to_department": department or None}
+
+
+def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
+    from app.engine.services import extensions  # noqa: PLC0415 - the service imports the step machinery
+    profile = ctx.settings.sla_profile
+    waiting = ctx.session.scalars(select(Timer).where(Timer.instance_id == ctx.instance.id,
+                                                      Timer.state == "waiting", Timer.sla.is_not(None))).all()
+    sla = next((t.sla for t in waiting if any(e.name == extension_name
+                                              for e in getattr(profile.slas.get(t.sla), "extensions", ()))), None)
+    if sla is None:
+        declared = sorted({e.name for t in waiting for e in getattr(profile.slas.get(t.sla), "extensions", ())})
+        raise InvalidSubmission({"extension": [
+            f"No running deadline of this case allows {extension_name!r}; allowed now: "
+            f"{', '.join(declared) or 'none'}"]})
+    allowed = extensions.check_allowed(ctx.session, profile, ctx.complaint, ctx.instance.id, sla, extension_name)
+    record = DeadlineExtension(complaint_id=ctx.complaint.id, instance_id=ctx.instance.id, timer_id=allowed.timer.id,
+                               sla=allowed.sla.name, extension=allowed.extension.name, reason=reason,
+                               state="requested", requested_by=ctx.actor, requested_at=ctx.now)
+    ctx.session.add(record)
+    ctx.session.flush()
+    return extensions.apply(ctx, record)
+
+
+def _instruct(ctx: ServiceContext, instruction: str) -> dict:
+    from app.engine.services.sla_warnings import coordinators, owners  # noqa: PLC0415
+    recipients = {**owners(ctx.session, ctx.settings, _work_tasks(ctx)), **coordinators(ctx.session)}
+    for username, user in sorted(recipients.items()):
+        ctx.send("instruction", user.email or user.username,
+                 f"Instruction on overdue complaint {ctx.complaint.tracking_number}", instruction)
+    return {"notified": sorted(recipients)}

@@ -39,6 +39,8 @@ class ServiceContext:
     data: Mapping[str, Any]
     actor: str
     messages: list[OutboxMessage] = field(default_factory=list)
+    # Moves a waiting timer of this workflow: (SpiffWorkflow task id, new due time). The step saves the row.
+    reschedule_timer: Callable[[str, datetime], None] | None = None
 
     def audit(self, action: str, **detail) -> None:
         self.session.add(AuditEvent(occurred_at=self.now, actor=self.actor, action=action,

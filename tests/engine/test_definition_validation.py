@@ -387,7 +387,8 @@ def test_shipped_process_definitions_are_valid():
     context = ValidationContext(
         forms_dir=ROOT / "app" / "forms",
         operators=frozenset({"send_acknowledgement", "send_reply", "close_complaint", "flag_overdue",
-                             "notify_escalation", "escalate_to_head"}),
+                             "notify_escalation", "escalate_to_head", "apply_extension", "refuse_extension",
+                             "join_open_escalation", "escalate_to_executive", "apply_intervention"}),
         lane_roles=roles, evaluate=evaluate, sample_data=SAMPLES,
     )
     errors = validate_bpmn_files(shipped, context)

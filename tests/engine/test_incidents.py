@@ -156,7 +156,8 @@ def test_a_completion_whose_step_raises_keeps_nothing_not_even_the_timer_it_fire
     assert not actions & {"timer_fired", "sla_breached", "task_completed"}
     case.runtime.operators = OPERATORS
     case.classify(cid)
-    assert case.complaint(cid).is_overdue and case.ready_names(cid) == ["triage_complaint"]
+    assert case.complaint(cid).is_overdue
+    assert case.ready_names(cid) == ["triage_complaint", "intervene_overdue_complaint"]
 
 
 def test_every_time_a_step_writes_comes_from_its_clock(case, clock):

@@ -41,8 +41,8 @@ def test_passed_first_response_deadline_starts_the_escalation(case, clock):
     assert complaint.escalation_level == 1
     recipients = {m.recipient for m in case.messages(cid, "escalation")}
     assert {"coordinator@bank.example", "head@bank.example"} <= recipients
-    # Non-interrupting: the overdue task is still there to be done.
-    assert case.ready_names(cid) == ["classify_complaint"]
+    # Non-interrupting: the overdue task is still there to be done; the head is asked to intervene.
+    assert case.ready_names(cid) == ["classify_complaint", "intervene_overdue_complaint"]
     assert [t.state for t in case.timers(cid) if t.element_id == "first_response_overdue"] == ["fired"]
     # Firing again does nothing: the timer is no longer waiting.
     assert fire_due_timers(case.runtime).fired == 0
@@ -55,7 +55,7 @@ def test_due_timer_fires_before_the_completion_of_its_task_is_applied(case, cloc
     case.classify(cid)
     complaint = case.complaint(cid)
     assert complaint.is_overdue and [b["sla"] for b in complaint.breached_slas] == ["first_response"]
-    assert case.ready_names(cid) == ["triage_complaint"]
+    assert case.ready_names(cid) == ["triage_complaint", "intervene_overdue_complaint"]
     with case.runtime.unit_of_work() as uow:
         actions = [e.action for e in uow.session.scalars(select(AuditEvent).where(
             AuditEvent.complaint_id == cid).order_by(AuditEvent.id))]
@@ -70,7 +70,7 @@ def test_urgent_case_escalates_after_12_hours(case, clock):
     clock.advance(hours=2)
     assert fire_due_timers(case.runtime).fired == 1
     assert [b["sla"] for b in case.complaint(cid).breached_slas] == ["urgent_handling"]
-    assert case.ready_names(cid) == ["triage_complaint"]
+    assert case.ready_names(cid) == ["triage_complaint", "intervene_overdue_complaint"]
 
 
 def test_decision_deadline_escalates_after_15_days_and_the_case_goes_on(case, clock):

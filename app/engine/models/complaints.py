@@ -42,6 +42,7 @@ class Complaint(Base):
     reopen_count: Mapped[int] = mapped_column(default=0)
     customer_satisfied: Mapped[bool | None]
     satisfaction_rating: Mapped[int | None]
+    language: Mapped[str | None] = mapped_column(String(10))   # of the customer's letters (zh_CN | en)
     received_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]            # the next SLA deadline of the case, from its waiting timers

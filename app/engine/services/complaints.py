@@ -31,7 +31,7 @@ def start_data(complaint: Complaint) -> dict:
         "severity": complaint.severity, "urgent": complaint.urgent,
         "amount_involved": str(complaint.amount_involved) if complaint.amount_involved is not None else None,
         "description": complaint.description, "received_at": received, "sla_clock_start": received,
-        "reopen_count": 0, "reopen_target": None,
+        "reopen_count": 0, "reopen_target": None, "language": complaint.language,
     }
 
 
@@ -50,6 +50,8 @@ def register_complaint(uow, actor: Actor, data: dict) -> Complaint:
         urgent=severity == "urgent" or data["category"] == "fund_security",
         amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
         description=text["description"], status="registered", received_at=now,
+        # The customer's letters: the language they chose, else the regime's usual one (config/sla.toml).
+        language=data.get("language") or uow.settings.sla_profile.language,
         registered_by=actor.username, registered_by_id=actor.user_id)
     uow.session.add(complaint)
     uow.session.flush()

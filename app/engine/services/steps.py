@@ -23,7 +23,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from app.engine.actors import Actor
 from app.engine.errors import Conflict, NotFound
 from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, Timer, UserTask
-from app.engine.services import audit, incidents
+from app.engine.services import audit, incidents, sla_warnings
+from app.engine.sla import parse_instant, resolve_sla
 from app.engine.workflow import runner
 from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions
 from app.engine.workflow.serialization import dump_state, load_state
@@ -33,6 +34,8 @@ from app.tasks.registry import ServiceContext
 MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
 # Task properties that are expressions, evaluated in the task's data when its row is created.
 EVALUATED_PROPERTIES = ("assignedDepartment",)
+# Timer properties, likewise: the SLA a deadline enforces and when its clock started (warnings, extensions).
+TIMER_PROPERTIES = ("sla", "slaClockStart")
 
 # What a worker sees next to the form: the case facts and earlier decisions, never internal bookkeeping.
 CONTEXT_FIELDS = ("tracking_number", "customer_name", "channel", "product", "category", "severity", "urgent",
@@ -60,6 +63,15 @@ class CompleteTask:
 @dataclass(frozen=True)
 class FireTimers:
     """Fire what is due by the step's clock, nothing else (the scheduler's command)."""
+
+
+@dataclass(frozen=True)
+class ExtendDeadline:
+    """Ask the process to extend a deadline (services/extensions.py): the BPMN message ``extension_requested``
+    with the request as payload. The diagram decides what follows (approval, then the service task that moves
+    the waiting timer, in the step that applies it); timers due by the step's clock fire first."""
+    payload: Mapping
+    message: str = "extension_requested"
 
 
 # --- outcome -------------------------------------------------------------------------------------------------
@@ -145,6 +157,8 @@ def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | No
         return _finish(step, Outcome(instance_id=instance_id, completed=True))
     if isinstance(command, CompleteTask):
         return _complete(step, command)
+    if isinstance(command, ExtendDeadline):
+        return _extend(step, command)
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -217,9 +231,22 @@ def _complete(step: Step, command: CompleteTask) -> Outcome:
     return _finish(step, Outcome(instance_id=step.row.id, completed=True, task=task))
 
 
+def _extend(step: Step, command: ExtendDeadline) -> Outcome:
+    if runner.catch_message(step.workflow, command.message, command.payload):
+        audit.record(step.uow, step.actor, "extension_requested", complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, **{k: command.payload.get(k) for k in ("sla", "extension", "reason")},
+                     occurred_at=step.now)
+        return _finish(step, Outcome(instance_id=step.row.id, completed=True))
+    refusal = "The case is not at a stage whose deadline can be extended (handling has not started or is over)"
+    if not step.fired:
+        raise Conflict(refusal)
+    return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal))
+
+
 def _finish(step: Step, outcome: Outcome) -> Outcome:
     """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
-    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=step.task_rows.keys())
+    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=step.task_rows.keys(),
+                               evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys())
     with step.uow.session.no_autoflush:
         waiting = _save_timers(step, snapshot)
         ready = _save_tasks(step, snapshot, waiting)
@@ -255,14 +282,28 @@ def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
         if row is None:
             row = Timer(instance_id=step.row.id, complaint_id=step.row.complaint_id, spiff_task_id=task_id,
                         element_id=timer.element_id, name=timer.name, host_task_id=timer.host_task_id,
-                        created_at=now)
+                        created_at=now, warned_level=0, **_sla_of(step, timer))
             step.uow.session.add(row)
         if row.due_at != timer.due_at:
             row.due_at = timer.due_at
+            if timer.due_at is not None:
+                sla_warnings.arm(row, step.uow.settings.sla_profile, now)
         row.state = "waiting" if timer.due_at else "broken"
         if row.state == "waiting":
             result.append(row)
     return result
+
+
+def _sla_of(step: Step, timer: runner.WaitingTimer) -> dict:
+    """The SLA a new timer enforces (resolved by the case's product track) and when its clock started."""
+    name, start = timer.values.get("sla"), timer.values.get("slaClockStart")
+    if name:
+        product = step.complaint.product if step.complaint else None
+        try:
+            name = resolve_sla(step.uow.settings.sla_profile, str(name), product).name
+        except KeyError:
+            pass  # the deployment check refuses unknown SLAs; an old definition keeps its name
+    return {"sla": str(name) if name else None, "started_at": parse_instant(start) if start else step.now}
 
 
 def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
@@ -334,7 +375,9 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
             raise LookupError(f"no service-task operator named {operation_name!r} is registered in app/tasks")
         ctx = ServiceContext(session=uow.session, settings=uow.settings, now=step.now, instance=step.row,
                              complaint=step.complaint, element_id=task.task_spec.bpmn_id,
-                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username)
+                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username,
+                             reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
+                                                                                            due))
         return handler(ctx, **params)
 
     return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings.sla_profile), call_service)

@@ -11,8 +11,11 @@ from datetime import datetime
 from typing import Collection, Iterable, Mapping
 from uuid import UUID
 
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the class our parser builds
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -31,6 +34,7 @@ class WaitingTimer:
     name: str
     due_at: datetime | None      # None: the expression failed and SpiffWorkflow would never fire it
     host_task_id: str | None      # the task (or subprocess) the boundary timer is attached to
+    values: Mapping[str, object] = field(default_factory=dict)   # its evaluated properties (sla, slaClockStart)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,42 @@ def fire_timers(workflow: BpmnWorkflow, task_ids: Iterable[str]) -> list[str]:
     return fired
 
 
+def reschedule_timer(workflow: BpmnWorkflow, task_id: str, due_at: datetime) -> None:
+    """Move a waiting timer to ``due_at`` (an extended deadline). SpiffWorkflow keeps the due time it computed
+    in the timer task's ``event_value``; the save then brings the Timer row in line from the snapshot."""
+    task = _find(workflow, task_id)
+    if task is None or task.state != TaskState.WAITING or not _is_timer(task):
+        raise Conflict("The deadline is no longer waiting; it cannot be moved")
+    task._set_internal_data(event_value=due_at.isoformat())
+
+
+def catch_message(workflow: BpmnWorkflow, name: str, payload: Mapping) -> bool:
+    """Deliver a BPMN message (e.g. ``extension_requested``) to whatever waits for it, then run until the
+    workflow waits. False when nothing in the workflow was waiting for it (nothing changed)."""
+    event = BpmnEvent(MessageEventDefinition(name), dict(payload))
+    catchers = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
+    if workflow.event_manager.catch(event, internal=False) == 0:
+        return False
+    for task in catchers:
+        _rearm(task)
+    advance(workflow)
+    return True
+
+
+def _rearm(task) -> None:
+    """A non-interrupting boundary event may be triggered again while its host runs (BPMN), e.g. a further
+    extension; SpiffWorkflow 3.2.0 consumes it after one catch. Put a fresh waiting copy beside it, under the
+    same boundary split, so the host's completion still cancels it (see tests/engine/test_deadlines.py)."""
+    spec = task.task_spec
+    if not isinstance(spec, BoundaryEvent) or spec.cancel_activity or task.parent is None:
+        return
+    host = next((t for t in task.parent.children if not isinstance(t.task_spec, BoundaryEvent)), None)
+    if host is None or host.has_state(TaskState.FINISHED_MASK):
+        return
+    fresh = task.parent._add_child(spec, TaskState.MAYBE)   # predicted: _update builds its children too
+    spec._update(fresh)
+
+
 def complete_user_task(workflow: BpmnWorkflow, task_id: str, data: Mapping) -> None:
     task = _find(workflow, task_id)
     if task is None:
@@ -105,14 +145,16 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     return list(snapshot(workflow).ready)
 
 
-def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Collection[str] = ()) -> Snapshot:
+def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Collection[str] = (),
+             evaluate_timers: Iterable[str] = (), known_timers: Collection[str] = ()) -> Snapshot:
     """Walk the task tree once (subprocesses included) and return everything a save needs.
 
     ``evaluate`` names the task properties that are expressions (e.g. ``assignedDepartment``); they are
-    evaluated in each ready task's data, except for the tasks in ``known`` (their rows already hold the value).
+    evaluated in each ready task's data, except for the tasks in ``known`` (their rows already hold the value);
+    likewise ``evaluate_timers`` for waiting timers not in ``known_timers`` (e.g. ``sla``, ``slaClockStart``).
     Refuses (Conflict) a tree deeper than MAX_TREE_DEPTH, where SpiffWorkflow's own iterators go blind.
     """
-    evaluate = tuple(evaluate)
+    evaluate, evaluate_timers = tuple(evaluate), tuple(evaluate_timers)
     ready, timers, completed = [], [], set()
     deepest, unfinished = 0, False
     subprocesses = workflow.subprocesses
@@ -131,7 +173,7 @@ def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Col
             if state == TaskState.READY and spec.manual:
                 ready.append(_ready_task(workflow, task, enclosing, evaluate, known))
             elif state == TaskState.WAITING and _is_timer(task):
-                timers.append(_waiting_timer(task))
+                timers.append(_waiting_timer(workflow, task, evaluate_timers, known_timers))
         elif state == TaskState.COMPLETED and (spec.manual or _is_timer(task)):
             completed.add(str(task.id))
         stack.extend((child, depth + 1, enclosing) for child in reversed(task.children))
@@ -159,12 +201,17 @@ def _ready_task(workflow, task, enclosing, evaluate, known) -> ReadyTask:
                      values=values)
 
 
-def _waiting_timer(task) -> WaitingTimer:
+def _waiting_timer(workflow, task, evaluate=(), known=()) -> WaitingTimer:
     host = _host_of(task)
+    values = {}
+    if evaluate and str(task.id) not in known:
+        properties = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+        values = {name: workflow.script_engine.evaluate(task, properties[name])
+                  for name in evaluate if properties.get(name)}
     return WaitingTimer(task_id=str(task.id), element_id=task.task_spec.bpmn_id,
                         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                         due_at=_parse_event_value(task._get_internal_data("event_value")),
-                        host_task_id=str(host.id) if host else None)
+                        host_task_id=str(host.id) if host else None, values=values)
 
 
 def evaluate(workflow: BpmnWorkflow, task_id: str, expression: str):
