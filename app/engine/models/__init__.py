@@ -6,9 +6,10 @@ from app.engine.models.definitions import ProcessDefinition
 from app.engine.models.extensions import DeadlineExtension
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
+from app.engine.models.reviews import DefinitionReview
 from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "Department", "Incident", "OutboxMessage", "ProcessDefinition",
+__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department", "Incident", "OutboxMessage", "ProcessDefinition",
            "ProcessInstance", "Timer", "User", "UserTask"]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.engine.actors import Actor
 from app.engine.errors import DefinitionError, InvalidDefinition, NotFound
 from app.engine.models import ProcessDefinition
-from app.engine.services import audit
+from app.engine.services import audit, reviews
 from app.engine.workflow.parsing import executable_process_ids, parse_process
 from app.engine.workflow.limits import Limits
 from app.engine.workflow.scripting import SandboxEnvironment, script_functions
@@ -81,6 +81,8 @@ def deploy(uow, actor: Actor, files: Mapping[str, bytes]) -> list[ProcessDefinit
         if latest and latest.checksum == checksums[file_name] and latest.called_processes == called:
             current.append(latest)
             continue
+        # With config/governance.toml signoff_required, only bytes compliance approved become a version.
+        reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name)
         version = (uow.session.scalar(select(func.max(ProcessDefinition.version))
                                       .where(ProcessDefinition.process_id == process_id)) or 0) + 1
         definition = ProcessDefinition(

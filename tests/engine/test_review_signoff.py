@@ -1,0 +1,144 @@
+"""Sign-off: compliance approves or rejects a checksum with a comment, four eyes, and the deploy gate that
+config/governance.toml switches on (issue 18)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.engine.actors import SYSTEM
+from app.engine.errors import InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.models import AuditEvent, ProcessDefinition
+from app.engine.services import definitions, reviews
+from sqlalchemy import select
+
+
+@pytest.fixture
+def governed(demo, tmp_path):
+    """The demo runtime with sign-off required (a governance.toml of the test's own)."""
+    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
+    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
+    return demo
+
+
+def edited_bundle(runtime, old="Classify complaint", new="Classify the complaint"):
+    files = definitions.read_directory(runtime.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    assert old in source
+    files["complaint_handling.bpmn"] = source.replace(old, new).encode()
+    return files
+
+
+def submit(runtime, actor, files):
+    with runtime.unit_of_work() as uow:
+        return reviews.submit(uow, actor, process_id="complaint_handling", file_name="complaint_handling.bpmn",
+                              source=files["complaint_handling.bpmn"].decode()).checksum
+
+
+def test_desk_lists_versions_with_who_when_counts_and_pending_status(demo, actors, case):
+    case.register()
+    with demo.unit_of_work() as uow:
+        desk = reviews.desk(uow, actors["compliance"])
+    row = next(r for r in desk["versions"] if r["process_id"] == "complaint_handling")
+    assert row["version"] == 1 and row["deployed_by"] == "system" and row["running"] == 1
+    assert row["review"] is None  # pending
+    for name in ("intake", "approver", "coordinator", "customer"):
+        with demo.unit_of_work() as uow, pytest.raises(NotAllowed):
+            reviews.desk(uow, actors[name])
+    with demo.unit_of_work() as uow:
+        assert reviews.desk(uow, actors["owner"])["may_sign_off"] is False
+
+
+def test_approve_and_reject_with_comment_in_the_audit_trail(demo, actors):
+    checksum = submit(demo, actors["owner"], edited_bundle(demo))
+    with demo.unit_of_work() as uow:
+        with pytest.raises(InvalidSubmission):
+            reviews.decide(uow, actors["compliance"], checksum, "rejected", "  ")
+    with demo.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "rejected", "Name is unclear")
+    with demo.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "approved", "Fine now")
+    with demo.unit_of_work() as uow:
+        status = reviews.review_statuses(uow, {checksum})[checksum]
+        assert (status["status"], status["reviewer"], status["comment"]) == ("approved", "compliance", "Fine now")
+        actions = list(uow.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("definition_%"))
+                                           .order_by(AuditEvent.id)))
+    assert actions[-3:] == ["definition_submitted", "definition_rejected", "definition_approved"]
+
+
+def test_only_compliance_signs_off(demo, actors):
+    checksum = submit(demo, actors["owner"], edited_bundle(demo))
+    for name in ("owner", "approver", "head"):
+        with demo.unit_of_work() as uow, pytest.raises(NotAllowed):
+            reviews.decide(uow, actors[name], checksum, "approved", "ok")
+
+
+def test_four_eyes_the_deployer_cannot_sign_off_their_own_version(demo, actors):
+    """A compliance officer who also deploys (two roles) cannot approve what they deployed."""
+    both = dataclasses.replace(actors["compliance"], roles=actors["compliance"].roles | {"process_owner"})
+    files = edited_bundle(demo)
+    with demo.unit_of_work() as uow:
+        [deployed] = [d for d in definitions.deploy(uow, both, files) if d.process_id == "complaint_handling"]
+        checksum = deployed.checksum
+    with demo.unit_of_work() as uow, pytest.raises(NotAllowed, match="four eyes"):
+        reviews.decide(uow, both, checksum, "approved", "mine")
+    # ... nor a file they submitted for review.
+    other = edited_bundle(demo, new="Classify this complaint")
+    checksum = submit(demo, both, other)
+    with demo.unit_of_work() as uow, pytest.raises(NotAllowed, match="four eyes"):
+        reviews.decide(uow, both, checksum, "approved", "mine")
+
+
+def test_gate_refuses_an_unapproved_or_rejected_file_and_deploys_an_approved_one(governed, actors):
+    files = edited_bundle(governed)
+    with governed.unit_of_work() as uow, pytest.raises(InvalidDefinition, match="has not approved"):
+        definitions.deploy(uow, actors["owner"], files)
+    checksum = submit(governed, actors["owner"], files)
+    with governed.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "rejected", "No")
+    with governed.unit_of_work() as uow, pytest.raises(InvalidDefinition, match="rejected this file"):
+        definitions.deploy(uow, actors["owner"], files)
+    with governed.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "approved", "Yes")
+    with governed.unit_of_work() as uow:
+        deployed = definitions.deploy(uow, actors["owner"], files)
+    assert {d.process_id: d.version for d in deployed}["complaint_handling"] == 2
+    # A single changed byte is another file: it needs its own sign-off.
+    with governed.unit_of_work() as uow, pytest.raises(InvalidDefinition, match="has not approved"):
+        definitions.deploy(uow, actors["owner"], edited_bundle(governed, new="Classify complaint now"))
+
+
+def test_gate_refuses_the_approver_deploying_and_the_cli_path(governed, actors):
+    files = edited_bundle(governed)
+    checksum = submit(governed, actors["owner"], files)
+    with governed.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "approved", "Yes")
+    with governed.unit_of_work() as uow, pytest.raises(InvalidDefinition, match="four eyes"):
+        definitions.deploy(uow, actors["compliance"], files)
+    with governed.unit_of_work() as uow:  # `complaintflow deploy` deploys as SYSTEM through the same function
+        definitions.deploy(uow, SYSTEM, files)
+        assert uow.session.scalar(select(ProcessDefinition.version).where(
+            ProcessDefinition.checksum == checksum)) == 2
+
+
+def test_without_the_switch_nothing_is_gated(demo, actors):
+    with demo.unit_of_work() as uow:
+        assert reviews.signoff_required(uow.settings) is False
+        definitions.deploy(uow, actors["owner"], edited_bundle(demo))
+
+
+def test_version_diff_reports_a_lane_move_as_change_of_role(demo, actors):
+    files = definitions.read_directory(demo.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
+    anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
+    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
+    with demo.unit_of_work() as uow:
+        new_id = next(d.id for d in definitions.deploy(uow, actors["owner"], files)
+                      if d.process_id == "complaint_handling")
+    with demo.unit_of_work() as uow:
+        result = reviews.version_diff(uow, actors["compliance"], new_id)
+    assert result["old"]["version"] == 1 and result["new"]["version"] == 2
+    [role] = result["changes"].role_changes
+    assert (role.element_id, role.old_roles, role.new_roles) == ("approve_resolution", ("approver",),
+                                                                 ("coordinator",))
