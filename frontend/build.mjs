@@ -13,6 +13,9 @@ await build({
   entryPoints: [
     { in: resolve(here, '../app/web/static/js/diagram.js'), out: 'diagram' },
     { in: resolve(here, 'src/diagram.css'), out: 'diagram' },
+    // The process owners' modeler: bpmn-js Modeler, properties panel, lint, minimap (templates/pages/modeler.html).
+    { in: resolve(here, 'src/modeler/index.js'), out: 'modeler' },
+    { in: resolve(here, 'src/modeler/modeler.css'), out: 'modeler' },
   ],
   outdir,
   bundle: true,

@@ -26,3 +26,4 @@ class ProcessDefinition(Base):
     called_processes: Mapped[list] = mapped_column(default=list)         # [{"process_id", "version"}]
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))
+    deploy_reason: Mapped[str | None] = mapped_column(Text)              # why (required from the modeler)

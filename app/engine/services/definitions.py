@@ -60,9 +60,10 @@ def latest_definition(session, process_id: str) -> ProcessDefinition:
     return definition
 
 
-def deploy(uow, actor: Actor, files: Mapping[str, bytes]) -> list[ProcessDefinition]:
+def deploy(uow, actor: Actor, files: Mapping[str, bytes], reason: str | None = None) -> list[ProcessDefinition]:
     """Validate the bundle and deploy a new version of every process whose source (or whose called
-    processes' sources) changed. Returns the definitions now current for the bundle's processes."""
+    processes' sources) changed. Returns the definitions now current for the bundle's processes. ``reason``
+    (why this version exists) is kept on each new version and in the audit trail."""
     if not files:
         raise InvalidDefinition([DefinitionError(file="(no files)", message=(
             "There is no .bpmn file to deploy: nothing was deployed."))])
@@ -89,12 +90,12 @@ def deploy(uow, actor: Actor, files: Mapping[str, bytes]) -> list[ProcessDefinit
             process_id=process_id, name=spec.description or process_id, version=version, file_name=file_name,
             bpmn_source=files[file_name].decode("utf-8"), checksum=checksums[file_name],
             spec_json=dump_specs(spec, subprocess_specs), called_processes=called,
-            deployed_at=uow.now(), deployed_by=actor.username)
+            deployed_at=uow.now(), deployed_by=actor.username, deploy_reason=reason)
         uow.session.add(definition)
         uow.session.flush()
         uow.runtime.specs.put(definition.id, spec, subprocess_specs)
         audit.record(uow, actor, "definition_deployed", process_id=process_id, version=version,
-                     file=file_name, checksum=checksums[file_name])
+                     file=file_name, checksum=checksums[file_name], reason=reason)
         current.append(definition)
     if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
         raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(

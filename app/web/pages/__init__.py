@@ -14,8 +14,8 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from app.web.pages import (complaints, errors, formatting, i18n, inbox, labels, session,  # noqa: PLC0415
-                               tasks)
+    from app.web.pages import (complaints, errors, formatting, i18n, inbox, labels, modeler,  # noqa: PLC0415
+                               review, session, tasks)
 
     # CSRF is checked by the page blueprints themselves (protect_blueprint), not for every route of the app.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
     errors.register(app)
     app.jinja_env.globals.update(labels=labels, locale_code=i18n.locale_code, language_names=i18n.LANGUAGE_NAMES,
                                  nav_allowed=_nav_allowed)
-    for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp):
+    for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp, modeler.bp, review.bp):
         app.register_blueprint(blueprint)
 
 
@@ -46,8 +46,13 @@ def check_csrf() -> None:
 
 
 def _nav_allowed(item: str) -> bool:
-    from app.web.pages import complaints  # noqa: PLC0415
+    from app.web.pages import complaints, modeler  # noqa: PLC0415
 
     if not current_user.is_authenticated:
         return False
+    if item == "modeler":
+        return modeler.nav_allowed(current_user.actor)
+    if item == "review":
+        from app.web.pages import review  # noqa: PLC0415
+        return review.nav_allowed(current_user.actor)
     return complaints.nav_allowed(current_user.actor, item)

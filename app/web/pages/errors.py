@@ -53,7 +53,7 @@ def register(app: Flask) -> None:
 
 
 # The blueprints whose errors are pages; everything else (the API, /healthz, static files) keeps JSON.
-PAGE_BLUEPRINTS = frozenset({"session", "inbox", "tasks", "complaints"})
+PAGE_BLUEPRINTS = frozenset({"session", "inbox", "tasks", "complaints", "modeler", "review"})
 
 
 def is_browser_route() -> bool:

@@ -1,0 +1,144 @@
+"""The modeler desk for process owners: versions and drafts, the bpmn-js editor, save / validate / deploy,
+export and import. Every rule (who may edit, validation, the deploy gate) lives in services/drafts.py; the
+editor's JSON calls post with the page's CSRF token in the X-CSRFToken header.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.engine.errors import InvalidDefinition
+from app.engine.services import drafts
+from app.web import current_runtime
+from app.web.pages import signed_in_with_csrf
+
+bp = Blueprint("modeler", __name__)
+bp.before_request(signed_in_with_csrf)
+
+
+@bp.before_request
+def _process_owners_only():
+    # Before any service call: compliance and everyone else get the 403 page, even for an unknown id.
+    if current_user.is_authenticated:
+        drafts.require_editor(current_user.actor)
+
+
+def nav_allowed(actor) -> bool:
+    return drafts.may_edit(actor)
+
+
+@bp.get("/modeler")
+def index():
+    actor = current_user.actor
+    with current_runtime().unit_of_work() as uow:
+        versions = drafts.list_versions(uow, actor)
+        open_drafts = drafts.list_drafts(uow, actor)
+    latest = {}
+    for version in versions:
+        latest[version.process_id] = version.id
+    return render_template("pages/modeler_index.html", versions=versions, drafts=open_drafts, latest=latest)
+
+
+@bp.get("/modeler/versions/<int:definition_id>")
+def version(definition_id: int):
+    with current_runtime().unit_of_work() as uow:
+        definition = drafts.get_version(uow, current_user.actor, definition_id)
+    return render_template("pages/modeler.html", definition=definition, draft=None,
+                           source_url=url_for("modeler.export_version", definition_id=definition.id))
+
+
+@bp.get("/modeler/drafts/<int:draft_id>")
+def draft(draft_id: int):
+    with current_runtime().unit_of_work() as uow:
+        item = drafts.get_draft(uow, current_user.actor, draft_id)
+    return render_template("pages/modeler.html", definition=None, draft=item,
+                           source_url=url_for("modeler.draft_source", draft_id=item.id))
+
+
+@bp.get("/modeler/choices.json")
+def choices():
+    return drafts.editor_choices(current_runtime())
+
+
+@bp.get("/modeler/versions/<int:definition_id>.bpmn")
+def export_version(definition_id: int):
+    with current_runtime().unit_of_work() as uow:
+        definition = drafts.get_version(uow, current_user.actor, definition_id)
+        source = definition.bpmn_source
+        stem = definition.file_name.removesuffix(".bpmn")
+        name = f"{stem}.v{definition.version}.bpmn"
+    return _bpmn(source, name if request.args.get("download") else None)
+
+
+@bp.get("/modeler/drafts/<int:draft_id>.bpmn")
+def draft_source(draft_id: int):
+    with current_runtime().unit_of_work() as uow:
+        item = drafts.get_draft(uow, current_user.actor, draft_id)
+        source, name = item.bpmn_source, f"{item.file_name.removesuffix('.bpmn')}.draft{item.id}.bpmn"
+    return _bpmn(source, name if request.args.get("download") else None)
+
+
+@bp.post("/modeler/versions/<int:definition_id>/drafts")
+def open_draft(definition_id: int):
+    """Save from a version: the editor's XML becomes a new draft based on that version."""
+    source = request.get_data(as_text=True) or None
+    with current_runtime().unit_of_work() as uow:
+        item = drafts.open_draft(uow, current_user.actor, definition_id, source)
+        draft_id = item.id
+    return {"draft_id": draft_id, "url": url_for("modeler.draft", draft_id=draft_id)}, 201
+
+
+@bp.put("/modeler/drafts/<int:draft_id>.bpmn")
+def save_draft(draft_id: int):
+    with current_runtime().unit_of_work() as uow:
+        item = drafts.save_draft(uow, current_user.actor, draft_id, request.get_data())
+        updated = item.updated_at.isoformat()
+    return {"draft_id": draft_id, "updated_at": updated}
+
+
+@bp.post("/modeler/drafts/<int:draft_id>/validate")
+def validate(draft_id: int):
+    with current_runtime().unit_of_work() as uow:
+        return drafts.validate_draft(uow, current_user.actor, draft_id).as_dict()
+
+
+@bp.post("/modeler/drafts/<int:draft_id>/deploy")
+def deploy(draft_id: int):
+    reason = (request.get_json(silent=True) or {}).get("reason") or request.form.get("reason", "")
+    try:
+        with current_runtime().unit_of_work() as uow:
+            definition = drafts.deploy_draft(uow, current_user.actor, draft_id, reason)
+            info = drafts.version_info(definition)
+    except InvalidDefinition as err:  # refused on the server: the editor lists the errors as validation does
+        return {"valid": False, "errors": [e.as_dict() for e in err.errors]}, 422
+    info["url"] = url_for("modeler.version", definition_id=info["id"])
+    return info, 201
+
+
+@bp.post("/modeler/drafts/<int:draft_id>/discard")
+def discard(draft_id: int):
+    with current_runtime().unit_of_work() as uow:
+        drafts.discard_draft(uow, current_user.actor, draft_id)
+    flash(_("The draft was discarded."))
+    return redirect(url_for("modeler.index"))
+
+
+@bp.post("/modeler/import")
+def import_file():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort(400)
+    with current_runtime().unit_of_work() as uow:
+        item, result = drafts.import_draft(uow, current_user.actor, upload.filename, upload.read())
+        draft_id, valid = item.id, result.valid
+    if not valid:
+        flash(_("The file was imported as a draft, but it is not valid yet: see the errors and fix them."))
+    return redirect(url_for("modeler.draft", draft_id=draft_id))
+
+
+def _bpmn(source: str, download_name: str | None) -> Response:
+    response = Response(source, mimetype="application/xml")
+    if download_name:
+        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response

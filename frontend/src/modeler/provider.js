@@ -1,0 +1,339 @@
+// The properties panel's SpiffWorkflow group: what SpiffWorkflow needs to run a diagram, edited on the
+// spiffworkflow moddle types (spiffworkflow.json), so the XML carries real extension elements. Every change
+// goes through `modeling` (undo/redo). Choices (forms, operators, SLA names, lanes -> roles) come from the
+// server (/modeler/choices.json), read from the same data the validator checks against.
+import { h } from '@bpmn-io/properties-panel/preact';
+import { SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
+import { useService } from 'bpmn-js-properties-panel';
+import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
+
+const FORM_PROPERTY = 'formJsonSchemaFilename';
+const SLA_CALL = /^\s*sla_due_at\(\s*"([A-Za-z0-9_]+)"\s*(?:,\s*([^)]*?))?\s*\)\s*$/;
+const TIMER_KINDS = ['timeDate', 'timeDuration', 'timeCycle'];
+
+// --- model helpers (undoable) ---------------------------------------------------------------------------------
+
+function extension(bo, type) {
+  return (bo.extensionElements?.values || []).find((value) => is(value, type));
+}
+
+function ensureExtension(element, bo, type, attrs, bpmnFactory, modeling) {
+  let extensionElements = bo.extensionElements;
+  if (!extensionElements) {
+    extensionElements = bpmnFactory.create('bpmn:ExtensionElements', { values: [] });
+    modeling.updateModdleProperties(element, bo, { extensionElements });
+  }
+  let value = extension(bo, type);
+  if (!value) {
+    value = bpmnFactory.create(type, attrs || {});
+    value.$parent = extensionElements;
+    modeling.updateModdleProperties(element, extensionElements, { values: [...extensionElements.values, value] });
+  }
+  return value;
+}
+
+function removeExtension(element, bo, type, modeling) {
+  const values = bo.extensionElements?.values || [];
+  const kept = values.filter((value) => !is(value, type));
+  if (kept.length !== values.length) modeling.updateModdleProperties(element, bo.extensionElements, { values: kept });
+}
+
+function property(bo, name) {
+  return (extension(bo, 'spiffworkflow:Properties')?.properties || []).find((p) => p.name === name);
+}
+
+function setProperty(element, bo, name, value, { bpmnFactory, modeling }) {
+  const existing = property(bo, name);
+  if (existing) {
+    modeling.updateModdleProperties(element, existing, { value });
+    return;
+  }
+  const container = ensureExtension(element, bo, 'spiffworkflow:Properties', {}, bpmnFactory, modeling);
+  const created = bpmnFactory.create('spiffworkflow:Property', { name, value });
+  created.$parent = container;
+  modeling.updateModdleProperties(element, container, { properties: [...(container.properties || []), created] });
+}
+
+function scriptValue(bo, type) {
+  return extension(bo, type)?.value || '';
+}
+
+function setScript(element, bo, type, value, { bpmnFactory, modeling }) {
+  if (!value) {
+    removeExtension(element, bo, type, modeling);
+    return;
+  }
+  const script = ensureExtension(element, bo, type, {}, bpmnFactory, modeling);
+  modeling.updateModdleProperties(element, script, { value });
+}
+
+function timerDefinition(bo) {
+  return (bo.eventDefinitions || []).find((d) => is(d, 'bpmn:TimerEventDefinition'));
+}
+
+function timerKind(timer) {
+  return TIMER_KINDS.find((kind) => timer[kind]) || 'timeDate';
+}
+
+// --- entries ---------------------------------------------------------------------------------------------------
+
+function useTools() {
+  return { bpmnFactory: useService('bpmnFactory'), modeling: useService('modeling'),
+    debounce: useService('debounceInput'), settings: useService('config.complaintflow') };
+}
+
+function FormEntry({ element, id }) {
+  const tools = useTools();
+  const { forms } = tools.settings.choices;
+  const { texts } = tools.settings;
+  const bo = getBusinessObject(element);
+  return h(SelectEntry, {
+    element, id, label: texts.form,
+    getValue: () => property(bo, FORM_PROPERTY)?.value || '',
+    setValue: (value) => setProperty(element, bo, FORM_PROPERTY, value, tools),
+    getOptions: () => [{ value: '', label: texts.noForm }, ...forms.map((f) => ({ value: f, label: f }))],
+  });
+}
+
+function OperatorEntry({ element, id }) {
+  const tools = useTools();
+  const { operators } = tools.settings.choices;
+  const { texts } = tools.settings;
+  const bo = getBusinessObject(element);
+  return h(SelectEntry, {
+    element, id, label: texts.operator,
+    getValue: () => extension(bo, 'spiffworkflow:ServiceTaskOperator')?.id || '',
+    setValue: (value) => {
+      if (!value) {
+        removeExtension(element, bo, 'spiffworkflow:ServiceTaskOperator', tools.modeling);
+        return;
+      }
+      const operator = ensureExtension(element, bo, 'spiffworkflow:ServiceTaskOperator', {}, tools.bpmnFactory,
+        tools.modeling);
+      const declared = operators.find((o) => o.id === value)?.parameters || [];
+      const old = operator.parameterList?.parameters || [];
+      // Keep the values of parameters the new operator also takes; add the ones it needs.
+      const parameters = declared.map((p) => tools.bpmnFactory.create('spiffworkflow:Parameter', {
+        id: p.id, type: p.type, value: old.find((o) => o.id === p.id)?.value || '' }));
+      const parameterList = tools.bpmnFactory.create('spiffworkflow:Parameters', { parameters });
+      parameterList.$parent = operator;
+      parameters.forEach((p) => { p.$parent = parameterList; });
+      tools.modeling.updateModdleProperties(element, operator, { id: value, parameterList });
+    },
+    getOptions: () => [{ value: '', label: texts.noOperator },
+      ...operators.map((o) => ({ value: o.id, label: o.parameters.length
+        ? `${o.id}(${o.parameters.map((p) => p.id).join(', ')})` : o.id }))],
+  });
+}
+
+function ResultVariableEntry({ element, id }) {
+  const tools = useTools();
+  const bo = getBusinessObject(element);
+  const operator = extension(bo, 'spiffworkflow:ServiceTaskOperator');
+  return h(TextFieldEntry, {
+    element, id, label: tools.settings.texts.resultVariable, debounce: tools.debounce,
+    getValue: () => operator?.resultVariable || '',
+    setValue: (value) => operator && tools.modeling.updateModdleProperties(element, operator,
+      { resultVariable: value || undefined }),
+  });
+}
+
+function ParameterEntry({ element, id, parameter }) {
+  const tools = useTools();
+  const label = tools.settings.texts.parameter.replace('{id}', parameter.id).replace('{type}', parameter.type || '');
+  return h(TextFieldEntry, {
+    element, id, label, debounce: tools.debounce,
+    getValue: () => parameter.value || '',
+    setValue: (value) => tools.modeling.updateModdleProperties(element, parameter, { value }),
+  });
+}
+
+function ScriptEntry({ element, id, type }) {
+  const tools = useTools();
+  const bo = getBusinessObject(element);
+  const label = type === 'spiffworkflow:PreScript' ? tools.settings.texts.preScript : tools.settings.texts.postScript;
+  return h(TextAreaEntry, {
+    element, id, label, debounce: tools.debounce, monospace: true, rows: 2,
+    getValue: () => scriptValue(bo, type),
+    setValue: (value) => setScript(element, bo, type, value, tools),
+  });
+}
+
+function ScriptTaskEntry({ element, id }) {
+  const tools = useTools();
+  const bo = getBusinessObject(element);
+  return h(TextAreaEntry, {
+    element, id, label: tools.settings.texts.script, debounce: tools.debounce, monospace: true, rows: 4,
+    getValue: () => bo.script || '',
+    setValue: (value) => tools.modeling.updateProperties(element, { scriptFormat: bo.scriptFormat || 'python',
+      script: value }),
+  });
+}
+
+function ConditionEntry({ element, id }) {
+  const tools = useTools();
+  const bo = getBusinessObject(element);
+  return h(TextAreaEntry, {
+    element, id, label: tools.settings.texts.condition, debounce: tools.debounce, monospace: true, rows: 2,
+    getValue: () => bo.conditionExpression?.body || '',
+    setValue: (value) => {
+      const conditionExpression = value
+        ? tools.bpmnFactory.create('bpmn:FormalExpression', { body: value }) : undefined;
+      tools.modeling.updateProperties(element, { conditionExpression });
+    },
+  });
+}
+
+function setTimer(element, timer, kind, body, tools) {
+  const expression = tools.bpmnFactory.create('bpmn:FormalExpression', { body });
+  expression.$parent = timer;
+  const props = { timeDate: undefined, timeDuration: undefined, timeCycle: undefined };
+  props[kind] = expression;
+  tools.modeling.updateModdleProperties(element, timer, props);
+}
+
+function TimerKindEntry({ element, id }) {
+  const tools = useTools();
+  const timer = timerDefinition(getBusinessObject(element));
+  return h(SelectEntry, {
+    element, id, label: tools.settings.texts.timerKind,
+    getValue: () => timerKind(timer),
+    setValue: (kind) => setTimer(element, timer, kind, timer[timerKind(timer)]?.body || '', tools),
+    getOptions: () => TIMER_KINDS.map((kind) => ({ value: kind, label: kind })),
+  });
+}
+
+function TimerSlaEntry({ element, id }) {
+  const tools = useTools();
+  const { slas, sla_profile: profile } = tools.settings.choices;
+  const { texts } = tools.settings;
+  const timer = timerDefinition(getBusinessObject(element));
+  const current = () => timer[timerKind(timer)]?.body || '';
+  return h(SelectEntry, {
+    element, id, label: texts.sla.replace('{profile}', profile),
+    getValue: () => SLA_CALL.exec(current())?.[1] || '',
+    setValue: (name) => {
+      if (!name) return;
+      const start = SLA_CALL.exec(current())?.[2] || '';
+      setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`,
+        tools);
+    },
+    getOptions: () => [{ value: '', label: texts.noSla },
+      ...slas.map((s) => ({ value: s.name, label: `${s.name} (${s.duration}, ${s.counting})` }))],
+  });
+}
+
+function TimerStartEntry({ element, id }) {
+  const tools = useTools();
+  const timer = timerDefinition(getBusinessObject(element));
+  const current = () => timer[timerKind(timer)]?.body || '';
+  return h(TextFieldEntry, {
+    element, id, label: tools.settings.texts.slaStart, debounce: tools.debounce,
+    getValue: () => SLA_CALL.exec(current())?.[2] || '',
+    setValue: (start) => {
+      const name = SLA_CALL.exec(current())?.[1];
+      if (name) setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`, tools);
+    },
+  });
+}
+
+function TimerExpressionEntry({ element, id }) {
+  const tools = useTools();
+  const timer = timerDefinition(getBusinessObject(element));
+  return h(TextAreaEntry, {
+    element, id, label: tools.settings.texts.timerExpression, debounce: tools.debounce, monospace: true, rows: 2,
+    getValue: () => timer[timerKind(timer)]?.body || '',
+    setValue: (value) => setTimer(element, timer, timerKind(timer), value, tools),
+  });
+}
+
+function LoopEntry({ element, id, field }) {
+  const tools = useTools();
+  const loop = getBusinessObject(element).loopCharacteristics;
+  const labels = { loopDataInputRef: tools.settings.texts.collection, inputDataItem: tools.settings.texts.elementVariable,
+    loopDataOutputRef: tools.settings.texts.outputCollection, outputDataItem: tools.settings.texts.outputElement };
+  const refName = (value) => (value && typeof value === 'object' ? (value.name || value.id) : value) || '';
+  return h(TextFieldEntry, {
+    element, id, label: labels[field], debounce: tools.debounce,
+    getValue: () => refName(loop[field]),
+    setValue: (value) => {
+      // SpiffWorkflow reads these as variable names: an item is a DataInput/Output named so, a collection a
+      // reference whose id is the variable (bpmn-moddle keeps an unresolved reference as a plain object).
+      let next;
+      if (!value) next = undefined;
+      else if (field.endsWith('Item')) {
+        next = tools.bpmnFactory.create(field === 'inputDataItem' ? 'bpmn:DataInput' : 'bpmn:DataOutput',
+          { id: value, name: value });
+      } else next = tools.bpmnFactory.create('bpmn:Property', { id: value, name: value });
+      tools.modeling.updateModdleProperties(element, loop, { [field]: next });
+    },
+  });
+}
+
+function LaneRolesEntry({ element, id }) {
+  const { settings } = useTools();
+  const lane = settings.choices.lanes.find((l) => l.name === getBusinessObject(element).name);
+  const roles = lane?.roles || [];
+  const text = roles.length
+    ? roles.map((role) => `${role}: ${settings.choices.roles[role] || ''}`).join('\n')
+    : settings.texts.noRoles;
+  return h('div', { class: 'bio-properties-panel-entry cf-lane-roles', 'data-entry-id': id },
+    h('div', { class: 'bio-properties-panel-label' }, settings.texts.laneRoles),
+    h('pre', { 'data-testid': 'lane-roles' }, text));
+}
+
+// --- the provider --------------------------------------------------------------------------------------------
+
+function entries(element, choices) {
+  const bo = getBusinessObject(element);
+  const list = [];
+  const add = (id, component, props = {}) => list.push({ id, component, element, ...props,
+    isEdited: () => false });
+  if (is(element, 'bpmn:UserTask')) add('cf-form', FormEntry);
+  if (is(element, 'bpmn:ServiceTask')) {
+    add('cf-operator', OperatorEntry);
+    const operator = extension(bo, 'spiffworkflow:ServiceTaskOperator');
+    if (operator) {
+      add('cf-result-variable', ResultVariableEntry);
+      (operator.parameterList?.parameters || []).forEach((parameter) => add(`cf-parameter-${parameter.id}`,
+        (props) => h(ParameterEntry, { ...props, parameter })));
+    }
+  }
+  if (is(element, 'bpmn:ScriptTask')) add('cf-script', ScriptTaskEntry);
+  if (is(element, 'bpmn:Activity')) {
+    add('cf-pre-script', (props) => h(ScriptEntry, { ...props, type: 'spiffworkflow:PreScript' }));
+    add('cf-post-script', (props) => h(ScriptEntry, { ...props, type: 'spiffworkflow:PostScript' }));
+  }
+  if (is(element, 'bpmn:SequenceFlow') && is(bo.sourceRef, 'bpmn:Gateway')) add('cf-condition', ConditionEntry);
+  if (is(element, 'bpmn:Event') && timerDefinition(bo)) {
+    add('cf-timer-sla', TimerSlaEntry);
+    add('cf-timer-start', TimerStartEntry);
+    add('cf-timer-kind', TimerKindEntry);
+    add('cf-timer-expression', TimerExpressionEntry);
+  }
+  if (is(bo.loopCharacteristics, 'bpmn:MultiInstanceLoopCharacteristics')) {
+    for (const field of ['loopDataInputRef', 'inputDataItem', 'loopDataOutputRef', 'outputDataItem']) {
+      add(`cf-loop-${field}`, (props) => h(LoopEntry, { ...props, field }));
+    }
+  }
+  if (is(element, 'bpmn:Lane')) add('cf-lane-roles', LaneRolesEntry);
+  return choices ? list : [];
+}
+
+export default class SpiffPropertiesProvider {
+  constructor(propertiesPanel, config) {
+    this._settings = config;
+    propertiesPanel.registerProvider(500, this);
+  }
+
+  getGroups(element) {
+    return (groups) => {
+      const list = entries(element, this._settings?.choices);
+      if (list.length) {
+        groups.splice(1, 0, { id: 'spiffworkflow', label: this._settings.texts.spiffGroup, entries: list });
+      }
+      return groups;
+    };
+  }
+}
+SpiffPropertiesProvider.$inject = ['propertiesPanel', 'config.complaintflow'];

@@ -1,0 +1,189 @@
+"""The process owners' modeler in a real browser (issue 18): open the current version, change a task's form and
+a timer's SLA in the properties panel, save a draft, see a validation error and click it to select its element,
+fix it, deploy with a reason; the next complaint runs the new version while a running one keeps its own. The
+deployed file still lints clean (tools/bpmn) and runs the full lifecycle. Nobody but a process owner gets in.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.engine.models import ProcessDefinition, ProcessInstance
+from app.engine.runtime import Runtime
+from app.engine.services.demo import load_demo
+from app.engine.services.users import actor_for
+from app.engine.settings import load_settings
+from app.engine.models import User
+from tests.browser.harness import audit
+from tests.modeler.test_roundtrip import lint, node  # noqa: F401 - the node fixture
+from tests.support import CaseDriver
+
+READY = "[data-testid=modeler][data-modeler-state=ready]"
+
+
+def _open_modeler(visitor, path: str):
+    visitor.goto(path)
+    visitor.page.wait_for_selector(READY)
+    audit(visitor.page)  # again, now that bpmn-js, the panel and the minimap are drawn
+    return visitor.page
+
+
+CENTRE = """id => { const m = window.complaintflowModeler, canvas = m.get('canvas');
+  const e = m.get('elementRegistry').get(id); canvas.zoom(1); const box = canvas.viewbox();
+  canvas.viewbox({x: e.x + e.width / 2 - box.width / 2, y: e.y + e.height / 2 - box.height / 2,
+                  width: box.width, height: box.height}); }"""
+
+
+def _select(page, element_id: str) -> None:
+    """Click the element on the canvas, as a person would (centred first: the palette covers the left edge)."""
+    page.evaluate(CENTRE, element_id)
+    page.locator(f".djs-element.djs-shape[data-element-id='{element_id}']").first.click()
+    _wait_selected(page, element_id)
+
+
+def _wait_selected(page, element_id: str) -> None:
+    page.wait_for_function("id => window.complaintflowModeler.get('selection').get().map(e => e.id).includes(id)",
+                           arg=element_id)
+
+
+def _spiff_group(page):
+    group = page.locator("[data-group-id='group-spiffworkflow']")
+    if not group.locator(".bio-properties-panel-group-entries.open").count():
+        group.locator(".bio-properties-panel-group-header").click()
+    return group
+
+
+def _definition_of(case, cid) -> ProcessDefinition:
+    with case.runtime.unit_of_work() as uow:
+        instance = uow.session.scalars(select(ProcessInstance).where(ProcessInstance.complaint_id == cid)).one()
+        definition = uow.session.get(ProcessDefinition, instance.definition_id)
+        definition.bpmn_source  # noqa: B018 - load the deferred column
+        return definition
+
+
+def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_path, database_url, clock):  # noqa: F811
+    running = case.register(1)
+    owner = visit("owner")
+    owner.goto("/modeler")
+    with owner.page.expect_navigation():
+        owner.page.locator("[data-testid=version-list] a", has_text="Complaint handling").first.click()
+    page = owner.page
+    page.wait_for_selector(READY)
+    audit(page)
+    assert page.get_attribute("[data-testid=modeler]", "data-import-warnings") == "0"
+    assert page.locator(".bjs-powered-by").count() == 1  # bpmn.io watermark, as its licence asks
+    assert page.locator(".djs-minimap").count() == 1
+
+    # A user task's form, from the forms in app/forms.
+    _select(page, "classify_complaint")
+    group = _spiff_group(page)
+    group.locator("select[name='cf-form']").select_option("triage_complaint.schema.json")
+    # A timer's SLA, from the active profile, and a clock start that does not exist (a validation error).
+    _select(page, "first_response_overdue")
+    group = _spiff_group(page)
+    group.locator("select[name='cf-timer-sla']").select_option("escalation_response")
+    group.locator("input[name='cf-timer-start']").fill("no_such_variable")
+    expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(
+        'sla_due_at("escalation_response", no_such_variable)')  # the panel writes typed text after a pause
+    with page.expect_navigation():
+        page.click("[data-testid=save-draft]")  # a version is never edited: saving makes a draft
+    page.wait_for_selector(READY)
+    audit(page)
+    assert "/modeler/drafts/" in page.url
+
+    page.click("[data-testid=validate]")
+    page.wait_for_selector("[data-testid=modeler][data-validation=invalid]")
+    audit(page)
+    error = page.locator("[data-testid=validation-error][data-element-id='first_response_overdue']").first
+    text = error.inner_text()
+    assert "complaint_handling.bpmn" in text and "line" in text and "no_such_variable" in text
+    page.click("body", position={"x": 5, "y": 5})
+    error.click()
+    _wait_selected(page, "first_response_overdue")
+
+    # The server refuses to deploy an invalid draft, whatever the page does.
+    refused = page.evaluate("""async () => {
+        const data = document.getElementById('modeler').dataset;
+        const r = await fetch(data.deployUrl, {method: 'POST', headers: {'X-CSRFToken': data.csrfToken,
+          'Content-Type': 'application/json'}, body: JSON.stringify({reason: 'sneak it in'})});
+        return r.status; }""")
+    assert refused == 422
+
+    group = _spiff_group(page)
+    group.locator("input[name='cf-timer-start']").fill("received_at")
+    expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(
+        'sla_due_at("escalation_response", received_at)')
+    page.click("[data-testid=validate]")
+    page.wait_for_selector("[data-testid=modeler][data-validation=valid]")
+    page.fill("[data-testid=deploy-reason]", "Classification asks for the triage; first response escalates on time")
+    with page.expect_navigation():
+        page.click("[data-testid=deploy]")
+    page.wait_for_selector(READY)
+    audit(page)
+    assert "version 2" in page.inner_text("[data-testid=modeler-title]")
+
+    fresh = case.register(2)
+    old, new = _definition_of(case, running), _definition_of(case, fresh)
+    assert (old.version, new.version) == (1, 2)
+    assert new.deployed_by == "owner" and new.deploy_reason.startswith("Classification asks")
+    assert case.task(fresh, "classify_complaint").form == "triage_complaint.schema.json"
+    assert case.task(running, "classify_complaint").form == "classify_complaint.schema.json"
+    assert 'sla_due_at("escalation_response", received_at)' in new.bpmn_source
+    assert "<spiffworkflow:serviceTaskOperator" in new.bpmn_source
+
+    # The saved file lints clean and, with the deliberate form swap undone, runs the whole lifecycle.
+    saved = tmp_path / "complaint_handling.bpmn"
+    saved.write_text(new.bpmn_source, encoding="utf-8")
+    result = lint(node, saved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _run_lifecycle(tmp_path, new.bpmn_source.replace('value="triage_complaint.schema.json"',
+                                                     'value="classify_complaint.schema.json"', 1),
+                   database_url, clock, case)
+
+
+def _run_lifecycle(tmp_path, source, database_url, clock, case) -> None:
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    (processes / "complaint_handling.bpmn").write_text(source, encoding="utf-8")
+    (processes / "escalation.bpmn").write_text(_definition_of_process(case, "escalation"), encoding="utf-8")
+    # A fresh database state for this run: the live server's rows are emptied first.
+    from tests.conftest import _empty_tables
+    _empty_tables(case.runtime.database)
+    rt = Runtime(database_url, clock=clock, settings=replace(load_settings(), processes_dir=processes))
+    try:
+        with rt.unit_of_work() as uow:
+            load_demo(uow)
+        with rt.unit_of_work() as uow:
+            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
+        driver = CaseDriver(rt, actors)
+        cid = driver.register()
+        driver.classify(cid)
+        driver.triage(cid, lead="cards", co=["operations"])
+        driver.investigate(cid, "operations")
+        driver.investigate(cid, "cards")
+        driver.draft(cid, message="First draft")
+        driver.approve(cid)
+        driver.feedback(cid, True, 4)
+        assert driver.complaint(cid).status == "closed"
+    finally:
+        rt.close()
+
+
+def _definition_of_process(case, process_id: str) -> str:
+    with case.runtime.unit_of_work() as uow:
+        definition = uow.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.process_id == process_id).order_by(ProcessDefinition.version.desc())).first()
+        return definition.bpmn_source
+
+
+@pytest.mark.parametrize("username", ["compliance", "coordinator", "intake"])
+def test_the_modeler_is_forbidden_to_everyone_but_process_owners(visit, case, username):
+    visitor = visit(username)
+    visitor.goto("/modeler", status=403)
+    assert visitor.page.locator("[data-testid=error-page][data-status='403']").count() == 1
+    assert visitor.page.locator("[data-testid=nav-modeler]").count() == 0
+    visitor.goto("/modeler/versions/1", status=403)
+    visitor.goto("/modeler/choices.json", status=403)
