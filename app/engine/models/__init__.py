@@ -3,6 +3,7 @@ from app.engine.models.audit import AuditEvent, OutboxMessage
 from app.engine.models.base import Base
 from app.engine.models.complaints import Complaint
 from app.engine.models.definitions import ProcessDefinition
+from app.engine.models.drafts import ProcessDraft
 from app.engine.models.extensions import DeadlineExtension
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
@@ -11,5 +12,5 @@ from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department", "Incident", "OutboxMessage", "ProcessDefinition",
+__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department", "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft",
            "ProcessInstance", "Timer", "User", "UserTask"]
