@@ -188,6 +188,27 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                                         form={"assignee": "cards.officer"}, page=True)],
         ("POST", "tasks.follow_up"): [Case(f"/tasks/{investigation}/follow-up", signed_in(302),
                                            form={"follow_up_date": "2030-01-01"}, page=True)],
+        # --- the modeler desk: process owners only (compliance included in the 403s); unknown drafts are 404
+        # to the owner alone, since who may ask is decided before what is asked for -------------------------
+        ("GET", "modeler.index"): [Case("/modeler", signed_in(403, owner=200), page=True)],
+        ("GET", "modeler.choices"): [Case("/modeler/choices.json", signed_in(403, owner=200), page=True,
+                                          describes=True)],
+        ("GET", "modeler.version"): [Case("/modeler/versions/1", signed_in(403, owner=200), page=True)],
+        ("GET", "modeler.export_version"): [Case("/modeler/versions/1.bpmn?download=1", signed_in(403, owner=200),
+                                                 page=True, describes=True)],
+        ("POST", "modeler.open_draft"): [Case("/modeler/versions/1/drafts", signed_in(403, owner=201), form={},
+                                              page=True)],
+        ("GET", "modeler.draft"): [Case("/modeler/drafts/999999", signed_in(403, owner=404), page=True)],
+        ("GET", "modeler.draft_source"): [Case("/modeler/drafts/999999.bpmn", signed_in(403, owner=404), page=True)],
+        ("PUT", "modeler.save_draft"): [Case("/modeler/drafts/999999.bpmn", signed_in(403, owner=404), form={},
+                                             page=True)],
+        ("POST", "modeler.validate"): [Case("/modeler/drafts/999999/validate", signed_in(403, owner=404), form={},
+                                            page=True)],
+        ("POST", "modeler.deploy"): [Case("/modeler/drafts/999999/deploy", signed_in(403, owner=404),
+                                          form={"reason": "matrix"}, page=True)],
+        ("POST", "modeler.discard"): [Case("/modeler/drafts/999999/discard", signed_in(403, owner=404), form={},
+                                           page=True)],
+        ("POST", "modeler.import_file"): [Case("/modeler/import", signed_in(403, owner=400), form={}, page=True)],
     }
 
 
