@@ -16,6 +16,8 @@ await build({
     // The process owners' modeler: bpmn-js Modeler, properties panel, lint, minimap (templates/pages/modeler.html).
     { in: resolve(here, 'src/modeler/index.js'), out: 'modeler' },
     { in: resolve(here, 'src/modeler/modeler.css'), out: 'modeler' },
+    { in: resolve(here, 'src/differ/index.js'), out: 'differ' },
+    { in: resolve(here, 'src/differ/differ.css'), out: 'differ' },
   ],
   outdir,
   bundle: true,

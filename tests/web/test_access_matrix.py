@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from app.engine.models import ApiToken, User, UserTask
+from app.engine.actors import SYSTEM
+from app.engine.models import ApiToken, ProcessDefinition, User, UserTask
+from app.engine.services import reviews
 from app.engine.services import users
 from app.web import create_app
 from tests.web.conftest import basic, demo_password
@@ -90,6 +92,7 @@ class Case:
 class Scene:
     headers: dict[str, dict]
     ids: dict[str, int] = field(default_factory=dict)
+    checksum: str = ""
 
 
 NEUTRAL_REGISTRATION = {"customer_name": "Neutral Person", "customer_contact": "neutral@example.com",
@@ -188,6 +191,27 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                                         form={"assignee": "cards.officer"}, page=True)],
         ("POST", "tasks.follow_up"): [Case(f"/tasks/{investigation}/follow-up", signed_in(302),
                                            form={"follow_up_date": "2030-01-01"}, page=True)],
+        # --- the review desk (issue 18): compliance and process owners; sign-off is compliance's alone -------
+        ("GET", "review.index"): [Case("/review", signed_in(403, compliance=200, owner=200), page=True)],
+        ("GET", "review.version"): [Case(f"/review/versions/{ids['definition']}",
+                                         signed_in(403, compliance=200, owner=200), page=True)],
+        ("GET", "review.version_source"): [Case(f"/review/versions/{ids['definition']}/source.bpmn",
+                                                signed_in(403, compliance=200, owner=200), page=True)],
+        ("GET", "review.submission"): [Case(f"/review/submissions/{ids['submission']}",
+                                            signed_in(403, compliance=200, owner=200), page=True)],
+        ("GET", "review.submission_source"): [Case(f"/review/submissions/{ids['submission']}/source.bpmn",
+                                                   signed_in(403, compliance=200, owner=200), page=True)],
+        # The owner is sent back with the refusal on the page; compliance's decision is recorded.
+        ("POST", "review.decide"): [Case(f"/review/checksums/{s.checksum}/decision",
+                                         signed_in(403, compliance=302, owner=302),
+                                         form={"decision": "approve", "comment": "ok", "back": "/review"},
+                                         page=True)],
+        ("POST", "review.submit_draft"): [Case("/review/drafts/999999/submit", signed_in(403, owner=404), form={},
+                                               page=True, label="unknown draft")],
+        ("GET", "review.migration_preview"): [Case("/review/migration/complaint_handling",
+                                                   signed_in(403, owner=200), page=True)],
+        ("POST", "review.migrate"): [Case("/review/migration/complaint_handling", signed_in(403, owner=302),
+                                          form={}, page=True)],
         # --- the modeler desk: process owners only (compliance included in the 403s); unknown drafts are 404
         # to the owner alone, since who may ask is decided before what is asked for -------------------------
         ("GET", "modeler.index"): [Case("/modeler", signed_in(403, owner=200), page=True)],
@@ -282,6 +306,13 @@ def scene(demo):
         "customer_name": PERSONAL_B[0], "customer_contact": PERSONAL_B[1], "channel": "email",
         "product": "Current account", "category": "service_quality", "description": PERSONAL_B[2]}, 201)["id"]
     s.ids.update(A=a, B=b, classify_B=ready("intake", b, "classify_complaint"))
+    with demo.unit_of_work() as uow:  # the review desk (issue 18): a deployed version and a submitted edit of it
+        definition = uow.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.process_id == "complaint_handling")).first()
+        submission = reviews.submit(uow, SYSTEM, process_id=definition.process_id, file_name=definition.file_name,
+                                    source=definition.bpmn_source.replace("Classify complaint", "Classify it"))
+        s.ids.update(definition=definition.id, submission=submission.id)
+        s.checksum = submission.checksum
     return app, client, s
 
 

@@ -188,6 +188,8 @@ def submit(uow, actor: Actor, *, process_id: str, file_name: str, source: str, a
 
 def submit_draft(uow, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
     """Submit a modeler draft (app/engine/services/drafts.py) as it stands now; a later edit needs a new one."""
+    if not actor.has_any_role(SUBMITTER_ROLES):
+        raise NotAllowed("Only process owners submit definitions for review")
     draft = uow.session.get(ProcessDraft, draft_id)
     if draft is None:
         raise NotFound(f"Draft {draft_id} does not exist")
