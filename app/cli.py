@@ -116,13 +116,16 @@ def _print_definition_errors(errors, consequence: str):
 @main.command("fire-timers")
 @click.option("--now", "now", help="ISO 8601 instant to fire against (default: the current time).")
 def fire_timers(now):
-    """Fire every timer that is due, in batches until none is left (what the scheduler runs periodically).
-    Exits 1 when a case failed (it is then an open incident, retried with backoff)."""
-    from app.scheduler import fire_due_timers  # noqa: PLC0415
+    """Fire every timer that is due, in batches until none is left, then write the deadline warnings that are due,
+    both by the same clock (what the scheduler runs periodically; it also sends the outbox). Exits 1 when a case
+    failed (it is then an open incident, retried with backoff)."""
+    from app.scheduler import run_once  # noqa: PLC0415
     from app.engine.sla import parse_instant  # noqa: PLC0415
     runtime = _runtime()
-    report = fire_due_timers(runtime, parse_instant(now) if now else None)
+    run = run_once(runtime, parse_instant(now) if now else None, deliver=False)
+    report = run.timers
     click.echo(report.summary())
+    click.echo(run.warnings.summary())
     for instance_id, message in report.failures.items():
         click.echo(f"instance {instance_id}: {message}", err=True)
     sys.exit(1 if report.failures else 0)

@@ -1,5 +1,8 @@
-"""The scheduler: an adapter that fires due timers, one instance per transaction. Its own process
+"""The scheduler: an adapter that fires due timers, one instance per transaction, then sends the warnings that
+are due (services/sla_warnings.py) and delivers the outbox (app/delivery.py). Its own process
 (`complaintflow scheduler`), never started by a web worker; `complaintflow fire-timers` runs it once.
+Every run is logged: fired, failed, lag (how late the most overdue timer fired), warnings, sent, retried and
+given up.
 
 One run fires every timer due by its ``now``: it asks for due instances in batches until none is left. Any
 number of runs may go on in parallel: on PostgreSQL each instance is claimed with FOR UPDATE SKIP LOCKED (a
@@ -31,6 +34,7 @@ class FiringReport:
     incidents_opened: int = 0
     incidents_resolved: int = 0
     skipped: int = 0                                         # held by another process, or lost a race
+    lag: float = 0.0                                         # seconds between the oldest due time and its firing
 
     @property
     def failed(self) -> int:
@@ -86,6 +90,9 @@ def _fire_instance(runtime, instance_id: int, now: datetime, report: FiringRepor
     if not outcome.fired:
         return False
     report.fired += len(outcome.fired)
+    dues = [t.due_at for t in outcome.fired if t.due_at is not None]
+    if dues:
+        report.lag = max(report.lag, (now - min(dues)).total_seconds())
     if instance_id not in report.instances:
         report.instances.append(instance_id)
     return True
@@ -96,19 +103,52 @@ def next_due_at(runtime) -> datetime | None:
         return timers.next_due_at(uow)
 
 
-def run_forever(runtime, interval: int, echo=print) -> None:
-    """The `complaintflow scheduler` process: an APScheduler job firing due timers every ``interval`` s."""
+@dataclass
+class RunReport:
+    timers: FiringReport
+    warnings: object            # sla_warnings.WarningReport
+    delivery: object | None     # delivery.DeliveryReport (None when the run does not send)
+
+    def summary(self) -> str:
+        text = f"{self.timers.summary()}, lag {self.timers.lag:.1f} s; {self.warnings.summary()}"
+        if self.delivery is not None:
+            d = self.delivery
+            text += f"; outbox: {d.sent} sent, {d.failed} to retry, {d.given_up} given up"
+        return text
+
+
+def run_once(runtime, now: datetime | None = None, *, transport=None, deliver: bool = True) -> RunReport:
+    """One scheduler run with one clock: the timers due by ``now`` fire, then the warnings due by ``now`` are
+    written, then (``deliver``) the outbox is sent, the messages this very run wrote included."""
+    from app.engine.services.sla_warnings import fire_due_warnings  # noqa: PLC0415
+
+    now = now or runtime.clock.now()
+    timers_report = fire_due_timers(runtime, now)
+    warnings_report = fire_due_warnings(runtime, now)
+    delivery_report = None
+    if deliver:
+        from app.delivery import deliver_due  # noqa: PLC0415 - SMTP only where messages are sent
+        delivery_report = deliver_due(runtime, transport)
+    report = RunReport(timers_report, warnings_report, delivery_report)
+    log.info("scheduler run at %s: %s", now.isoformat(), report.summary())
+    return report
+
+
+def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
+    """The `complaintflow scheduler` process: an APScheduler job every ``interval`` s firing due timers, writing
+    due warnings and delivering the outbox; each run that did something is echoed, every run logged."""
     from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415 - only this process needs it
 
     def job():
-        report = fire_due_timers(runtime)
-        if report.fired or report.failed or report.incidents_resolved:
+        report = run_once(runtime, transport=transport)
+        t, w, d = report.timers, report.warnings, report.delivery
+        if t.fired or t.failed or t.incidents_resolved or w.sent or (d and (d.sent or d.failed or d.given_up)):
             echo(report.summary())
 
     blocking = BlockingScheduler(timezone="UTC")
     blocking.add_job(job, "interval", seconds=interval, max_instances=1, coalesce=True,
                      next_run_time=datetime.now().astimezone())
-    echo(f"scheduler: firing due timers every {interval} s (Ctrl+C to stop)")
+    echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
     try:
         blocking.start()
     except (KeyboardInterrupt, SystemExit):

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from app.engine.retry import run_with_retry
-from app.engine.services import complaints, incidents, reports, user_tasks, worklist
+from app.engine.services import complaints, extensions, incidents, reports, user_tasks, worklist
 from app.web import auth, current_runtime, openapi, request_body
 from app.web.openapi import documented
 
@@ -24,6 +24,8 @@ def index():
         "get_complaint": "GET /api/v1/complaints/<id>",
         "list_tasks": "GET /api/v1/tasks?view=mine|team|all&department=&due_before=&overdue=&category=&channel="
                       "&urgent=&lane=&q=&after=&limit=  (your work list, by due time; a next link per page)",
+        "request_extension": 'POST /api/v1/complaints/<id>/extensions  (body: {"sla", "extension", "reason"}; '
+                             "coordinators: move a deadline as the SLA profile allows)",
         "get_task": "GET /api/v1/tasks/<id>",
         "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
         "list_definitions": "GET /api/v1/definitions  (process owners: deployed versions and instance counts)",
@@ -46,6 +48,22 @@ def register_complaint():
 def get_complaint(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
         return complaints.get_complaint(uow, g.actor, complaint_id)
+
+
+@bp.post("/complaints/<id:complaint_id>/extensions")
+@documented(bp, "request_extension")
+def request_extension(complaint_id: int):
+    """Extend a deadline of the complaint (services/extensions.py): applied at once (state ``applied``), or
+    waiting for the head's approval task (``awaiting_approval``); 409 names why an extension is not allowed."""
+    data = request_body.json_object()
+
+    def extend(uow):
+        record, outcome = extensions.request_extension(uow, g.actor, complaint_id, data)
+        return outcome, extensions.view(record)
+
+    outcome, body = run_with_retry(current_runtime(), extend)
+    outcome.raise_if_refused()  # after the commit: a deadline that passed first stays fired
+    return body, 201
 
 
 @bp.get("/tasks")

@@ -91,6 +91,36 @@ class Completion(ma.Schema):
     complaint = ma.fields.Nested(ComplaintSummary, allow_none=True)
 
 
+class Extension(ma.Schema):
+    id = ma.fields.Integer()
+    complaint_id = ma.fields.Integer()
+    sla = ma.fields.String()
+    extension = ma.fields.String()
+    reason = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "applied | awaiting_approval | refused"})
+    requested_by = ma.fields.String()
+    requested_at = ma.fields.String(metadata={"format": "date-time"})
+    previous_due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    new_due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    comment = ma.fields.String(allow_none=True)
+
+
+EXTENSION_BODY = {
+    "type": "object",
+    "required": ["sla", "extension", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "sla": {"type": "string", "minLength": 1, "maxLength": 64,
+                "description": "The deadline, e.g. decision (config/sla.toml of the active profile)"},
+        "extension": {"type": "string", "minLength": 1, "maxLength": 64,
+                      "description": "An extension the profile declares for it, e.g. complex_case"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 2000,
+                   "description": "Why; kept in the history and told to the customer"},
+    },
+}
+
 COMPLETE_TASK_BODY = {
     "type": "object",
     "required": ["data"],
@@ -127,6 +157,10 @@ OPERATIONS: dict[str, dict] = {
                        _query("due_before", {"format": "date-time"}), _query("overdue", {"type": "boolean"}),
                        _query("urgent", {"type": "boolean"}),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200})]},
+    "request_extension": {
+        "summary": "Extend a deadline of a complaint (coordinators), as the SLA profile allows",
+        "body": _json_body(EXTENSION_BODY, "The deadline, the extension and the reason"),
+        "ok": (201, Extension), "errors": (400, 403, 404, 409, 413, 422)},
     "get_task": {"summary": "One task with its form", "ok": (200, Task), "errors": (403, 404)},
     "complete_task": {
         "summary": "Complete a task with its form data",
@@ -162,7 +196,8 @@ _ERROR_MEANING = {
     401: "No or wrong credentials (Basic or Bearer)",
     403: "Not allowed for your role, department or case",
     404: "No such complaint or task (or the id is outside 1..2147483647)",
-    409: "The task is no longer ready, or another step won the race",
+    409: "The task is no longer ready, another step won the race, or the extension is not allowed now (the "
+         "message says why)",
     413: "The body is larger than the request size limit",
     422: "Invalid data: 'errors' maps each field to its messages",
 }

@@ -143,6 +143,13 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                  body={"data": {}}, label="completed investigation"),
             Case("/api/v1/tasks/999999/complete", expect(404), body={"data": {}}, label="unknown"),
         ],
+        # Deadline extensions (issue 17): coordinators and the head; complaint A is past handling, so its decision
+        # deadline is no longer running and the request is refused with a reason (409).
+        ("POST", "api.request_extension"): [
+            Case(f"/api/v1/complaints/{a}/extensions", expect(403, coordinator=409, head=409),
+                 body={"sla": "decision", "extension": "complex_case", "reason": "Needs the card scheme's records"}),
+            Case("/api/v1/complaints/999999/extensions", expect(403, coordinator=404, head=404),
+                 body={"sla": "decision", "extension": "complex_case", "reason": "x"}, label="unknown")],
         ("GET", "api.list_incidents"): [Case("/api/v1/incidents", expect(403, coordinator=200, head=200,
                                                                           compliance=200))],
         ("GET", "api.list_definitions"): [Case("/api/v1/definitions", expect(403, owner=200, compliance=200,
@@ -175,6 +182,9 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         # The service lets customers register (as the API does); the page offers its form to staff only.
         ("POST", "complaints.register"): [Case("/complaints/new", signed_in(
             403, intake=422, coordinator=422, channel=422, customer=422, other_customer=422), form={}, page=True)],
+        # The complaint page's "Extend deadline" form: the refusal is a message on the page (redirect).
+        ("POST", "complaints.extend"): [Case(f"/complaints/{a}/extensions", signed_in(403, coordinator=302, head=302),
+                                             form={"choice": "decision/complex_case", "reason": "x"}, page=True)],
         # Supervisors (coordinator, head) open any task of a case they may read, to assign it.
         ("GET", "tasks.show"): [
             Case(f"/tasks/{feedback}", signed_in(403, intake=200, customer=200, coordinator=200, head=200),

@@ -31,6 +31,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission, NotAllowed
 from app.engine.models import Complaint, Timer, UserTask
+from app.engine.services.sla_warnings import sla_state
 from app.engine.sla import parse_instant
 
 VIEWS = ("mine", "team", "all")
@@ -68,13 +69,14 @@ class WorkItem:
     created_at: datetime
     due_at: datetime | None
     sla_started_at: datetime | None           # when the clock behind ``due_at`` started
-    sla_used: float | None                    # share of that clock used now: > 0.75 amber, >= 1 breached
+    sla_used: float | None                    # share of that clock used now
     tracking_number: str | None
     customer_name: str | None
     category: str | None
     channel: str | None
     severity: str | None
     urgent: bool | None
+    sla_state: str = ""                       # ok | warning (amber, past the SLA's first warn_at) | breached
 
     @property
     def is_overdue(self) -> bool:
@@ -231,19 +233,26 @@ def _escape_like(value: str) -> str:
     return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _sla_started_at():
-    """When the clock of the task's deadline started: the earliest waiting timer of the instance due then."""
-    return (select(func.min(Timer.created_at))
+def _deadline_timer(column):
+    """A column of the waiting timer behind the task's deadline (the instance's timer due then)."""
+    return (select(func.min(column))
             .where(Timer.instance_id == UserTask.instance_id, Timer.state == "waiting",
                    Timer.due_at == UserTask.due_at)
             .correlate(UserTask).scalar_subquery())
+
+
+def _sla_started_at():
+    """When the clock of the task's deadline started (the SLA's own start, e.g. receipt: a status change never
+    restarts it), so the share used and the warnings (services/sla_warnings.py) agree."""
+    return _deadline_timer(func.coalesce(Timer.started_at, Timer.created_at))
 
 
 def _base_query(uow, actor: Actor, view: str, filters: TaskFilters, now: datetime):
     query = (select(UserTask.id, UserTask.complaint_id, UserTask.element_id, UserTask.title, UserTask.form,
                     UserTask.lane,
                     UserTask.department, UserTask.assignee_id, UserTask.follow_up_at, UserTask.created_at,
-                    UserTask.due_at, _sla_started_at().label("sla_started_at"), Complaint.tracking_number,
+                    UserTask.due_at, _sla_started_at().label("sla_started_at"),
+                    _deadline_timer(Timer.sla).label("sla_name"), Complaint.tracking_number,
                     Complaint.customer_name, Complaint.category, Complaint.channel, Complaint.severity,
                     Complaint.urgent)
              .outerjoin(Complaint, Complaint.id == UserTask.complaint_id)
@@ -276,7 +285,8 @@ def list_tasks(uow, actor: Actor, *, view: str = "team", filters: TaskFilters | 
             undated = undated.where(UserTask.id > cursor_id)
         rows += uow.session.execute(undated.order_by(UserTask.id).limit(limit + 1 - len(rows))).all()
     hidden = _hidden_columns(actor)
-    items = [_item(row, now, hidden) for row in rows[:limit]]
+    profile = uow.settings.sla_profile
+    items = [_item(row, now, hidden, profile) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, view=view, limit=limit)
 
@@ -303,8 +313,10 @@ def _hidden_columns(actor: Actor) -> frozenset[str]:
     return frozenset(c for c in COMPLAINT_COLUMNS if read_policy.COMPLAINT_FIELDS[c] not in visible)
 
 
-def _item(row, now: datetime, hidden: frozenset[str]) -> WorkItem:
+def _item(row, now: datetime, hidden: frozenset[str], profile) -> WorkItem:
     started = row.sla_started_at or row.created_at
+    if isinstance(started, str):  # SQLite hands back the coalesce() of two datetimes as text
+        started = parse_instant(started)
     used = None
     if row.due_at is not None:
         span = (row.due_at - started).total_seconds()
@@ -313,7 +325,8 @@ def _item(row, now: datetime, hidden: frozenset[str]) -> WorkItem:
     return WorkItem(id=row.id, complaint_id=row.complaint_id, name=row.element_id, title=row.title,
                     form=row.form, lane=row.lane, department=row.department, assignee_id=row.assignee_id,
                     follow_up_at=row.follow_up_at, created_at=row.created_at, due_at=row.due_at,
-                    sla_started_at=started if row.due_at is not None else None, sla_used=used, **complaint)
+                    sla_started_at=started if row.due_at is not None else None, sla_used=used,
+                    sla_state=sla_state(profile, row.sla_name, used), **complaint)
 
 
 __all__ = ["ALL_VIEW_ROLES", "DEFAULT_LIMIT", "MAX_LIMIT", "VIEWS", "Page", "TaskFilters", "WorkItem",

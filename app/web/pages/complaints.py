@@ -12,8 +12,9 @@ from werkzeug.exceptions import Forbidden
 
 from app.engine import read_policy
 from app.engine.actors import Actor
-from app.engine.errors import InvalidSubmission
-from app.engine.services import complaint_list, complaints, diagram_state
+from app.engine.errors import Conflict, InvalidSubmission
+from app.engine.retry import run_with_retry
+from app.engine.services import complaint_list, complaints, diagram_state, extensions
 from app.web import current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
@@ -38,7 +39,34 @@ def show(complaint_id: int):
         complaint = read_policy.require_complaint(uow, actor, complaint_id)
         view = read_policy.complaint_view(uow, actor, complaint)
         clocks = diagram_state.clocks(uow, actor, complaint_id)
-    return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks)
+        may_extend = actor.has_any_role(extensions.REQUESTING_ROLES)
+        extension_choices = extensions.choices(uow.settings, complaint) if may_extend else []
+        granted = extensions.list_extensions(uow, actor, complaint_id) if may_extend else []
+    return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks,
+                           extension_choices=extension_choices, extensions=granted)
+
+
+@bp.post("/complaints/<int:complaint_id>/extensions")
+def extend(complaint_id: int):
+    """The coordinator's "Extend deadline" form: the same service as POST /api/v1/complaints/<id>/extensions."""
+    sla, _sep, extension = request.form.get("choice", "").partition("/")
+    data = {"sla": sla, "extension": extension, "reason": request.form.get("reason", "")}
+
+    def command(uow):
+        record, outcome = extensions.request_extension(uow, current_user.actor, complaint_id, data)
+        return outcome, record.state
+
+    try:
+        outcome, state = run_with_retry(current_runtime(), command)
+        outcome.raise_if_refused()
+    except Conflict as err:
+        flash(err.message, "error")
+    except InvalidSubmission as err:
+        flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
+    else:
+        flash(_("The deadline was extended and the customer is told.") if state == "applied" else
+              _("The extension awaits the approval of the head of complaint management."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id))
 
 
 @bp.get("/complaints/<int:complaint_id>/diagram.bpmn")

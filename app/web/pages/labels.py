@@ -31,8 +31,16 @@ ACTIONS = {
     "complaint_closed": _l("Complaint closed"), "sla_breached": _l("Deadline breached"),
     "escalation_notified": _l("Escalation notified"), "escalated_to_head": _l("Escalated to the head of complaints"),
     "delivery_failed": _l("Message could not be delivered"), "script_failed": _l("A process step failed"),
+    "extension_requested": _l("Deadline extension requested"), "deadline_extended": _l("Deadline extended"),
+    "extension_refused": _l("Deadline extension refused"), "sla_warning": _l("Deadline warning sent"),
+    "escalation_joined": _l("Added to the open escalation"),
+    "escalated_to_executive": _l("Escalated to an executive"), "intervention": _l("Intervention on an overdue case"),
 }
-MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation")}
+MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation"),
+                 "extension_notice": _l("Extension notice"), "holding_response": _l("Holding response"),
+                 "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction")}
+EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Awaiting approval"),
+                    "applied": _l("Granted"), "refused": _l("Refused")}
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
                 "broken": _l("Broken")}
 TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
@@ -50,6 +58,10 @@ def humanize(code) -> str:
 
 def status(code) -> str:
     return _from(STATUSES, code)
+
+
+def extension_state(code) -> str:
+    return _from(EXTENSION_STATES, code)
 
 
 def action(code) -> str:
