@@ -3,6 +3,7 @@ gets "valid" or located errors from the validator: never a traceback, an object 
 exception class as the message, an error split over lines, or a hang."""
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -13,7 +14,17 @@ from app.engine.runtime import Runtime
 from app.engine.services.definitions import validate_files
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def _corpus() -> Path:
+    # Beside the checkout (../shared), or where CI's clean clone cannot see it by relative path: the workplace's
+    # shared folder, or wherever COMPLAINTFLOW_BPMN_CORPUS points.
+    candidates = [os.environ.get("COMPLAINTFLOW_BPMN_CORPUS"), REPO.parent / "shared" / "corpus",
+                  "/work/shared/corpus"]
+    return next((Path(c) for c in candidates if c and Path(c).is_dir()), REPO.parent / "shared" / "corpus")
+
+
+CORPUS = _corpus()
 BUDGET_SECONDS = 45  # about 5 s on an idle 2-core machine
 INTERNALS = re.compile(r"0x[0-9a-fA-F]{6,}|\bb['\"]<|Traceback|^\w*(Error|Exception)\b|object at ")
 
