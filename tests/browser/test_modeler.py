@@ -18,7 +18,7 @@ from app.engine.services.users import actor_for
 from app.engine.settings import load_settings
 from app.engine.models import User
 from tests.browser.harness import audit
-from tests.modeler.test_roundtrip import lint, node  # noqa: F401 - the node fixture
+from tests.modeler.test_roundtrip import PROCESSES, lint, node, spiff_extensions  # noqa: F401 - node: fixture
 from tests.support import CaseDriver
 
 READY = "[data-testid=modeler][data-modeler-state=ready]"
@@ -76,6 +76,7 @@ def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_
     assert page.get_attribute("[data-testid=modeler]", "data-import-warnings") == "0"
     assert page.locator(".bjs-powered-by").count() == 1  # bpmn.io watermark, as its licence asks
     assert page.locator(".djs-minimap").count() == 1
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")  # the shipped diagram lints clean
 
     # A user task's form, from the forms in app/forms.
     _select(page, "classify_complaint")
@@ -139,6 +140,12 @@ def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_
     saved.write_text(new.bpmn_source, encoding="utf-8")
     result = lint(node, saved)
     assert result.returncode == 0, result.stdout + result.stderr
+    # Every SpiffWorkflow extension came through the editor as it was, but for the form we changed.
+    original = spiff_extensions(PROCESSES / "complaint_handling.bpmn")
+    changed = [e for e in spiff_extensions(saved) if e not in original]
+    assert changed == [("classify_complaint", "property", (("name", "formJsonSchemaFilename"),
+                                                           ("value", "triage_complaint.schema.json")), "")]
+    assert len(spiff_extensions(saved)) == len(original)
     _run_lifecycle(tmp_path, new.bpmn_source.replace('value="triage_complaint.schema.json"',
                                                      'value="classify_complaint.schema.json"', 1),
                    database_url, clock, case)
@@ -187,3 +194,19 @@ def test_the_modeler_is_forbidden_to_everyone_but_process_owners(visit, case, us
     assert visitor.page.locator("[data-testid=nav-modeler]").count() == 0
     visitor.goto("/modeler/versions/1", status=403)
     visitor.goto("/modeler/choices.json", status=403)
+
+
+def test_lint_flags_a_subprocess_drawn_across_lanes_that_is_put_in_a_lane(visit, case):
+    """complaintflow/subprocess-lanes: handle_complaint spans three lanes and must stay in none."""
+    page = _open_modeler(visit("owner"), "/modeler/versions/1")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
+    page.evaluate("""() => { const m = window.complaintflowModeler, registry = m.get('elementRegistry');
+        const lane = registry.get('lane_departments').businessObject;
+        const sub = registry.get('handle_complaint').businessObject;
+        m.get('modeling').updateModdleProperties(registry.get('lane_departments'), lane,
+          {flowNodeRef: [...lane.flowNodeRef, sub]}); }""")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    issues = page.evaluate("() => window.complaintflowModeler.get('linting')._issues")
+    assert [i["rule"] for i in issues["handle_complaint"]] == ["complaintflow/subprocess-lanes"]
+    page.click("[data-testid=undo]")  # undo takes it out again
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
