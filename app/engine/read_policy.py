@@ -63,11 +63,12 @@ AUDIENCE_CLASSES: dict[str, frozenset[str]] = {
 # Widest first: an actor with several roles gets the first audience one of its roles grants.
 ROLE_AUDIENCES: tuple[tuple[str, str], ...] = (
     ("system", "internal"), ("coordinator", "internal"), ("approver", "internal"),
-    ("head_of_complaints", "internal"), ("compliance", "internal"),
+    ("head_of_complaints", "internal"), ("executive", "internal"), ("compliance", "internal"),
     ("department_officer", "case_file"), ("intake_agent", "case_file"),
     ("customer", "customer"), ("channel", "channel"),
 )
-ALL_COMPLAINT_ROLES = frozenset({"system", "coordinator", "approver", "head_of_complaints", "compliance"})
+ALL_COMPLAINT_ROLES = frozenset({"system", "coordinator", "approver", "head_of_complaints", "executive",
+                                 "compliance"})
 DEFINITION_ROLES = frozenset({"system", "process_owner", "compliance", "head_of_complaints"})
 FIGURE_ROLES = frozenset({"system", "process_owner", "compliance", "head_of_complaints", "coordinator"})
 
@@ -103,9 +104,10 @@ VARIABLE_CLASSES: dict[str, str] = {
 }
 
 # What the public audiences see of the history: milestones only, without who or any detail.
-PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed"})
+PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed",
+                            "deadline_extended"})
 # Outbox kinds addressed to the customer (escalations go to staff).
-CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply"})
+CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply", "extension_notice", "holding_response"})
 
 
 def audience(actor: Actor) -> str:

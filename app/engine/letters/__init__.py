@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
@@ -97,7 +98,9 @@ def _tidy(body: str) -> str:
 def _translations(language: str):
     if language == "en":
         return NullTranslations()
-    return Translations.load(str(CATALOGS), [language], domain="messages")
+    # A Locale, not the string: the catalog folder is named by the full locale (zh_Hans_CN), which the string
+    # "zh_CN" never finds (the letters silently came out in English).
+    return Translations.load(str(CATALOGS), [Locale.parse(language)], domain="messages")
 
 
 @lru_cache(maxsize=None)

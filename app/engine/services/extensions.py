@@ -78,8 +78,8 @@ def check_allowed(session, profile, complaint: Complaint, instance_id: int, sla_
     timer = session.scalar(select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting",
                                                Timer.sla == sla.name).order_by(Timer.id).limit(1))
     if timer is None or timer.due_at is None:
-        raise Conflict(f"There is no running {named} on this case to extend (not started yet, met, or already "
-                       "passed)")
+        raise Conflict(f"There is no running '{sla.name}' deadline on this case to extend (not started yet, met, "
+                       "or already passed)")
     return Allowed(sla=sla, extension=extension, timer=timer, new_due_at=new_due_at(profile, sla, extension, timer))
 
 
@@ -102,6 +102,7 @@ def request_extension(uow, actor: Actor, complaint_id: int, data: dict) -> tuple
     uow.session.flush()
     payload = {"extension_id": record.id, "sla": record.sla, "extension": record.extension, "reason": reason,
                "approval_role": allowed.extension.approval_role, "requested_by": actor.username,
+               "timer": allowed.timer.spiff_task_id,
                "previous_due_at": allowed.timer.due_at.isoformat(), "new_due_at": allowed.new_due_at.isoformat()}
     outcome = steps.run_step(uow, actor, instance.id, steps.ExtendDeadline(payload), now=now)
     if outcome.refused:
@@ -130,7 +131,14 @@ def apply(ctx, record: DeadlineExtension, *, comment: str | None = None) -> dict
         return {"applied": False, "extension_id": record.id}
     previous = timer.due_at
     due = new_due_at(profile, sla, extension, timer)
-    ctx.reschedule_timer(timer.spiff_task_id, due)
+    try:
+        ctx.reschedule_timer(timer.spiff_task_id, due)
+    except Conflict:  # it fired earlier in this very step (timers first): the deadline was not met
+        record.state = "refused"
+        record.comment = "The deadline passed before the extension was applied"
+        ctx.audit("extension_refused", extension_id=record.id, sla=record.sla, extension=record.extension,
+                  reason=record.comment)
+        return {"applied": False, "extension_id": record.id}
     record.state, record.previous_due_at, record.new_due_at = "applied", previous, due
     ctx.audit("deadline_extended", extension_id=record.id, sla=record.sla, extension=record.extension,
               reason=record.reason, previous_due_at=previous.isoformat(), new_due_at=due.isoformat(),
