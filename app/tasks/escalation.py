@@ -119,7 +119,7 @@ def apply_intervention(ctx: ServiceContext) -> dict:
         result = _instruct(ctx, instruction)
     else:
         raise InvalidSubmission({"intervention_action": ["Choose reassign, extend or instruct"]})
-    ctx.audit("intervention", action=action, instruction=instruction, **result)
+    ctx.audit("intervention", intervention=action, instruction=instruction, **result)
     return {"action": action, **result}
 
 

@@ -168,7 +168,9 @@ def _notify(uow, timer: Timer, level: int, share: float, now: datetime) -> int:
     body = (f"{round(share * 100)} % of the '{timer.sla or timer.name}' deadline of complaint {tracking} has "
             f"passed. It is due {timer.due_at.isoformat()}. Open work: {titles}.")
     for username, user in sorted(recipients.items()):
-        session.add(OutboxMessage(idempotency_key=f"warning:{timer.id}:{level}:{username}",
+        # Per deadline: an extended deadline warns again of the same level, never twice of one.
+        key = f"warning:{timer.id}:{timer.due_at.isoformat()}:{level}:{username}"
+        session.add(OutboxMessage(idempotency_key=key,
                                   complaint_id=timer.complaint_id, kind="sla_warning",
                                   recipient=user.email or user.username, subject=subject, body=body,
                                   created_at=now))
