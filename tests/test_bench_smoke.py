@@ -11,7 +11,8 @@ from app.engine.models import Complaint, ProcessInstance, Timer, UserTask
 from app.engine.services import worklist
 
 
-@pytest.mark.parametrize("name", ["bench.lifecycle", "bench.http_load", "bench.timers", "bench.data"])
+@pytest.mark.parametrize("name", ["bench.lifecycle", "bench.http_load", "bench.timers", "bench.data",
+                                  "bench.sender"])
 def test_bench_module_imports(name):
     module = importlib.import_module(name)
     assert module.__doc__
