@@ -27,7 +27,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     _trust_proxies(app)
     api.register(app)
     errors.register(app)  # after api.register: app/web/errors.py is the one error mapping, whatever registered
-    app.add_url_rule("/", "index", index)
+    from app.web import pages  # noqa: PLC0415 - the staff workspace; "/" is its sign-in / inbox redirect
+    pages.register(app)  # after errors.register: browser routes get HTML error pages, /api/v1 keeps JSON
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 
