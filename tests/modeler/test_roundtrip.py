@@ -211,4 +211,5 @@ def test_resaved_process_escalates_an_overdue_first_response(case, clock, resave
     assert complaint.is_overdue and complaint.escalation_level == 1
     assert [b["sla"] for b in complaint.breached_slas] == ["first_response"]
     assert {"coordinator@bank.example", "head@bank.example"} <= {m.recipient for m in case.messages(cid, "escalation")}
-    assert case.ready_names(cid) == ["classify_complaint"]
+    # The first response stays open (non-interrupting) and the head is asked to intervene (escalation.bpmn).
+    assert case.ready_names(cid) == ["classify_complaint", "intervene_overdue_complaint"]
