@@ -12,7 +12,7 @@ from app.engine.clock import Clock, SystemClock
 from app.engine.db import Database
 from app.engine.forms import FormStore
 from app.engine.settings import Settings, database_url, load_settings
-from app.engine.workflow.specs import SpecCache
+from app.engine.workflow.specs import SpecCache, WorkflowCache
 
 
 class Runtime:
@@ -24,6 +24,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.database = Database(url or database_url())
         self.specs = SpecCache()
+        self.workflows = WorkflowCache()
+        self.workflows.attach(self.database.sessions)
         self.forms = FormStore(self.settings.forms_dir, self.settings.departments)
         self.operators = operators if operators is not None else OPERATORS
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.actors import Actor
 from app.engine.errors import Conflict, NotFound
-from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, Timer, UserTask
+from app.engine.models import Complaint, Incident, ProcessDefinition, ProcessInstance, Timer, UserTask
 from app.engine.services import audit, incidents, sla_warnings
 from app.engine.sla import parse_instant, resolve_sla
 from app.engine.workflow import runner
@@ -124,6 +124,7 @@ class Step:
     task_rows: dict[str, UserTask] = field(default_factory=dict)  # ready tasks, by SpiffWorkflow id
     workflow: object = None
     fired: list[Timer] = field(default_factory=list)
+    open_incident: bool = False                                   # an incident is open on this instance
 
 
 def start_process(uow, actor: Actor, definition: ProcessDefinition, data: Mapping,
@@ -163,16 +164,21 @@ def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | No
 
 
 def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False) -> Step | None:
-    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    # One round trip for the instance, its complaint and whether an incident is open on it (only then does a
+    # successful firing look incidents up to resolve them).
+    open_incident = exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open")
+    query = (select(ProcessInstance, Complaint, open_incident)
+             .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+             .where(ProcessInstance.id == instance_id))
     if claim and uow.runtime.database.is_postgresql:
-        query = query.with_for_update(skip_locked=True)
-    row = uow.session.scalars(query).one_or_none()
-    if row is None:
+        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
+    found = uow.session.execute(query).one_or_none()
+    if found is None:
         if claim:
             return None
         raise NotFound(f"Process instance {instance_id} does not exist")
-    complaint = uow.session.get(Complaint, row.complaint_id) if row.complaint_id else None
-    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint)
+    row, complaint, has_incident = found
+    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint, open_incident=bool(has_incident))
     # The rows the save compares against, read once: the step never re-queries what it writes.
     step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(select(Timer).where(
         Timer.instance_id == instance_id, Timer.state.in_(("waiting", "broken"))))}
@@ -183,11 +189,11 @@ def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: 
 
 
 def _workflow(uow, row: ProcessInstance, step: Step):
-    # A process-local cache of live workflows keyed by (row.id, row.lock_version) slots in here: a hit skips
-    # the deserialization, the version check on save still guards correctness. _finish would put the saved
-    # workflow under the new version.
-    spec, subprocess_specs = _specs(uow, row.definition_id)
-    workflow = load_state(row.state, spec, subprocess_specs)
+    # The live workflow this process saved at this very version, if any (runtime.workflows): no deserialization.
+    workflow = uow.runtime.workflows.take(row.id, row.lock_version, row.state)
+    if workflow is None:
+        spec, subprocess_specs = _specs(uow, row.definition_id)
+        workflow = load_state(row.state, spec, subprocess_specs)
     # Deserializing resets the script engine to SpiffWorkflow's unsandboxed default: set ours every time.
     workflow.script_engine = _script_engine(step)
     return workflow
@@ -263,9 +269,12 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     # step decided on a stale read can never commit its task, timer or complaint rows.
     flag_modified(row, "state")
     step.uow.session.flush()
+    # Back into the cache under the version just written, once (and only if) the transaction commits.
+    step.uow.runtime.workflows.after_commit(step.uow.session, row.id, lambda: row.lock_version, row.state,
+                                            step.workflow)
     outcome.fired = tuple(FiredTimer(t.element_id, t.name, t.due_at) for t in step.fired)
     outcome.finished = snapshot.finished
-    if step.fired:
+    if step.fired and step.open_incident:
         # A timer path that works again: an incident left by an earlier failing attempt is over.
         outcome.incidents_resolved = incidents.resolve_open(step.uow, row.id, step.now)
     return outcome
@@ -382,7 +391,10 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
                              spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username,
                              reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
                                                                                             due))
-        return handler(ctx, **params)
+        # The handler's queries need none of the step's pending writes (its rows are saved after the run): no
+        # autoflush, so the complaint and audit rows go out in the step's one flush, not one per query.
+        with uow.session.no_autoflush:
+            return handler(ctx, **params)
 
     return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings.sla_profile), call_service)
 

@@ -1,0 +1,72 @@
+"""A step's cost in SQL statements and in deserializations (issue 15): a plain completion loads its rows in a few
+queries and writes only what changed; a step on the version this process saved takes the live workflow from
+the cache. The bounds make a regression (a per-row query, an extra flush, a lost cache) fail here."""
+from contextlib import contextmanager
+
+from sqlalchemy import event, update
+
+from app.engine.models import ProcessInstance
+from app.engine.services import user_tasks
+from app.engine.workflow import serialization
+
+# A plain completion (an investigation: one task done, the next one created, no timer change). Reads: the
+# service's task lookup and its read-policy complaint, then the step's instance + complaint + open incident
+# (one query), timers, tasks. Writes: audit INSERT, complaint UPDATE, instance UPDATE (the version check), task
+# UPDATE, task INSERT.
+MAX_READS = 5
+MAX_WRITES = 5
+
+
+@contextmanager
+def statements(runtime):
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            seen.append(statement.split("\n")[0][:120])
+
+    event.listen(runtime.database.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", record)
+
+
+def _complete(case, cid, element_id, data):
+    task = case.task(cid, element_id)
+    with case.runtime.unit_of_work() as uow:
+        user_tasks.get_task(uow, case.actor_for(task), task.id)  # warm the identity map as the view would not
+    with statements(case.runtime) as seen, case.runtime.unit_of_work() as uow:
+        outcome = user_tasks.complete_user_task(uow, case.actor_for(task), task.id, data)
+    assert outcome.completed
+    return seen
+
+
+def test_a_plain_completion_stays_within_its_statement_budget(case):
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    seen = _complete(case, cid, "investigate_complaint", {"facts": "Checked the ledger", "root_cause": "Duplicate "
+                                                          "posting", "proposed_remedy": "Refund"})
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    writes = [s for s in seen if s not in reads]
+    assert len(reads) <= MAX_READS, "\n".join(reads)
+    assert len(writes) <= MAX_WRITES, "\n".join(writes)
+
+
+def test_a_step_on_the_current_version_skips_deserialization(case, monkeypatch):
+    loads = []
+    original = serialization.load_state
+    monkeypatch.setattr("app.engine.services.steps.load_state",
+                        lambda *a, **kw: loads.append(1) or original(*a, **kw))
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    assert loads == [], "each step ran on the version this process had just saved"
+    # Someone else moved the row on (another process): the next step must read the stored state.
+    with case.runtime.unit_of_work() as uow:
+        row = uow.session.query(ProcessInstance).filter_by(complaint_id=cid).one()
+        uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == row.id)
+                            .values(lock_version=row.lock_version + 1))
+    case.investigate(cid, "cards")
+    assert loads == [1]
