@@ -70,3 +70,28 @@ def test_a_step_on_the_current_version_skips_deserialization(case, monkeypatch):
                             .values(lock_version=row.lock_version + 1))
     case.investigate(cid, "cards")
     assert loads == [1]
+
+
+class _Blocking:
+    """Records what the scheduler's wake-up arms (APScheduler's add_job signature)."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def add_job(self, func, trigger, **kwargs):
+        self.jobs.append((trigger, kwargs))
+
+
+def test_the_scheduler_wakes_at_the_next_due_time(case, clock):
+    from app import scheduler  # noqa: PLC0415
+
+    cid = case.register()
+    due = min(t.due_at for t in case.timers(cid) if t.state == "waiting")
+    due = due if due.tzinfo else due.replace(tzinfo=clock.now().tzinfo)
+    blocking = _Blocking()
+    clock.advance(due - clock.now() - __import__("datetime").timedelta(seconds=0.4))
+    scheduler.wake(case.runtime, blocking, echo=lambda _text: None)
+    assert [(trigger, kw["run_date"]) for trigger, kw in blocking.jobs] == [("date", due)]
+    clock.advance(seconds=1)
+    scheduler.wake(case.runtime, blocking, echo=lambda _text: None)
+    assert any(t.state == "fired" for t in case.timers(cid)), "a due timer fires on the next poll"
