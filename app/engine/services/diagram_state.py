@@ -86,7 +86,10 @@ def _mark(elements: dict, element_id: str, state: str, *, done: int = 0) -> None
 def clocks(uow, actor: Actor, complaint_id: int) -> list[Clock]:
     """The case's SLA clocks, oldest first (running, breached, or stopped when the work was done in time)."""
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
-    rows = uow.session.scalars(select(Timer).where(Timer.complaint_id == complaint.id)
+    # By the instance (timers.instance_id is indexed; timers.complaint_id is not): a lookup, not a table scan.
+    instance = _instance(uow, complaint)
+    rows = uow.session.scalars(select(Timer).where(Timer.instance_id == instance.id)
                                .order_by(Timer.created_at, Timer.id))
-    return [Clock(element_id=t.element_id, name=t.name, state=t.state, started_at=t.created_at, due_at=t.due_at,
-                  fired_at=t.fired_at) for t in rows]
+    # The SLA's own start (e.g. receipt), not the timer row's creation: a status change never restarts a clock.
+    return [Clock(element_id=t.element_id, name=t.name, state=t.state, started_at=t.started_at or t.created_at,
+                  due_at=t.due_at, fired_at=t.fired_at) for t in rows]
