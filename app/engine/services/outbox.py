@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from app.engine.models import Incident, OutboxMessage
+from app.engine.services import incidents
 
 LEASE = timedelta(minutes=10)           # far longer than one SMTP exchange (30 s timeout)
 MAX_ATTEMPTS = 6
-FIRST_RETRY = timedelta(minutes=1)      # then 2, 4, 8, 16 minutes
+FIRST_RETRY = incidents.BACKOFF_FIRST   # then 2, 4, 8, 16 minutes: the incidents' backoff
 INCIDENT_KIND = "delivery"
 
 
@@ -66,7 +67,7 @@ def record_failure(uow, message: ClaimedMessage, error: str, now: datetime, *, p
     if give_up:
         row.state, row.next_attempt_at = "failed", None
     else:
-        row.state, row.next_attempt_at = "pending", now + FIRST_RETRY * 2 ** (row.attempts - 1)
+        row.state, row.next_attempt_at = "pending", now + incidents.backoff(row.attempts)
     _record_incident(uow, row, error, now, give_up)
     return give_up
 
