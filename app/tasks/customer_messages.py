@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.engine.letters import language_for, render_letter
 from app.engine.sla import due_at, parse_instant
+from app.tasks.escalation import withdraw_open_interventions
 from app.tasks.registry import ServiceContext, operator
 
 
@@ -52,4 +53,6 @@ def close_complaint(ctx: ServiceContext, outcome: str) -> dict:
     complaint.customer_satisfied = ctx.data.get("customer_satisfied")
     complaint.satisfaction_rating = ctx.data.get("satisfaction_rating")
     ctx.audit("complaint_closed", outcome=outcome, reopen_count=ctx.data.get("reopen_count", 0))
-    return {"outcome": outcome, "closed_at": ctx.now.isoformat()}
+    # The terminate end event after this task ends an escalation still open beside the main flow.
+    withdrawn = withdraw_open_interventions(ctx, "complaint_closed")
+    return {"outcome": outcome, "closed_at": ctx.now.isoformat(), "interventions_withdrawn": withdrawn}

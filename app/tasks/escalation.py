@@ -123,6 +123,19 @@ def apply_intervention(ctx: ServiceContext) -> dict:
     return {"action": action, **result}
 
 
+def withdraw_open_interventions(ctx: ServiceContext, reason: str) -> list[int]:
+    """Record in the history that the open intervention of this case is withdrawn (``reason``: why). The
+    diagram does the withdrawing: "Complaint closed" is a terminate end event, which cancels the open
+    escalation branch in the same step; the step then marks the task row cancelled."""
+    withdrawn = []
+    for task in _open_tasks(ctx):
+        if task.element_id in INTERVENTION_TASKS:
+            ctx.audit("intervention_withdrawn", reason=reason, task_id=task.id, element_id=task.element_id,
+                      escalation_level=ctx.complaint.escalation_level)
+            withdrawn.append(task.id)
+    return withdrawn
+
+
 def _work_tasks(ctx: ServiceContext) -> list[UserTask]:
     return [t for t in _open_tasks(ctx) if t.element_id not in INTERVENTION_TASKS]
 
