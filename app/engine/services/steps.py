@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.actors import Actor
@@ -163,16 +163,23 @@ def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | No
     raise TypeError(f"unknown command {command!r}")
 
 
-def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False) -> Step | None:
-    # One round trip for the instance, its complaint and whether an incident is open on it (only then does a
-    # successful firing look incidents up to resolve them).
-    open_incident = exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open")
-    query = (select(ProcessInstance, Complaint, open_incident)
+# The step's reads, built once (building a select costs more than SQLAlchemy's cached compile of it). One
+# round trip for the instance, its complaint and whether an incident is open on it (only then does a successful
+# firing look incidents up to resolve them); then the rows the save compares against.
+_INSTANCE = (select(ProcessInstance, Complaint,
+                    exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
              .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
-             .where(ProcessInstance.id == instance_id))
-    if claim and uow.runtime.database.is_postgresql:
-        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
-    found = uow.session.execute(query).one_or_none()
+             .where(ProcessInstance.id == bindparam("instance_id")))
+_INSTANCE_CLAIMED = _INSTANCE.with_for_update(of=ProcessInstance, skip_locked=True)
+_TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
+                                  Timer.state.in_(("waiting", "broken")))
+_TASK_ROWS = select(UserTask).where(UserTask.instance_id == bindparam("instance_id"), UserTask.state == "ready")
+
+
+def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False) -> Step | None:
+    claimed = claim and uow.runtime.database.is_postgresql
+    params = {"instance_id": instance_id}
+    found = uow.session.execute(_INSTANCE_CLAIMED if claimed else _INSTANCE, params).one_or_none()
     if found is None:
         if claim:
             return None
@@ -180,10 +187,8 @@ def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: 
     row, complaint, has_incident = found
     step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint, open_incident=bool(has_incident))
     # The rows the save compares against, read once: the step never re-queries what it writes.
-    step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(select(Timer).where(
-        Timer.instance_id == instance_id, Timer.state.in_(("waiting", "broken"))))}
-    step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(select(UserTask).where(
-        UserTask.instance_id == instance_id, UserTask.state == "ready"))}
+    step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)}
+    step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)}
     step.workflow = _workflow(uow, row, step)
     return step
 

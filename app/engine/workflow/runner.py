@@ -69,11 +69,20 @@ def start(spec, subprocess_specs, script_engine, data: Mapping) -> BpmnWorkflow:
 
 
 def advance(workflow: BpmnWorkflow) -> None:
-    """Run engine steps until the workflow waits. do_engine_steps refreshes timers only at its end, so a timer
-    that became due during the steps needs a second pass."""
-    workflow.do_engine_steps()
-    workflow.refresh_timers()
-    workflow.do_engine_steps()
+    """Run engine steps until the workflow waits.
+
+    This is SpiffWorkflow's do_engine_steps (run ready engine tasks until none is left, then refresh the
+    timers), repeated only when that refresh made a timer ready: a timer that became due during the steps runs
+    too. Every pass walks the whole tree, so no pass is run for nothing (the step used to run a second
+    do_engine_steps on every advance). ``_do_engine_steps`` is the loop body of do_engine_steps in the pinned
+    SpiffWorkflow 3.2.0."""
+    while True:
+        while workflow._do_engine_steps():
+            pass
+        waiting = [(task, task.state) for task in workflow.event_manager.tasks.values()]
+        workflow.refresh_timers()
+        if all(task.state == state for task, state in waiting):
+            return
 
 
 def fire_timers(workflow: BpmnWorkflow, task_ids: Iterable[str]) -> list[str]:

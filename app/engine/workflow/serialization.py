@@ -10,6 +10,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+# The task dicts of a live workflow's last save (see InstanceStateConverter._task_dicts), kept on the workflow.
+_TASK_DICTS = "_complaintflow_task_dicts"
+_FINISHED = TaskState.FINISHED_MASK
 
 
 class InstanceStateConverter(BpmnWorkflowConverter):
@@ -20,21 +25,96 @@ class InstanceStateConverter(BpmnWorkflowConverter):
     """
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        # As WorkflowConverter.to_dict (SpiffWorkflow 3.2.0), but every task dict comes through _task_dicts.
+        cache = getattr(workflow, _TASK_DICTS, None) or {}
+        fresh: dict = {}
+        dct = self._workflow_dict(workflow, cache, fresh)
+        dct["subprocesses"] = {}
+        for task_id, subprocess in workflow.subprocesses.items():
+            sub = self._workflow_dict(subprocess, cache, fresh)
+            sub["parent_task_id"] = str(subprocess.parent_task_id)
+            sub["spec"] = subprocess.spec.name
+            sub["typename"] = self.registry.typenames[type(subprocess)]
+            dct["subprocesses"][str(task_id)] = sub
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        setattr(workflow, _TASK_DICTS, fresh)
         return dct
+
+    def _workflow_dict(self, workflow, cache, fresh) -> dict:
+        registry = self.registry
+        return {
+            "data": registry.convert(registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self._task_dicts(workflow.tasks, cache, fresh),
+            "root": str(workflow.task_tree.id),
+        }
+
+    def _task_dicts(self, tasks, cache, fresh) -> dict:
+        """The tasks' dicts, reusing those of finished tasks from the previous save of this live workflow.
+
+        A finished task (completed, cancelled, error) under a finished parent no longer changes, except for new
+        children (runner._rearm adds one under a completed boundary split); its dict (ids, state, internal data
+        and its data as a delta to its parent's) is reused as long as its state, state change time, children
+        and both data objects are the same. Scripts copy task data on write (scripting.py), so no later task
+        mutates a finished task's data in place. A workflow fresh from the database starts with the dicts it
+        was read from (from_dict), so a cold step too converts only what is still moving. The result is what
+        SpiffWorkflow's own converter writes (tests/engine/test_state_serialization.py)."""
+        convert = self.registry.convert
+        out = {}
+        for task_id, task in tasks.items():
+            key = _finished_key(task, tasks)
+            if key is None:
+                out[str(task_id)] = convert(task)
+                continue
+            item = cache.get(task_id)
+            if item is None or item[0] != key:
+                item = (key, str(task_id), convert(task))
+            fresh[task_id] = item
+            out[item[1]] = item[2]
+        return out
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         if spec is None:
             raise ValueError("instance state carries no spec: pass the cached spec of its definition version")
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        task_dicts, subprocess_dicts = dct["tasks"], dict(dct["subprocesses"])
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        # The stored dicts of the finished tasks are what the next save would convert them to again: keep them.
+        cache: dict = {}
+        _remember(workflow.tasks, task_dicts, cache)
+        for task_id, sub_dict in subprocess_dicts.items():
+            subprocess = workflow.subprocesses.get(UUID(task_id))
+            if subprocess is not None:
+                _remember(subprocess.tasks, sub_dict["tasks"], cache)
+        setattr(workflow, _TASK_DICTS, cache)
         return workflow
+
+
+def _finished_key(task, tasks):
+    """What a finished task's dict depends on, or None while the task (or its parent) may still change."""
+    state = task._state
+    if not state & _FINISHED:
+        return None
+    parent = tasks.get(task._parent) if task._parent is not None else None
+    if parent is not None and not parent._state & _FINISHED:
+        return None
+    return (state, task.last_state_change, tuple(task._children), id(task.data),
+            id(parent.data) if parent is not None else None)
+
+
+def _remember(tasks, dicts, cache) -> None:
+    for task_id, task in tasks.items():
+        key = _finished_key(task, tasks)
+        if key is not None:
+            text_id = str(task_id)
+            cache[task_id] = (key, text_id, dicts[text_id])
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
