@@ -30,6 +30,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     from app.web import pages  # noqa: PLC0415 - the staff workspace; "/" is its sign-in / inbox redirect
     pages.register(app)  # after errors.register: browser routes get HTML error pages, /api/v1 keeps JSON
     app.add_url_rule("/healthz", "healthz", healthz)
+    from app.web.server_timing import ServerTiming  # noqa: PLC0415
+    app.wsgi_app = ServerTiming(app.wsgi_app)  # outermost: it times everything the app does
     return app
 
 

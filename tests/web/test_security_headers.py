@@ -48,6 +48,9 @@ def test_every_response_carries_the_security_headers_and_no_store(client, method
     assert response.status_code == status
     assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     assert response.headers["Cache-Control"] == "no-store"
+    # the server's own time for the request (app/web/server_timing.py), errors included
+    name, duration = response.headers["Server-Timing"].split(";dur=")
+    assert name == "app" and float(duration) >= 0
 
 
 def test_a_rate_limited_answer_carries_them_too(demo, tmp_path):

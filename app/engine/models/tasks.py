@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.engine.models.base import Base
 
 _READY = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
+_UNASSIGNED = {"postgresql_where": text("state = 'ready' AND assignee_id IS NULL"),
+               "sqlite_where": text("state = 'ready' AND assignee_id IS NULL")}
 
 
 class UserTask(Base):
@@ -20,7 +22,9 @@ class UserTask(Base):
                       Index("ix_tasks_ready_due", "due_at", "id", **_READY),
                       Index("ix_tasks_ready_department", "department", "due_at", "id", **_READY),
                       Index("ix_tasks_ready_lane", "lane", "due_at", "id", **_READY),
-                      Index("ix_tasks_ready_assignee", "assignee_id", "due_at", "id", **_READY))
+                      Index("ix_tasks_ready_assignee", "assignee_id", "due_at", "id", **_READY),
+                      # the team view and its badge count (migration 0011)
+                      Index("ix_tasks_ready_unassigned", "lane", "department", "due_at", "id", **_UNASSIGNED))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
