@@ -22,7 +22,9 @@ STATE_ORDER = ("completed", "active", "overdue")   # a later state wins when an 
 
 @dataclass(frozen=True)
 class Clock:
-    """One SLA timer of the case: when it started, when it is due, whether it ran out."""
+    """One SLA timer of the case: when it started, when it is due, whether it ran out. ``sla`` names the
+    deadline it enforces: one timer element may run several clocks over a case's life (a reopened case runs
+    the review clock where the first pass ran the decision clock), each its own row."""
 
     element_id: str
     name: str
@@ -30,6 +32,7 @@ class Clock:
     started_at: datetime
     due_at: datetime | None
     fired_at: datetime | None
+    sla: str | None = None
 
     @property
     def breached(self) -> bool:
@@ -92,4 +95,4 @@ def clocks(uow, actor: Actor, complaint_id: int) -> list[Clock]:
                                .order_by(Timer.created_at, Timer.id))
     # The SLA's own start (e.g. receipt), not the timer row's creation: a status change never restarts a clock.
     return [Clock(element_id=t.element_id, name=t.name, state=t.state, started_at=t.started_at or t.created_at,
-                  due_at=t.due_at, fired_at=t.fired_at) for t in rows]
+                  due_at=t.due_at, fired_at=t.fired_at, sla=t.sla) for t in rows]

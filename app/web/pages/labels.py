@@ -35,7 +35,13 @@ ACTIONS = {
     "extension_refused": _l("Deadline extension refused"), "sla_warning": _l("Deadline warning sent"),
     "escalation_joined": _l("Added to the open escalation"),
     "escalated_to_executive": _l("Escalated to an executive"), "intervention": _l("Intervention on an overdue case"),
+    "intervention_withdrawn": _l("Intervention withdrawn: the complaint was closed"),
 }
+# The SLA names of config/sla.toml a clock enforces (its description there says which rule it is).
+SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent handling"),
+        "decision": _l("Handling decision"), "payment_services_decision": _l("Payment-services decision"),
+        "review": _l("Review of the reopened case"), "escalation_response": _l("Response to an escalation"),
+        "feedback_wait": _l("Wait for the customer's feedback")}
 MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation"),
                  "extension_notice": _l("Extension notice"), "holding_response": _l("Holding response"),
                  "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction")}
@@ -70,6 +76,10 @@ def action(code) -> str:
 
 def message_kind(code) -> str:
     return _from(MESSAGE_KINDS, code)
+
+
+def sla(code) -> str:
+    return _from(SLAS, code)
 
 
 def timer_state(code) -> str:
