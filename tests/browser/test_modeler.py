@@ -5,21 +5,16 @@ deployed file still lints clean (tools/bpmn) and runs the full lifecycle. Nobody
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.engine.errors import InvalidSubmission
 from app.engine.models import ProcessDefinition, ProcessInstance
-from app.engine.runtime import Runtime
-from app.engine.services.demo import load_demo
-from app.engine.services.users import actor_for
-from app.engine.settings import load_settings
-from app.engine.models import User
 from tests.browser.harness import audit
 from tests.modeler.test_roundtrip import PROCESSES, lint, node, spiff_extensions  # noqa: F401 - node: fixture
-from tests.support import CaseDriver
 
 READY = "[data-testid=modeler][data-modeler-state=ready]"
 
@@ -64,7 +59,17 @@ def _definition_of(case, cid) -> ProcessDefinition:
         return definition
 
 
-def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_path, database_url, clock):  # noqa: F811
+# The deliberate changes, both kept through save, deploy and the lifecycle: classification asks for the triage
+# form (an existing schema: the intake desk names the lead department straight away; category, severity and
+# product come from the registration), and the first-response timer follows another SLA of the active profile
+# whose duration differs (12 h instead of 24 h), so the engine's due time shows which SLA it used.
+NEW_FORM, OLD_FORM = "triage_complaint.schema.json", "classify_complaint.schema.json"
+NEW_SLA, OLD_SLA = "urgent_handling", "first_response"
+
+
+def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_path):  # noqa: F811
+    hours = {name: case.runtime.settings.sla_profile.slas[name].duration for name in (NEW_SLA, OLD_SLA)}
+    assert hours == {NEW_SLA: "PT12H", OLD_SLA: "PT24H"}, "config/sla.toml changed: pick SLAs that differ"
     running = case.register(1)
     owner = visit("owner")
     owner.goto("/modeler")
@@ -81,14 +86,14 @@ def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_
     # A user task's form, from the forms in app/forms.
     _select(page, "classify_complaint")
     group = _spiff_group(page)
-    group.locator("select[name='cf-form']").select_option("triage_complaint.schema.json")
+    group.locator("select[name='cf-form']").select_option(NEW_FORM)
     # A timer's SLA, from the active profile, and a clock start that does not exist (a validation error).
     _select(page, "first_response_overdue")
     group = _spiff_group(page)
-    group.locator("select[name='cf-timer-sla']").select_option("escalation_response")
+    group.locator("select[name='cf-timer-sla']").select_option(NEW_SLA)
     group.locator("input[name='cf-timer-start']").fill("no_such_variable")
     expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(
-        'sla_due_at("escalation_response", no_such_variable)')  # the panel writes typed text after a pause
+        f'sla_due_at("{NEW_SLA}", no_such_variable)')  # the panel writes typed text after a pause
     with page.expect_navigation():
         page.click("[data-testid=save-draft]")  # a version is never edited: saving makes a draft
     page.wait_for_selector(READY)
@@ -116,10 +121,10 @@ def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_
     group = _spiff_group(page)
     group.locator("input[name='cf-timer-start']").fill("received_at")
     expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(
-        'sla_due_at("escalation_response", received_at)')
+        f'sla_due_at("{NEW_SLA}", received_at)')
     page.click("[data-testid=validate]")
     page.wait_for_selector("[data-testid=modeler][data-validation=valid]")
-    page.fill("[data-testid=deploy-reason]", "Classification asks for the triage; first response escalates on time")
+    page.fill("[data-testid=deploy-reason]", "Classification asks for the triage; first response within 12 hours")
     with page.expect_navigation():
         page.click("[data-testid=deploy]")
     page.wait_for_selector(READY)
@@ -130,60 +135,55 @@ def test_owner_edits_validates_and_deploys_a_new_version(visit, case, node, tmp_
     old, new = _definition_of(case, running), _definition_of(case, fresh)
     assert (old.version, new.version) == (1, 2)
     assert new.deployed_by == "owner" and new.deploy_reason.startswith("Classification asks")
-    assert case.task(fresh, "classify_complaint").form == "triage_complaint.schema.json"
-    assert case.task(running, "classify_complaint").form == "classify_complaint.schema.json"
-    assert 'sla_due_at("escalation_response", received_at)' in new.bpmn_source
+    assert f'sla_due_at("{NEW_SLA}", received_at)' in new.bpmn_source
     assert "<spiffworkflow:serviceTaskOperator" in new.bpmn_source
 
-    # The saved file lints clean and, with the deliberate form swap undone, runs the whole lifecycle.
+    # The saved file lints clean, and every SpiffWorkflow extension came through the editor as it was, but for
+    # the two we changed: the form, and the timer's SLA property (kept in step with its expression).
     saved = tmp_path / "complaint_handling.bpmn"
     saved.write_text(new.bpmn_source, encoding="utf-8")
     result = lint(node, saved)
     assert result.returncode == 0, result.stdout + result.stderr
-    # Every SpiffWorkflow extension came through the editor as it was, but for the form we changed.
     original = spiff_extensions(PROCESSES / "complaint_handling.bpmn")
     changed = [e for e in spiff_extensions(saved) if e not in original]
-    assert changed == [("classify_complaint", "property", (("name", "formJsonSchemaFilename"),
-                                                           ("value", "triage_complaint.schema.json")), "")]
+    assert changed == [("classify_complaint", "property", (("name", "formJsonSchemaFilename"), ("value", NEW_FORM)),
+                        ""),
+                       ("first_response_overdue", "property", (("name", "sla"), ("value", f'"{NEW_SLA}"')), "")]
     assert len(spiff_extensions(saved)) == len(original)
-    _run_lifecycle(tmp_path, new.bpmn_source.replace('value="triage_complaint.schema.json"',
-                                                     'value="classify_complaint.schema.json"', 1),
-                   database_url, clock, case)
+
+    # What the engine used: the new complaint runs the saved, deployed file with both changes; the running one
+    # keeps its version's form and SLA.
+    assert case.task(fresh, "classify_complaint").form == NEW_FORM
+    assert case.task(running, "classify_complaint").form == OLD_FORM
+    assert _first_response_clock(case, fresh) == (NEW_SLA, timedelta(hours=12))
+    assert _first_response_clock(case, running) == (OLD_SLA, timedelta(hours=24))
+    _run_lifecycle(case, fresh)
+    case.classify(running)  # the running complaint still takes its own version's classification form
+    assert case.ready_names(running) == ["triage_complaint"]
+    assert _definition_of(case, running).version == 1
 
 
-def _run_lifecycle(tmp_path, source, database_url, clock, case) -> None:
-    processes = tmp_path / "processes"
-    processes.mkdir()
-    (processes / "complaint_handling.bpmn").write_text(source, encoding="utf-8")
-    (processes / "escalation.bpmn").write_text(_definition_of_process(case, "escalation"), encoding="utf-8")
-    # A fresh database state for this run: the live server's rows are emptied first.
-    from tests.conftest import _empty_tables
-    _empty_tables(case.runtime.database)
-    rt = Runtime(database_url, clock=clock, settings=replace(load_settings(), processes_dir=processes))
-    try:
-        with rt.unit_of_work() as uow:
-            load_demo(uow)
-        with rt.unit_of_work() as uow:
-            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
-        driver = CaseDriver(rt, actors)
-        cid = driver.register()
-        driver.classify(cid)
-        driver.triage(cid, lead="cards", co=["operations"])
-        driver.investigate(cid, "operations")
-        driver.investigate(cid, "cards")
-        driver.draft(cid, message="First draft")
-        driver.approve(cid)
-        driver.feedback(cid, True, 4)
-        assert driver.complaint(cid).status == "closed"
-    finally:
-        rt.close()
+def _first_response_clock(case, cid) -> tuple[str, timedelta]:
+    [timer] = [t for t in case.timers(cid) if t.element_id == "first_response_overdue" and t.state == "waiting"]
+    return timer.sla, timer.due_at - timer.started_at
 
 
-def _definition_of_process(case, process_id: str) -> str:
-    with case.runtime.unit_of_work() as uow:
-        definition = uow.session.scalars(select(ProcessDefinition).where(
-            ProcessDefinition.process_id == process_id).order_by(ProcessDefinition.version.desc())).first()
-        return definition.bpmn_source
+def _run_lifecycle(case, cid) -> None:
+    """The full lifecycle on version 2: classification takes the triage form's data (the classification form's
+    would be refused), the first response is made in time, and the case closes."""
+    with pytest.raises(InvalidSubmission):
+        case.classify(cid)
+    case.complete(cid, "classify_complaint", {"lead_department": "cards", "co_departments": []})
+    assert case.task(cid, "triage_complaint")  # the flow goes on to the real triage
+    assert not [t for t in case.timers(cid) if t.element_id == "first_response_overdue" and t.state == "waiting"]
+    case.triage(cid, lead="cards", co=["operations"])
+    case.investigate(cid, "operations")
+    case.investigate(cid, "cards")
+    case.draft(cid, message="First draft")
+    case.approve(cid)
+    case.feedback(cid, True, 4)
+    assert case.complaint(cid).status == "closed"
+    assert _definition_of(case, cid).version == 2
 
 
 @pytest.mark.parametrize("username", ["compliance", "coordinator", "intake"])

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.engine.actors import Actor
 from app.engine.errors import DefinitionError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound
 from app.engine.models import ProcessDefinition, ProcessDraft
-from app.engine.services import audit, definitions
+from app.engine.services import audit, definitions, reviews
 from app.engine.workflow.parsing import executable_process_ids
 
 EDITOR_ROLES = frozenset({"process_owner"})
@@ -171,6 +171,17 @@ def deploy_draft(uow, actor: Actor, draft_id: int, reason: str) -> ProcessDefini
     uow.session.delete(draft)
     uow.session.flush()
     return definition
+
+
+def submit_for_review(uow, actor: Actor, draft_id: int, comment: str | None = None):
+    """Ask compliance to sign off the draft as saved (services/reviews.py keys the sign-off by its checksum).
+    Only a valid draft: a file that cannot be deployed is not worth a reviewer's time, and fixing it would change
+    the bytes and need a second review anyway."""
+    get_draft(uow, actor, draft_id)
+    result = validate_draft(uow, actor, draft_id)
+    if not result.valid:
+        raise InvalidDefinition(result.errors)
+    return reviews.submit_draft(uow, actor, draft_id, comment)
 
 
 def discard_draft(uow, actor: Actor, draft_id: int) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.engine.actors import Actor
-from app.engine.errors import DefinitionError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound
+from app.engine.errors import (DefinitionError, DomainError, InvalidDefinition, InvalidSubmission, NotAllowed,
+                               NotFound)
 from app.engine.models import DefinitionReview, ProcessDefinition, ProcessDraft, ProcessInstance
 from app.engine.services import audit
 from app.engine.workflow.diff import diff_bpmn
@@ -130,7 +131,18 @@ def version_diff(uow, actor: Actor, definition_id: int, against_id: int | None =
             .order_by(ProcessDefinition.version.desc()).limit(1)).first()
     else:
         old = _definition(uow, against_id)
+        if old.process_id != new.process_id:  # two versions of one definition, never a file against another's
+            raise DomainError(f"Version {against_id} belongs to {old.process_id}, not {new.process_id}: only two "
+                              "versions of the same definition can be compared")
     return _diff_result(uow, old, new.bpmn_source, new=_version_row(new), checksum=new.checksum)
+
+
+def versions_of(uow, actor: Actor, process_id: str) -> list[dict]:
+    """Every version of one definition, oldest first: what the diff page offers to compare."""
+    _require_desk(actor)
+    return [{"id": d_id, "version": version} for d_id, version in uow.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.version).where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version))]
 
 
 def submission_diff(uow, actor: Actor, submission_id: int) -> dict:
@@ -195,6 +207,20 @@ def submit_draft(uow, actor: Actor, draft_id: int, comment: str | None = None) -
         raise NotFound(f"Draft {draft_id} does not exist")
     return submit(uow, actor, process_id=draft.process_id, file_name=draft.file_name, source=draft.bpmn_source,
                   author=draft.author, comment=comment)
+
+
+def draft_review(uow, draft: ProcessDraft) -> dict:
+    """Where a draft's saved bytes stand with compliance: submitted (the latest submission of exactly these
+    bytes, or None), the decision on them (None = none yet) and whether the deploy gate needs an approval."""
+    checksum = checksum_of(draft.bpmn_source)
+    submitted = uow.session.scalars(select(DefinitionReview).where(
+        DefinitionReview.checksum == checksum, DefinitionReview.action == "submitted",
+        DefinitionReview.bpmn_source.is_not(None))
+        .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc()).limit(1)).first()
+    return {"checksum": checksum, "signoff_required": signoff_required(uow.settings),
+            "submission": None if submitted is None else {"id": submitted.id, "by": submitted.actor,
+                                                           "at": submitted.occurred_at},
+            "review": review_statuses(uow, {checksum}).get(checksum)}
 
 
 def authors(uow, checksum: str) -> set[str]:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine.errors import InvalidDefinition
-from app.engine.services import drafts
+from app.engine.services import drafts, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
 
@@ -52,7 +52,8 @@ def version(definition_id: int):
 def draft(draft_id: int):
     with current_runtime().unit_of_work() as uow:
         item = drafts.get_draft(uow, current_user.actor, draft_id)
-    return render_template("pages/modeler.html", definition=None, draft=item,
+        review = reviews.draft_review(uow, item)  # where the saved bytes stand with compliance
+    return render_template("pages/modeler.html", definition=None, draft=item, review=review,
                            source_url=url_for("modeler.draft_source", draft_id=item.id))
 
 

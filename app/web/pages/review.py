@@ -4,12 +4,12 @@ else gets the 403 page. Rules live in services/reviews.py and services/migration
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
-from app.engine.services import migration, reviews
+from app.engine.errors import Conflict, InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.services import drafts, migration, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
 
@@ -38,14 +38,19 @@ def index():
 
 @bp.get("/review/versions/<int:definition_id>")
 def version(definition_id: int):
+    """A version and its diff against ``against`` (default: the previous version). The page's compare form sends
+    ``version`` too: choosing another version on the "new" side opens that version's own page."""
     actor = current_user.actor
-    against = request.args.get("against", type=int)
+    against, shown = _version_arg("against"), _version_arg("version")
+    if shown is not None and shown != definition_id:
+        return redirect(url_for("review.version", definition_id=shown, against=against))
     with current_runtime().unit_of_work() as uow:
         result = reviews.version_diff(uow, actor, definition_id, against)
         trail = reviews.trail(uow, actor, result["new"]["checksum"])
+        versions = reviews.versions_of(uow, actor, result["new"]["process_id"])
     old_url = url_for("review.version_source", definition_id=result["old"]["id"]) if result["old"] else None
     new_url = url_for("review.version_source", definition_id=definition_id)
-    return _diff_page(result, trail, old_url, new_url)
+    return _diff_page(result, trail, old_url, new_url, versions=versions)
 
 
 @bp.get("/review/submissions/<int:submission_id>")
@@ -58,13 +63,14 @@ def submission(submission_id: int):
     return _diff_page(result, trail, old_url, url_for("review.submission_source", submission_id=submission_id))
 
 
-def _diff_page(result, trail, old_url, new_url):
+def _diff_page(result, trail, old_url, new_url, versions=None):
     actor = current_user.actor
     changes = result["changes"]
     return render_template("pages/review_version.html", result=result, trail=trail, old_url=old_url,
                            new_url=new_url, changes=changes.changes if changes else [],
                            highlights=changes.highlights() if changes else {},
-                           may_sign_off=reviews.may_sign_off(actor), back=request.path)
+                           may_sign_off=reviews.may_sign_off(actor), back=request.full_path.rstrip("?"),
+                           versions=versions)
 
 
 @bp.get("/review/versions/<int:definition_id>/source.bpmn")
@@ -100,9 +106,19 @@ def decide(checksum: str):
 
 @bp.post("/review/drafts/<int:draft_id>/submit")
 def submit_draft(draft_id: int):
-    with current_runtime().unit_of_work() as uow:
-        row = reviews.submit_draft(uow, current_user.actor, draft_id, request.form.get("comment"))
-        submission_id = row.id
+    """Submit a draft as saved (the modeler's "Submit for review" form, which asks to come back to the draft)."""
+    back_to_modeler = request.form.get("return_to") == "modeler"
+    try:
+        with current_runtime().unit_of_work() as uow:
+            row = drafts.submit_for_review(uow, current_user.actor, draft_id, request.form.get("comment"))
+            submission_id = row.id
+    except InvalidDefinition:  # nothing submitted: the draft's page has the Validate button that lists why
+        flash(_("The draft is not valid, so it was not submitted: validate it, fix the problems it lists and "
+                "submit it again."), "error")
+        return redirect(url_for("modeler.draft", draft_id=draft_id))
+    if back_to_modeler:
+        flash(_("Submitted for review: compliance finds the draft on the review desk."), "success")
+        return redirect(url_for("modeler.draft", draft_id=draft_id))
     flash(_("Submitted for review."), "success")
     return redirect(url_for("review.submission", submission_id=submission_id))
 
@@ -131,6 +147,16 @@ def migrate(process_id: str):
     flash(_("%(moved)s instances moved to version %(version)s; %(failed)s could not move.", moved=moved,
             version=result["target_version"], failed=failed), "success" if not failed else "error")
     return redirect(url_for("review.migration_preview", process_id=process_id))
+
+
+def _version_arg(name: str) -> int | None:
+    """A definition id from the query string: absent or empty means the default; anything else is a 400."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400)
+    return int(value)
 
 
 def _back() -> str:

@@ -58,9 +58,30 @@ async function start(container) {
   modeler.get('canvas').zoom('fit-viewport');
   modeler.get('minimap').open();
 
+  // "Submit for review" sends the draft as saved: with unsaved changes it waits for a save; after a save the
+  // file is a new one for compliance (the shown submission or decision was about the old bytes).
+  const review = container.querySelector('[data-testid="review-submission"]');
+  const reviewForm = review?.querySelector('[data-testid="submit-review-form"]');
+  function reviewDirty(dirty) {
+    if (!reviewForm) return;
+    reviewForm.querySelector('[data-testid="submit-for-review"]').disabled = dirty;
+    reviewForm.querySelector('[data-testid="submit-needs-save"]').hidden = !dirty;
+  }
+  function reviewSaved() {
+    if (!reviewForm) return;
+    reviewDirty(false);
+    reviewForm.hidden = false;
+    review.querySelector('[data-testid="review-state"]')?.remove();
+    review.dataset.reviewState = 'none';
+  }
+  reviewForm?.addEventListener('submit', (event) => {
+    if (container.dataset.dirty) event.preventDefault();
+  });
+
   const commandStack = modeler.get('commandStack');
   modeler.on('commandStack.changed', () => {
     container.dataset.dirty = 'true';
+    reviewDirty(true);
     say(texts.unsaved);
   });
   modeler.on('linting.completed', ({ issues }) => {
@@ -80,6 +101,7 @@ async function start(container) {
     if (data.saveUrl) {
       const answer = await request(data.saveUrl, { method: 'PUT', headers, body: await xml() });
       if (!answer.ok) throw new Error(format(texts.failed, { status: answer.status }));
+      if (container.dataset.dirty) reviewSaved();
       delete container.dataset.dirty;
       say(texts.saved);
       return true;

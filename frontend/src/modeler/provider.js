@@ -192,6 +192,17 @@ function setTimer(element, timer, kind, body, tools) {
   tools.modeling.updateModdleProperties(element, timer, props);
 }
 
+// The engine keeps the SLA behind a timer (warnings, extensions: the timers row's sla and started_at) from the
+// timer's spiffworkflow properties "sla" (an expression: a quoted name) and "slaClockStart". A timer that has
+// them keeps them in step with the SLA chosen here, or its deadline and its warnings would follow two SLAs.
+function syncSlaProperties(element, name, start, tools) {
+  const bo = getBusinessObject(element);
+  const sla = property(bo, 'sla');
+  if (sla && sla.value !== `"${name}"`) tools.modeling.updateModdleProperties(element, sla, { value: `"${name}"` });
+  const clock = property(bo, 'slaClockStart');
+  if (clock && start && clock.value !== start) tools.modeling.updateModdleProperties(element, clock, { value: start });
+}
+
 function TimerKindEntry({ element, id }) {
   const tools = useTools();
   const timer = timerDefinition(getBusinessObject(element));
@@ -217,6 +228,7 @@ function TimerSlaEntry({ element, id }) {
       const start = SLA_CALL.exec(current())?.[2] || '';
       setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`,
         tools);
+      syncSlaProperties(element, name, start, tools);
     },
     getOptions: () => [{ value: '', label: texts.noSla },
       ...slas.map((s) => ({ value: s.name, label: `${s.name} (${s.duration}, ${s.counting})` }))],
@@ -232,7 +244,9 @@ function TimerStartEntry({ element, id }) {
     getValue: () => SLA_CALL.exec(current())?.[2] || '',
     setValue: (start) => {
       const name = SLA_CALL.exec(current())?.[1];
-      if (name) setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`, tools);
+      if (!name) return;
+      setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`, tools);
+      syncSlaProperties(element, name, start, tools);
     },
   });
 }
