@@ -16,16 +16,23 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine.db import RETRYABLE_PGCODES
 from app.engine.errors import StaleInstance
 from app.engine.services import incidents, timers
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# Instances fired per scheduler transaction, each step in its own savepoint (one commit for all of them).
+PER_TRANSACTION = 20
 # An instance whose firing leads to another timer already due is stepped again, at most this often per run.
 MAX_STEPS_PER_INSTANCE = 10
-# How often the scheduler process looks up the next due time (one index lookup on timers.state, due_at).
-WAKE_POLL = 1.0
+# How often the scheduler process looks up the next due time (one index lookup on timers.state, due_at): a timer
+# written by another process with an earlier due time is seen within this.
+WAKE_POLL = 0.5
 
 
 @dataclass
@@ -49,7 +56,8 @@ class FiringReport:
         return text
 
 
-def fire_due_timers(runtime, now: datetime | None = None, *, batch: int = BATCH) -> FiringReport:
+def fire_due_timers(runtime, now: datetime | None = None, *, batch: int = BATCH,
+                    per_transaction: int = PER_TRANSACTION) -> FiringReport:
     """Fire every timer due by ``now`` (default: the runtime's clock), in batches, until none is due."""
     now = now or runtime.clock.now()
     report = FiringReport()
@@ -60,34 +68,56 @@ def fire_due_timers(runtime, now: datetime | None = None, *, batch: int = BATCH)
             due = timers.due_instance_ids(uow, now, batch, given_up)
         if not due:
             return report
-        for instance_id in due:
-            steps[instance_id] = steps.get(instance_id, 0) + 1
-            if not _fire_instance(runtime, instance_id, now, report) \
-                    or steps[instance_id] >= MAX_STEPS_PER_INSTANCE:
-                given_up.add(instance_id)
+        for start in range(0, len(due), per_transaction):
+            chunk = due[start:start + per_transaction]
+            fired = _fire_instances(runtime, chunk, now, report)
+            for instance_id in chunk:
+                steps[instance_id] = steps.get(instance_id, 0) + 1
+                if instance_id not in fired or steps[instance_id] >= MAX_STEPS_PER_INSTANCE:
+                    given_up.add(instance_id)
 
 
-def _fire_instance(runtime, instance_id: int, now: datetime, report: FiringReport) -> bool:
-    """One instance, one transaction. True when something fired (the instance may have more due)."""
+def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: FiringReport) -> set[int]:
+    """Several instances in one transaction, each step in its own savepoint: a step that fails or loses a race
+    rolls back alone, the others commit together (one commit, not one per instance). Returns the instances on
+    which something fired (they may have more due). Failures become incidents after the commit."""
+    outcomes: list = []
+    failures: list[tuple[int, Exception]] = []
     try:
         with runtime.unit_of_work() as uow:
-            outcome = timers.fire_due_timers_of(uow, instance_id, now)
+            for instance_id in instance_ids:
+                try:
+                    with runtime.workflows.savepoint(uow.session):
+                        outcome = timers.fire_due_timers_of(uow, instance_id, now)
+                except (StaleDataError, StaleInstance):
+                    report.skipped += 1  # another step on this case committed first; a later run sees the rest
+                    continue
+                except DBAPIError as err:
+                    if getattr(err.orig, "pgcode", None) not in RETRYABLE_PGCODES:
+                        failures.append((instance_id, err))
+                    else:
+                        report.skipped += 1  # deadlock or serialization failure: lost a race
+                    continue
+                except Exception as err:  # noqa: BLE001 - one case's failure is that case's incident, not the run's
+                    failures.append((instance_id, err))
+                    continue
+                if outcome is None:
+                    report.skipped += 1
+                else:
+                    outcomes.append((instance_id, outcome))
     except StaleInstance:
-        report.skipped += 1  # another step on this case committed first; its next run sees what is left
-        return False
-    except Exception as err:  # noqa: BLE001 - any failure of one case is that case's incident, never the run's
-        log.warning("timer step failed on instance %s: %s", instance_id, err, exc_info=True)
-        report.failures[instance_id] = incidents.describe(err)[2]
-        try:
-            with runtime.unit_of_work() as uow:
-                _, opened = incidents.record_failure(uow, instance_id, err, now)
-            report.incidents_opened += opened
-        except Exception:  # noqa: BLE001 - e.g. the case was deleted meanwhile: the run still goes on
-            log.exception("could not record the incident of instance %s", instance_id)
-        return False
-    if outcome is None:
-        report.skipped += 1
-        return False
+        report.skipped += len(outcomes)  # the commit lost a race: nothing of this transaction happened
+        outcomes = []
+    fired: set[int] = set()
+    for instance_id, outcome in outcomes:
+        if _count(instance_id, outcome, now, report):
+            fired.add(instance_id)
+    for instance_id, err in failures:
+        _record_failure(runtime, instance_id, err, now, report)
+    return fired
+
+
+def _count(instance_id: int, outcome, now: datetime, report: FiringReport) -> bool:
     report.incidents_resolved += outcome.incidents_resolved
     if not outcome.fired:
         return False
@@ -100,9 +130,23 @@ def _fire_instance(runtime, instance_id: int, now: datetime, report: FiringRepor
     return True
 
 
-def next_due_at(runtime) -> datetime | None:
+def _record_failure(runtime, instance_id: int, err: Exception, now: datetime, report: FiringReport) -> None:
+    log.warning("timer step failed on instance %s: %s", instance_id, err, exc_info=err)
+    report.failures[instance_id] = incidents.describe(err)[2]
+    try:
+        with runtime.unit_of_work() as uow:
+            _, opened = incidents.record_failure(uow, instance_id, err, now)
+        report.incidents_opened += opened
+    except Exception:  # noqa: BLE001 - e.g. the case was deleted meanwhile: the run still goes on
+        log.exception("could not record the incident of instance %s", instance_id)
+
+
+def next_due_at(runtime, after: datetime | None = None) -> datetime | None:
     with runtime.unit_of_work() as uow:
-        return timers.next_due_at(uow)
+        due = timers.next_due_at(uow, after)
+    if due is not None and due.tzinfo is None:  # SQLite hands back naive UTC
+        due = due.replace(tzinfo=timezone.utc)
+    return due
 
 
 @dataclass
@@ -137,16 +181,21 @@ def run_once(runtime, now: datetime | None = None, *, transport=None, deliver: b
 
 
 def wake(runtime, blocking, echo=print) -> None:
-    """Fire now what is due; arm a one-off job at the next due time if it falls before the next poll."""
+    """Fire now what is due; arm a one-off job at the next due time if it falls before the next poll.
+
+    The next due time to arm at is looked up after "now": a timer due but not firable this run (its case in
+    incident backoff, or held by another process) must not hide the next one behind it until the next poll."""
+    now = runtime.clock.now()
     due = next_due_at(runtime)
     if due is None:
         return
-    if due.tzinfo is None:  # SQLite hands back naive UTC
-        due = due.replace(tzinfo=timezone.utc)
-    now = runtime.clock.now()
     if due <= now:
         _fire_and_echo(runtime, echo)
-    elif (due - now).total_seconds() < WAKE_POLL:
+        now = runtime.clock.now()
+        due = next_due_at(runtime, after=now)
+        if due is None:
+            return
+    if (due - now).total_seconds() < WAKE_POLL:
         blocking.add_job(_fire_and_echo, "date", run_date=due, args=(runtime, echo), id="wake-at-due",
                          replace_existing=True, misfire_grace_time=None)
 
@@ -173,7 +222,7 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
                      next_run_time=datetime.now().astimezone())
     # Timers on time: the run above is the safety net (and sends warnings and the outbox); this one wakes at the
     # next due time, found by a cheap index lookup every WAKE_POLL s (a step in any process may write an earlier
-    # timer), so a deadline fires within about a second instead of up to ``interval`` s late.
+    # timer), so a deadline fires at its due time instead of up to ``interval`` s late.
     blocking.add_job(lambda: wake(runtime, blocking, echo), "interval", seconds=WAKE_POLL, max_instances=1,
                      coalesce=True, id="wake-poll")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")

@@ -35,6 +35,9 @@ def fire_due_timers_of(uow, instance_id: int, now: datetime | None = None) -> st
     return outcome
 
 
-def next_due_at(uow) -> datetime | None:
-    return uow.session.scalar(select(Timer.due_at).where(Timer.state == "waiting")
-                              .order_by(Timer.due_at).limit(1))
+def next_due_at(uow, after: datetime | None = None) -> datetime | None:
+    """The earliest due time of a waiting timer (one index lookup); with ``after``, the earliest later than it."""
+    query = select(Timer.due_at).where(Timer.state == "waiting")
+    if after is not None:
+        query = query.where(Timer.due_at > after)
+    return uow.session.scalar(query.order_by(Timer.due_at).limit(1))

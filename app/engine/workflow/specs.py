@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Callable
 
 from app.engine.workflow.serialization import load_specs
@@ -69,6 +70,18 @@ class WorkflowCache:
     def after_commit(self, session, instance_id: int, version_of: Callable[[], int], state: str, workflow) -> None:
         """Cache ``workflow`` once ``session``'s transaction has committed (``attach`` did the wiring)."""
         session.info.setdefault(self.PENDING, []).append((instance_id, version_of, state, workflow))
+
+    @contextmanager
+    def savepoint(self, session):
+        """A savepoint for one step among several in a transaction (the scheduler): if it rolls back, the
+        workflows its step would have cached are forgotten too, those of the steps before it stay pending."""
+        before = list(session.info.get(self.PENDING, ()))
+        try:
+            with session.begin_nested():
+                yield
+        except BaseException:
+            session.info[self.PENDING] = before
+            raise
 
     def attach(self, sessionmaker) -> None:
         from sqlalchemy import event  # noqa: PLC0415
