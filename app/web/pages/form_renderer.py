@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
+
+from app.web.pages.i18n import gettext
 
 MONEY_PATTERN = re.compile(r"\[0-9\]\{1,1[0-9]\}")  # the decimal-amount patterns of app/forms, e.g. [0-9]{1,13}
 LONG_TEXT_LENGTH = 200

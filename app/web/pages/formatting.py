@@ -1,15 +1,17 @@
 """Dates, times, money and SLA time left as the reader's locale and time zone write them (Babel)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from flask import Flask
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_currency, format_date, format_datetime, format_timedelta, get_timezone, gettext
+from babel import dates
+from flask_babel import format_currency, get_timezone
 
 from app.web import current_runtime
+from app.web.pages.i18n import gettext, reader_locale
 
 # Past this share of its SLA a deadline shows amber; past the deadline, red.
 WARNING_SHARE = 0.75
@@ -33,14 +35,26 @@ def reader_zone() -> ZoneInfo:
     return ZoneInfo(str(get_timezone()))
 
 
+# Babel's own functions with the reader's locale and zone looked up once per request (reader_locale), as
+# flask_babel's wrappers would do on every call: a work-list page formats a hundred-odd dates. A naive datetime
+# is UTC, as for flask_babel.
+
 def fmt_datetime(value: datetime | str | None, style: str = "medium") -> str:
     if isinstance(value, str):  # the read policy's views carry ISO strings
         value = datetime.fromisoformat(value) if value else None
-    return format_datetime(value, style) if value else ""
+    if not value:
+        return ""
+    locale, zone = reader_locale()
+    return dates.format_datetime(value, style, tzinfo=zone, locale=locale)
 
 
 def fmt_date(value, style: str = "medium") -> str:
-    return format_date(value, style) if value else ""
+    if not value:
+        return ""
+    locale, zone = reader_locale()
+    if isinstance(value, datetime):  # the day it is in the reader's zone
+        value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return dates.format_date(value, style, locale=locale)
 
 
 def fmt_money(amount) -> str:
@@ -60,9 +74,10 @@ def time_left(due: datetime | None, at: datetime | None = None) -> str:
     if due is None:
         return ""
     delta: timedelta = due - (at or now())
+    locale = reader_locale()[0]
     if delta.total_seconds() >= 0:
-        return format_timedelta(delta, add_direction=True, threshold=1.5)
-    return gettext("%(time)s overdue", time=format_timedelta(-delta, threshold=1.5))
+        return dates.format_timedelta(delta, add_direction=True, threshold=1.5, locale=locale)
+    return gettext("%(time)s overdue", time=dates.format_timedelta(-delta, threshold=1.5, locale=locale))
 
 
 def sla_state(start: datetime | None, due: datetime | None, at: datetime | None = None) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from lxml import etree
 
 from app.web import current_runtime
 from app.web.pages.form_renderer import choices_of
 from app.web.pages.formatting import fmt_datetime, fmt_money
+from app.web.pages.i18n import gettext
 
 REGISTRATION_FORM = "register_complaint.schema.json"
 
