@@ -37,18 +37,23 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import shlex  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+import urllib.parse  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http"
 TARGETS_MS = {"tasks": 50.0, "complaint": 50.0, "complete": 100.0}
+# The pages (issue 16): the server's own time for the request (its Server-Timing header), p95.
+PAGE_TARGETS_MS = {"inbox page": 100.0, "task page": 100.0, "complaint page": 100.0}
 # As ./run starts it (workers 2); keep in step with ./run.
 GUNICORN = ["--workers", "2", "app.web:create_app()"]
 
@@ -160,11 +165,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int) -> subprocess.Popen:
+def start_server(url: str, port: int, arguments: list[str] = GUNICORN) -> subprocess.Popen:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SECRET_KEY": os.environ.get(
         "COMPLAINTFLOW_SECRET_KEY", "bench-only-secret-key-bench-only-secret-key")}
-    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", *GUNICORN], cwd=ROOT, env=env,
+    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", *arguments], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -196,17 +201,27 @@ def stop_server(process: subprocess.Popen) -> None:
 class Result:
     name: str
     latencies: list[float] = field(default_factory=list)     # seconds, successful answers only
+    server_ms: list[float] = field(default_factory=list)     # the answers' Server-Timing, successful ones
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
     bytes: int = 0
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0
+    server_cpu: float = 0.0                                   # CPU seconds of gunicorn (master and workers)
+    database_cpu: float = 0.0                                 # and of its PostgreSQL backends
 
     @property
     def count(self) -> int:
         return sum(self.statuses.values())
+
+    def percentile(self, p: float) -> float:
+        return 1000 * _percentile(self.latencies, p)
+
+    def server_percentile(self, p: float) -> float:
+        return _percentile(self.server_ms, p)
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0
 
 
 class Client:
@@ -214,10 +229,19 @@ class Client:
         self.port = port
         self.connection = None
 
-    def send(self, method: str, path: str, token: str, body: dict | None = None) -> tuple[int, int]:
-        headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
+    def send(self, method: str, path: str, credential: str, body: dict | str | None = None,
+             ) -> tuple[int, int, float | None, http.client.HTTPResponse]:
+        """``credential``: an API token, or "cookie:<session cookie>" for the pages. A str body is a form."""
+        if credential.startswith("cookie:"):
+            headers = {"Cookie": credential[len("cookie:"):], "Accept": "text/html"}
+        else:
+            headers = {"Authorization": f"Bearer {credential}"}
+        headers["Connection"] = "keep-alive"
         payload = None
-        if body is not None:
+        if isinstance(body, str):
+            payload = body.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         for attempt in range(2):
@@ -227,10 +251,13 @@ class Client:
                 self.connection.request(method, path, body=payload, headers=headers)
                 response = self.connection.getresponse()
                 data = response.read()
+                response.data = data
                 if response.getheader("Connection", "").lower() == "close":
                     self.connection.close()
                     self.connection = None
-                return response.status, len(data)
+                timing = response.getheader("Server-Timing", "")
+                server_ms = float(timing.split("dur=")[1]) if "dur=" in timing else None
+                return response.status, len(data), server_ms, response
             except (http.client.HTTPException, OSError):
                 self.connection.close()
                 self.connection = None
@@ -239,7 +266,26 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_scenario(name: str, port: int, clients: int, requests: list[tuple[str, str, str, dict | None]]) -> Result:
+def sign_in(port: int, username: str, password: str) -> str:
+    """A page session for ``username``: the sign-in form with its CSRF token, as a browser does it."""
+    client = Client(port)
+    status, _, _, page = client.send("GET", "/sign-in", "cookie:")
+    cookie = _cookie(page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.data.decode()).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": password})
+    status, _, _, answer = client.send("POST", "/sign-in", "cookie:" + cookie, form)
+    if status != 302:
+        raise RuntimeError(f"sign-in of {username} answered {status}")
+    return "cookie:" + _cookie(answer)
+
+
+def _cookie(response: http.client.HTTPResponse) -> str:
+    cookies = [value.split(";", 1)[0] for name, value in response.getheaders() if name.lower() == "set-cookie"]
+    return "; ".join(cookies)
+
+
+def run_scenario(name: str, port: int, clients: int, requests: list[tuple[str, str, str, dict | None]],
+                 server: subprocess.Popen | None = None, database: str | None = None) -> Result:
     """Send ``requests`` (method, path, token, body) from ``clients`` threads; each request is sent once."""
     result, lock, position = Result(name), threading.Lock(), iter(range(len(requests)))
 
@@ -252,33 +298,77 @@ def run_scenario(name: str, port: int, clients: int, requests: list[tuple[str, s
                 return
             method, path, token, body = requests[index]
             began = time.perf_counter()
-            status, size = client.send(method, path, token, body)
+            status, size, server_ms, _ = client.send(method, path, token, body)
             elapsed = time.perf_counter() - began
             with lock:
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 result.bytes += size
                 if 200 <= status < 300:
                     result.latencies.append(elapsed)
+                    if server_ms is not None:
+                        result.server_ms.append(server_ms)
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu_before = cpu_seconds(server, database)
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
+    cpu_after = cpu_seconds(server, database)
+    result.server_cpu, result.database_cpu = (after - before for after, before in zip(cpu_after, cpu_before))
     return result
 
 
+def cpu_seconds(server: subprocess.Popen | None, database: str | None) -> tuple[float, float]:
+    """CPU seconds used so far by gunicorn (master and workers) and by the PostgreSQL backends connected to
+    ``database``: CPU per request, unlike latency, does not depend on what else the machine is running."""
+    def used(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def group(pgid: int) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.getpgid(int(entry.name)) == pgid:
+                        pids.append(int(entry.name))
+                except OSError:
+                    pass
+        return pids
+
+    app = sum(used(pid) for pid in group(server.pid)) if server is not None else 0.0
+    backends = 0.0
+    if database:
+        import psycopg  # noqa: PLC0415
+        with psycopg.connect(database, autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        backends = sum(used(pid) for pid in pids)
+    return app, backends
+
+
 def report(result: Result) -> str:
-    target = TARGETS_MS.get(result.name)
-    met = result.percentile(95) < target if target else None
     failures = {s: n for s, n in result.statuses.items() if not 200 <= s < 300}
-    return (f"{result.name:<10} {result.count:6,} req  {result.count / result.seconds:7.1f} req/s  "
-            f"p50 {result.percentile(50):7.1f} ms  p95 {result.percentile(95):7.1f} ms  "
-            f"p99 {result.percentile(99):7.1f} ms  avg {result.bytes / max(result.count, 1) / 1024:6.1f} KB"
-            + (f"  target p95 < {target:.0f} ms: {'met' if met else 'NOT met'}" if target else "")
-            + (f"  non-2xx: {failures}" if failures else ""))
+    count = max(result.count, 1)
+    line = (f"{result.name:<15} {result.count:6,} req  {result.count / result.seconds:7.1f} req/s  "
+            f"p50 {result.percentile(50):7.1f}  p95 {result.percentile(95):7.1f}  p99 {result.percentile(99):7.1f} ms  "
+            f"server p50 {result.server_percentile(50):6.1f}  p95 {result.server_percentile(95):6.1f} ms  "
+            f"CPU/req app {1000 * result.server_cpu / count:5.1f} db {1000 * result.database_cpu / count:4.1f} ms  "
+            f"{result.bytes / count / 1024:5.1f} KB")
+    if result.name in TARGETS_MS:
+        target = TARGETS_MS[result.name]
+        line += f"  target p95 < {target:.0f} ms: {'met' if result.percentile(95) < target else 'NOT met'}"
+    if result.name in PAGE_TARGETS_MS:
+        target = PAGE_TARGETS_MS[result.name]
+        line += (f"  target server p95 < {target:.0f} ms: "
+                 f"{'met' if result.server_percentile(95) < target else 'NOT met'}")
+    return line + (f"  non-2xx: {failures}" if failures else "")
 
 
 def main(argv=None) -> int:
@@ -291,46 +381,64 @@ def main(argv=None) -> int:
     parser.add_argument("--completions", type=int, default=600)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run if big enough")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--gunicorn", type=shlex.split, default=GUNICORN,
+                        help="gunicorn's arguments after --bind (default: as ./run starts it)")
     args = parser.parse_args(argv)
+
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from app.engine.services.demo import demo_users  # noqa: PLC0415
 
     rng = random.Random(args.seed)
     runtime = prepare(args.url, args.total, args.open_, args.reuse)
     try:
         token = tokens(runtime)
+        passwords = {entry["username"]: entry["password"] for entry in demo_users(runtime.settings)}
         with runtime.unit_of_work() as uow:
             from sqlalchemy import func, select  # noqa: PLC0415
 
             from app.engine.models import Complaint, UserTask  # noqa: PLC0415
             max_complaint = uow.session.scalar(select(func.max(Complaint.id)))
             ready = uow.session.scalar(select(func.count()).select_from(UserTask).where(UserTask.state == "ready"))
-        work = completion_work(runtime, args.completions, rng)
+        work = completion_work(runtime, args.completions + args.requests, rng)
     finally:
         runtime.close()
+    # the completions get their own cases; the task pages are read on the others (reads leave them ready)
+    work, viewed = work[: args.completions], work[args.completions:] or work
     print(f"{ready:,} ready tasks; {len(work)} of them (distinct cases) for the completion scenario")
 
     staff = [n for n in token if n not in ("customer", "channel", "owner", "compliance")]
     list_paths = [(n, "/api/v1/tasks") for n in staff] + [(n, "/api/v1/tasks?view=all")
                                                           for n in ("coordinator", "head") if n in token]
-    scenarios = {
-        "tasks": [("GET", path, token[user], None)
-                  for user, path in (list_paths[i % len(list_paths)] for i in range(args.requests))],
-        "complaint": [("GET", f"/api/v1/complaints/{rng.randint(1, max_complaint)}", token["coordinator"], None)
-                      for _ in range(args.requests)],
-        "complete": [("POST", f"/api/v1/tasks/{task_id}/complete", token[user], {"data": data})
-                     for user, task_id, data in work],
-    }
+    complaint_ids = [rng.randint(1, max_complaint) for _ in range(args.requests)]
     port = free_port()
-    server = start_server(args.url, port)
+    server = start_server(args.url, port, args.gunicorn)
     try:
-        print(f"gunicorn {' '.join(GUNICORN)} on port {port}; {args.clients} clients")
+        cookie = {name: sign_in(port, name, passwords[name]) for name in staff if name in passwords}
+        inbox_paths = [(n, "/inbox") for n in cookie] + [(n, "/inbox?view=all") for n in ("coordinator", "head")]
+        scenarios = {
+            "tasks": [("GET", path, token[user], None)
+                      for user, path in (list_paths[i % len(list_paths)] for i in range(args.requests))],
+            "complaint": [("GET", f"/api/v1/complaints/{cid}", token["coordinator"], None) for cid in complaint_ids],
+            "inbox page": [("GET", path, cookie[user], None)
+                           for user, path in (inbox_paths[i % len(inbox_paths)] for i in range(args.requests))],
+            "task page": [("GET", f"/tasks/{task_id}", cookie[user], None)
+                          for user, task_id, _ in (viewed[i % len(viewed)] for i in range(args.requests))],
+            "complaint page": [("GET", f"/complaints/{cid}", cookie["coordinator"], None) for cid in complaint_ids],
+            "complete": [("POST", f"/api/v1/tasks/{task_id}/complete", token[user], {"data": data})
+                         for user, task_id, data in work],
+        }
+        database = make_url(args.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        print(f"gunicorn {' '.join(args.gunicorn)} on port {port}; {args.clients} clients; "
+              f"load average {os.getloadavg()[0]:.1f}")
         for name, requests in scenarios.items():
             if name != "complete":   # warm both workers (spec cache, connections) outside the measurement
                 run_scenario("warm-up", port, args.clients, requests[: 4 * args.clients])
-            print(report(run_scenario(name, port, args.clients, requests)), flush=True)
+            print(report(run_scenario(name, port, args.clients, requests, server, database)), flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
     finally:
         stop_server(server)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
