@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm.attributes import flag_modified
@@ -122,6 +122,9 @@ class Step:
     complaint: Complaint | None
     timer_rows: dict[str, Timer] = field(default_factory=dict)    # waiting/broken timers, by SpiffWorkflow id
     task_rows: dict[str, UserTask] = field(default_factory=dict)  # ready tasks, by SpiffWorkflow id
+    # The ready task rows as this process's last save of this very version left them (id, due_at, created_at), by
+    # SpiffWorkflow id: set instead of loading task_rows when the workflow came from the cache (see _READY_ROWS).
+    ready_rows: dict[str, "ReadyRow"] | None = None
     workflow: object = None
     fired: list[Timer] = field(default_factory=list)
     open_incident: bool = False                                   # an incident is open on this instance
@@ -187,9 +190,14 @@ def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: 
     row, complaint, has_incident = found
     step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint, open_incident=bool(has_incident))
     # The rows the save compares against, read once: the step never re-queries what it writes.
+    # Timer rows are always read: their due times decide what fires first, and a deadline may be moved in the
+    # database. Ready task rows change only in steps, each of which moves the lock version: on the version this
+    # process saved they are known, and a row is fetched (by id, usually from the identity map) only to change it.
     step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)}
-    step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)}
     step.workflow = _workflow(uow, row, step)
+    step.ready_rows = getattr(step.workflow, _READY_ROWS, None)
+    if step.ready_rows is None:
+        step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)}
     return step
 
 
@@ -198,7 +206,7 @@ def _workflow(uow, row: ProcessInstance, step: Step):
     workflow = uow.runtime.workflows.take(row.id, row.lock_version, row.state)
     if workflow is None:
         spec, subprocess_specs = _specs(uow, row.definition_id)
-        workflow = load_state(row.state, spec, subprocess_specs)
+        workflow = load_state(row.state, spec, subprocess_specs)  # carries no _READY_ROWS: rows are read
     # Deserializing resets the script engine to SpiffWorkflow's unsandboxed default: set ours every time.
     workflow.script_engine = _script_engine(step)
     return workflow
@@ -260,7 +268,8 @@ def _extend(step: Step, command: ExtendDeadline) -> Outcome:
 
 def _finish(step: Step, outcome: Outcome) -> Outcome:
     """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
-    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=step.task_rows.keys(),
+    known = step.ready_rows.keys() if step.ready_rows is not None else step.task_rows.keys()
+    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=known,
                                evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys())
     with step.uow.session.no_autoflush:
         waiting = _save_timers(step, snapshot)
@@ -274,6 +283,9 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     # step decided on a stale read can never commit its task, timer or complaint rows.
     flag_modified(row, "state")
     step.uow.session.flush()
+    # The ready rows as written (ids are known after the flush), for the next step on this version.
+    setattr(step.workflow, _READY_ROWS, {task.task_id: ReadyRow(r.id, r.due_at, r.created_at) if isinstance(r, UserTask)
+                                         else r for r, task in ready})
     # Back into the cache under the version just written, once (and only if) the transaction commits.
     step.uow.runtime.workflows.after_commit(step.uow.session, row.id, lambda: row.lock_version, row.state,
                                             step.workflow)
@@ -324,12 +336,35 @@ def _sla_of(step: Step, timer: runner.WaitingTimer) -> dict:
     return {"sla": str(name) if name else None, "started_at": parse_instant(start) if start else step.now}
 
 
+class ReadyRow(NamedTuple):
+    id: int
+    due_at: datetime | None
+    created_at: datetime
+
+
+# Attribute of a live workflow: its ready task rows as the save that cached it left them (Step.ready_rows).
+_READY_ROWS = "_complaintflow_ready_rows"
+
+
+def _task_row(step: Step, task_id: str) -> UserTask:
+    """The row of a ready task, to change it: loaded with the step, or fetched by id (identity map first)."""
+    row = step.task_rows.get(task_id)
+    if row is None:
+        row = step.uow.session.get(UserTask, step.ready_rows[task_id].id)
+        step.task_rows[task_id] = row
+    return row
+
+
 def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
-    """Returns the ready task rows, each with its snapshot entry, in the engine's order."""
-    rows, now, settings = step.task_rows, step.now, step.uow.settings
+    """Returns the ready tasks, each as (its row, or a ReadyRow if the row did not change, snapshot entry), in the
+    engine's order."""
+    now, settings = step.now, step.uow.settings
+    known = step.ready_rows if step.ready_rows is not None else {
+        task_id: ReadyRow(row.id, row.due_at, row.created_at) for task_id, row in step.task_rows.items()}
     ready_ids = {t.task_id for t in snapshot.ready}
-    for task_id, row in rows.items():
+    for task_id in known:
         if task_id not in ready_ids:
+            row = _task_row(step, task_id)
             row.state = "completed" if task_id in snapshot.completed else "cancelled"
             row.completed_at = row.completed_at or now
     due_by_host: dict[str, datetime] = {}
@@ -339,21 +374,25 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
             due_by_host[timer.host_task_id] = timer.due_at
     current = []
     for task in snapshot.ready:
-        row = rows.get(task.task_id)
-        if row is None:
+        dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
+        due = min(dues) if dues else None
+        seen = known.get(task.task_id)
+        if seen is None:
             department = task.values.get("assignedDepartment")
             title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
             row = UserTask(instance_id=step.row.id, complaint_id=step.row.complaint_id,
                            spiff_task_id=task.task_id, element_id=task.element_id, title=title, lane=task.lane,
                            candidate_roles=list(settings.lane_roles.get(task.lane, ())), department=department,
                            form=task.properties.get("formJsonSchemaFilename"), context=_context(task.data),
-                           state="ready", created_at=now)
+                           state="ready", created_at=now, due_at=due)
             step.uow.session.add(row)
-        dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
-        due = min(dues) if dues else None
-        if row.due_at != due:
+            current.append((row, task))
+        elif seen.due_at != due:
+            row = _task_row(step, task.task_id)
             row.due_at = due
-        current.append((row, task))
+            current.append((row, task))
+        else:
+            current.append((seen, task))
     return current
 
 
