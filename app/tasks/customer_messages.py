@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.engine.letters import language_for, render_letter
+from app.engine.services import extensions
 from app.engine.sla import due_at, parse_instant
 from app.tasks.escalation import withdraw_open_interventions
 from app.tasks.registry import ServiceContext, operator
@@ -55,4 +56,6 @@ def close_complaint(ctx: ServiceContext, outcome: str) -> dict:
     ctx.audit("complaint_closed", outcome=outcome, reopen_count=ctx.data.get("reopen_count", 0))
     # The terminate end event after this task ends an escalation still open beside the main flow.
     withdrawn = withdraw_open_interventions(ctx, "complaint_closed")
-    return {"outcome": outcome, "closed_at": ctx.now.isoformat(), "interventions_withdrawn": withdrawn}
+    extensions_withdrawn = extensions.withdraw_pending(ctx, "The complaint closed before the extension was decided")
+    return {"outcome": outcome, "closed_at": ctx.now.isoformat(), "interventions_withdrawn": withdrawn,
+            "extensions_withdrawn": extensions_withdrawn}

@@ -97,7 +97,7 @@ class Extension(ma.Schema):
     sla = ma.fields.String()
     extension = ma.fields.String()
     reason = ma.fields.String()
-    state = ma.fields.String(metadata={"description": "applied | awaiting_approval | refused"})
+    state = ma.fields.String(metadata={"description": "requested | applied | awaiting_approval | refused | withdrawn"})
     requested_by = ma.fields.String()
     requested_at = ma.fields.String(metadata={"format": "date-time"})
     previous_due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})

@@ -121,6 +121,29 @@ def test_the_head_may_refuse_a_further_extension(case, clock):
     assert "extension_refused" in [e.action for e in actions(case, cid)]
 
 
+def test_a_further_extension_still_awaiting_approval_is_withdrawn_when_the_complaint_closes(case, clock):
+    cid = in_handling(case)
+    extend(case, cid, "complex_case")
+    requested = extend(case, cid, "further_extension")
+    case.investigate(cid, "cards")
+    case.draft(cid)
+    case.approve(cid)
+    case.feedback(cid, True, 5)                                   # the head never decided
+    assert case.complaint(cid).status == "closed"
+    assert "approve_further_extension" not in case.ready_names(cid)
+    with case.runtime.unit_of_work() as uow:
+        record = uow.session.get(DeadlineExtension, requested["id"])
+    assert (record.state, record.decided_at) == ("withdrawn", clock.now())
+    assert "closed before the extension was decided" in record.comment
+    [event] = [e for e in actions(case, cid) if e.action == "extension_withdrawn"]
+    assert event.detail["extension_id"] == requested["id"] and event.detail["extension"] == "further_extension"
+    # the granted one stays granted
+    with case.runtime.unit_of_work() as uow:
+        states = dict(uow.session.execute(select(DeadlineExtension.extension, DeadlineExtension.state)
+                                          .where(DeadlineExtension.complaint_id == cid)).all())
+    assert states == {"complex_case": "applied", "further_extension": "withdrawn"}
+
+
 @pytest.mark.parametrize("first, request_, why", [
     ((), ("decision", "further_extension"), "requires the 'complex_case' extension"),
     (("complex_case",), ("decision", "complex_case"), "was already granted"),

@@ -22,7 +22,7 @@ class DeadlineExtension(Base):
     sla: Mapped[str] = mapped_column(String(64))              # the SLA as the profile resolves it for the case
     extension: Mapped[str] = mapped_column(String(64))        # its name in config/sla.toml
     reason: Mapped[str] = mapped_column(Text)
-    # awaiting_approval | applied | refused
+    # requested | awaiting_approval | applied | refused | withdrawn (the case closed first)
     state: Mapped[str] = mapped_column(String(20))
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_at: Mapped[datetime]

@@ -26,10 +26,15 @@ def validation_context(runtime, known_processes=frozenset()) -> ValidationContex
     environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile),
                                      Limits(seconds=0.5))
     now = runtime.clock.now().isoformat()
+    # First passes and a reopened case: a timer that names an SLA only for reopened cases (the review clock)
+    # is checked against the profile too.
     samples = [{"received_at": now, "sla_clock_start": now, "urgent": urgent, "severity": severity,
-                "category": category, "product": product, "reopen_count": 0, "customer_satisfied": None}
-               for urgent, severity, category, product in ((False, "general", "fees_charges", "Credit card"),
-                                                           (True, "urgent", "fund_security", "Payment account"))]
+                "category": category, "product": product, "reopen_count": reopens, "customer_satisfied": None,
+                **({"review_requested_at": now} if reopens else {})}
+               for urgent, severity, category, product, reopens in (
+                   (False, "general", "fees_charges", "Credit card", 0),
+                   (True, "urgent", "fund_security", "Payment account", 0),
+                   (False, "general", "fees_charges", "Credit card", 1))]
     return ValidationContext(forms_dir=runtime.settings.forms_dir, operators=frozenset(runtime.operators),
                              lane_roles=runtime.settings.lane_roles,
                              evaluate=lambda expression, data: environment.evaluate(expression, dict(data)),

@@ -161,6 +161,20 @@ def refuse(ctx, record: DeadlineExtension, comment: str | None) -> dict:
     return {"applied": False, "extension_id": record.id}
 
 
+def withdraw_pending(ctx, reason: str) -> list[int]:
+    """Requests of this case still waiting (for the head's approval) when it closes: withdrawn, with the reason
+    in the record and the history. The diagram cancels their approval task in the same step (the terminate
+    end event); without this the record would say "awaiting approval" for ever."""
+    pending = ctx.session.scalars(select(DeadlineExtension).where(
+        DeadlineExtension.complaint_id == ctx.complaint.id,
+        DeadlineExtension.state.in_(("requested", "awaiting_approval"))).order_by(DeadlineExtension.id)).all()
+    for record in pending:
+        record.state, record.decided_at, record.comment = "withdrawn", ctx.now, reason
+        ctx.audit("extension_withdrawn", extension_id=record.id, sla=record.sla, extension=record.extension,
+                  reason=reason)
+    return [record.id for record in pending]
+
+
 def view(record: DeadlineExtension) -> dict:
     return {"id": record.id, "complaint_id": record.complaint_id, "sla": record.sla, "extension": record.extension,
             "reason": record.reason, "state": record.state, "requested_by": record.requested_by,

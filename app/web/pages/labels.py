@@ -37,6 +37,7 @@ ACTIONS = {
     "escalation_joined": _l("Added to the open escalation"),
     "escalated_to_executive": _l("Escalated to an executive"), "intervention": _l("Intervention on an overdue case"),
     "intervention_withdrawn": _l("Intervention withdrawn: the complaint was closed"),
+    "extension_withdrawn": _l("Extension request withdrawn: the complaint was closed"),
 }
 # The SLA names of config/sla.toml a clock enforces (its description there says which rule it is).
 SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent handling"),
@@ -47,7 +48,7 @@ MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"),
                  "extension_notice": _l("Extension notice"), "holding_response": _l("Holding response"),
                  "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction")}
 EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Awaiting approval"),
-                    "applied": _l("Granted"), "refused": _l("Refused")}
+                    "applied": _l("Granted"), "refused": _l("Refused"), "withdrawn": _l("Withdrawn")}
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
                 "broken": _l("Broken")}
 TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
