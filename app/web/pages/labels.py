@@ -197,8 +197,9 @@ def fact(key: str, value) -> str:
         return ", ".join(department(v) for v in (value if isinstance(value, list) else [value]))
     if key in CHOICE_FORMS:
         return choice(key, value, CHOICE_FORMS[key])
-    if key == "breached_slas" and isinstance(value, list):
-        return ", ".join(humanize(v) for v in value)
+    if key == "breached_slas" and isinstance(value, list):  # [{"sla": name, "at": when}]: each deadline by name
+        return ", ".join(f"{sla(v.get('sla'))} ({fmt_datetime(v.get('at'))})" if isinstance(v, dict) else sla(v)
+                         for v in value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

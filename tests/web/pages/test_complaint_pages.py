@@ -122,3 +122,16 @@ def test_money_and_dates_follow_the_locale(client, driver):
     sign_in(client, "coordinator", language="zh-CN")
     page = text(client.get(f"/complaints/{cid}", headers={**BROWSER, "Accept-Language": "zh-CN"}))
     assert "¥1,250.50" in page and "CN¥" not in page and "年" in page
+
+
+def test_a_breached_deadline_is_named_as_the_reader_reads_it(client, driver, clock):
+    from app.scheduler import fire_due_timers  # noqa: PLC0415
+
+    cid = driver.register()
+    clock.advance(hours=25)
+    assert fire_due_timers(driver.runtime).fired == 1            # first response breached
+    sign_in(client, "coordinator")
+    html = text(client.get(f"/complaints/{cid}", headers=BROWSER))
+    fact = html[html.index('data-testid="fact-breached_slas"'):]
+    fact = fact[:fact.index("</div>")]
+    assert "First response (" in fact and "first_response" not in fact and "{" not in fact
