@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from app.engine.retry import run_with_retry
-from app.engine.services import complaints, extensions, incidents, reports, user_tasks, worklist
+from app.engine.services import assignments, complaints, extensions, incidents, reports, user_tasks, worklist
 from app.web import auth, current_runtime, openapi, request_body
 from app.web.openapi import documented
 
@@ -87,8 +87,10 @@ def list_tasks():
 @bp.get("/tasks/<id:task_id>")
 @documented(bp, "get_task")
 def get_task(task_id: int):
+    """The task to whoever may work on it and to those who assign work on complaints they may read: the same
+    rule as the task's page (assignments.open_task); completing it is still for those who work on it."""
     with current_runtime().unit_of_work() as uow:
-        return user_tasks.task_view(uow, g.actor, user_tasks.get_task(uow, g.actor, task_id))
+        return user_tasks.task_view(uow, g.actor, assignments.open_task(uow, g.actor, task_id).task)
 
 
 @bp.post("/tasks/<id:task_id>/complete")

@@ -129,10 +129,14 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ],
         ("GET", "api.list_tasks"): [Case("/api/v1/tasks", expect(200))],
         ("GET", "api.get_task"): [
-            Case(f"/api/v1/tasks/{feedback}", expect(403, intake=200, customer=200), label="feedback"),
-            Case(f"/api/v1/tasks/{investigation}", expect(403, lead_officer=200), label="investigation"),
-            Case(f"/api/v1/tasks/{ids['approval']}", expect(403, approver=200), label="rejection"),
-            Case(f"/api/v1/tasks/{ids['classify_B']}", expect(403, intake=200, coordinator=200), label="classify B"),
+            Case(f"/api/v1/tasks/{feedback}", expect(403, intake=200, customer=200, coordinator=200, head=200),
+                 label="feedback"),
+            Case(f"/api/v1/tasks/{investigation}", expect(403, lead_officer=200, coordinator=200, head=200),
+                 label="investigation"),
+            Case(f"/api/v1/tasks/{ids['approval']}", expect(403, approver=200, coordinator=200, head=200),
+                 label="rejection"),
+            Case(f"/api/v1/tasks/{ids['classify_B']}", expect(403, intake=200, coordinator=200, head=200),
+                 label="classify B"),
             Case("/api/v1/tasks/999999", expect(404), label="unknown"),
         ],
         ("POST", "api.complete_task"): [
