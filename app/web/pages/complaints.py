@@ -158,6 +158,8 @@ def register():
     form_name = complaints.REGISTRATION_FORM
     schema = current_runtime().forms.schema_for_client(form_name)
     values, errors, status = {}, {}, 200
+    if not nav_allowed(actor, "register"):  # the staff registration desk, whether shown or posted to
+        raise Forbidden()
     if request.method == "POST":
         values = form_renderer.parse(schema, request.form)
         try:
@@ -169,8 +171,6 @@ def register():
         else:
             flash(_("Complaint %(number)s registered.", number=tracking), "success")
             return redirect(url_for("complaints.show", complaint_id=complaint_id))
-    elif not nav_allowed(actor, "register"):
-        raise Forbidden()
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
     return render_template("pages/register.html", schema=schema, general_errors=general,
