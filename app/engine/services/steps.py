@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, NamedTuple
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.actors import Actor
@@ -175,7 +175,7 @@ _INSTANCE = (select(ProcessInstance, Complaint,
              .where(ProcessInstance.id == bindparam("instance_id")))
 _INSTANCE_CLAIMED = _INSTANCE.with_for_update(of=ProcessInstance, skip_locked=True)
 _TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
-                                  Timer.state.in_(("waiting", "broken")))
+                                  or_(Timer.state == "waiting", Timer.state == "broken"))  # no expanding IN
 _TASK_ROWS = select(UserTask).where(UserTask.instance_id == bindparam("instance_id"), UserTask.state == "ready")
 
 
