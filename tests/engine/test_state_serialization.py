@@ -61,3 +61,4 @@ def test_state_written_from_a_cached_workflow_is_spiffworkflows_own(case, clock)
         outcome = steps.run_step(uow, SCHEDULER, instance_id, steps.FireTimers())
     assert outcome.fired
     assert _check_states(case.runtime, cid) >= 1
+

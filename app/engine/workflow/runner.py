@@ -25,6 +25,8 @@ from app.engine.sla import parse_instant
 # Hard cap on loop iterations: past a tree depth of ~1000 SpiffWorkflow's iterators stop looking and the
 # workflow reports itself completed while mid-loop. Long before that we refuse to go on (see tests).
 MAX_TREE_DEPTH = 800
+# Engine passes per advance for timers that become due during the steps (a zero-length cycle timer must not spin).
+MAX_TIMER_PASSES = 20
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def advance(workflow: BpmnWorkflow) -> None:
     too. Every pass walks the whole tree, so no pass is run for nothing (the step used to run a second
     do_engine_steps on every advance). ``_do_engine_steps`` is the loop body of do_engine_steps in the pinned
     SpiffWorkflow 3.2.0."""
-    while True:
+    for _ in range(MAX_TIMER_PASSES):
         while workflow._do_engine_steps():
             pass
         waiting = [(task, task.state) for task in workflow.event_manager.tasks.values()]
