@@ -80,9 +80,11 @@ def fire_due_timers(runtime, now: datetime | None = None, *, batch: int = BATCH,
 def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: FiringReport) -> set[int]:
     """Several instances in one transaction, each step in its own savepoint: a step that fails or loses a race
     rolls back alone, the others commit together (one commit, not one per instance). Returns the instances on
-    which something fired (they may have more due). Failures become incidents after the commit."""
+    which something fired (they may have more due). Failures become incidents after the commit; if the commit
+    itself fails, the instances are fired again one per transaction, so only the culprit becomes an incident."""
     outcomes: list = []
     failures: list[tuple[int, Exception]] = []
+    skipped = 0
     try:
         with runtime.unit_of_work() as uow:
             for instance_id in instance_ids:
@@ -90,30 +92,47 @@ def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: Fir
                     with runtime.workflows.savepoint(uow.session):
                         outcome = timers.fire_due_timers_of(uow, instance_id, now)
                 except (StaleDataError, StaleInstance):
-                    report.skipped += 1  # another step on this case committed first; a later run sees the rest
+                    skipped += 1  # another step on this case committed first; a later run sees the rest
                     continue
                 except DBAPIError as err:
-                    if getattr(err.orig, "pgcode", None) not in RETRYABLE_PGCODES:
-                        failures.append((instance_id, err))
+                    if getattr(err.orig, "pgcode", None) in RETRYABLE_PGCODES:
+                        skipped += 1  # deadlock or serialization failure: lost a race
                     else:
-                        report.skipped += 1  # deadlock or serialization failure: lost a race
+                        failures.append((instance_id, err))
                     continue
                 except Exception as err:  # noqa: BLE001 - one case's failure is that case's incident, not the run's
                     failures.append((instance_id, err))
                     continue
                 if outcome is None:
-                    report.skipped += 1
+                    skipped += 1
                 else:
                     outcomes.append((instance_id, outcome))
     except StaleInstance:
-        report.skipped += len(outcomes)  # the commit lost a race: nothing of this transaction happened
+        if len(instance_ids) > 1:
+            return _one_by_one(runtime, instance_ids, now, report)
+        report.skipped += 1  # the commit lost a race: nothing of this transaction happened
+        return set()
+    except Exception as err:  # noqa: BLE001 - the commit failed: find the culprit one instance at a time
+        if len(instance_ids) > 1:
+            log.warning("timer batch of %s instances failed at commit (%s); firing them one by one",
+                        len(instance_ids), err)
+            return _one_by_one(runtime, instance_ids, now, report)
+        failures = [(instance_ids[0], err)]
         outcomes = []
+    report.skipped += skipped
     fired: set[int] = set()
     for instance_id, outcome in outcomes:
         if _count(instance_id, outcome, now, report):
             fired.add(instance_id)
     for instance_id, err in failures:
         _record_failure(runtime, instance_id, err, now, report)
+    return fired
+
+
+def _one_by_one(runtime, instance_ids: list[int], now: datetime, report: FiringReport) -> set[int]:
+    fired: set[int] = set()
+    for instance_id in instance_ids:
+        fired |= _fire_instances(runtime, [instance_id], now, report)
     return fired
 
 
