@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine.db import RETRYABLE_PGCODES
 from app.engine.errors import StaleInstance
 from app.engine.services import incidents, timers
+from app.engine.services import steps as steps_service
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,15 @@ def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: Fir
     skipped = 0
     try:
         with runtime.unit_of_work() as uow:
+            # The batch's first reads in three queries; an instance another process holds is not claimed here.
+            loaded = steps_service.prefetch(uow, instance_ids, claim=True)
             for instance_id in instance_ids:
+                if instance_id not in loaded:
+                    skipped += 1
+                    continue
                 try:
                     with runtime.workflows.savepoint(uow.session):
-                        outcome = timers.fire_due_timers_of(uow, instance_id, now)
+                        outcome = timers.fire_due_timers_of(uow, instance_id, now, preloaded=loaded[instance_id])
                 except (StaleDataError, StaleInstance):
                     skipped += 1  # another step on this case committed first; a later run sees the rest
                     continue

@@ -147,11 +147,12 @@ def start_process(uow, actor: Actor, definition: ProcessDefinition, data: Mappin
 
 
 def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | None = None,
-             claim: bool = False) -> Outcome | None:
+             claim: bool = False, preloaded: "Preloaded | None" = None) -> Outcome | None:
     """One step on an existing instance. ``claim`` (the scheduler) takes the row with FOR UPDATE SKIP LOCKED
-    on PostgreSQL and returns None when another process holds it."""
+    on PostgreSQL and returns None when another process holds it. ``preloaded``: the step's first reads, done
+    for several instances at once by ``prefetch`` in this transaction (the scheduler's batches)."""
     now = now or uow.now()
-    step = load_instance(uow, actor, instance_id, now, claim=claim)
+    step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
     if step is None:
         return None
     due = _fire_due_timers(step)
@@ -169,35 +170,70 @@ def run_step(uow, actor: Actor, instance_id: int, command, *, now: datetime | No
 # The step's reads, built once (building a select costs more than SQLAlchemy's cached compile of it). One
 # round trip for the instance, its complaint and whether an incident is open on it (only then does a successful
 # firing look incidents up to resolve them); then the rows the save compares against.
-_INSTANCE = (select(ProcessInstance, Complaint,
-                    exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
-             .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
-             .where(ProcessInstance.id == bindparam("instance_id")))
+_INSTANCES = (select(ProcessInstance, Complaint,
+                     exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
+              .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id))
+_INSTANCE = _INSTANCES.where(ProcessInstance.id == bindparam("instance_id"))
 _INSTANCE_CLAIMED = _INSTANCE.with_for_update(of=ProcessInstance, skip_locked=True)
-_TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
-                                  or_(Timer.state == "waiting", Timer.state == "broken"))  # no expanding IN
-_TASK_ROWS = select(UserTask).where(UserTask.instance_id == bindparam("instance_id"), UserTask.state == "ready")
+_WAITING_TIMERS = select(Timer).where(or_(Timer.state == "waiting", Timer.state == "broken"))  # no expanding IN
+_TIMER_ROWS = _WAITING_TIMERS.where(Timer.instance_id == bindparam("instance_id"))
+_READY_TASKS = select(UserTask).where(UserTask.state == "ready")
+_TASK_ROWS = _READY_TASKS.where(UserTask.instance_id == bindparam("instance_id"))
 
 
-def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False) -> Step | None:
-    claimed = claim and uow.runtime.database.is_postgresql
+@dataclass
+class Preloaded:
+    """A step's first reads, done for several instances at once (``prefetch``)."""
+    row: ProcessInstance
+    complaint: Complaint | None
+    open_incident: bool
+    timer_rows: dict[str, Timer] = field(default_factory=dict)
+    task_rows: dict[str, UserTask] = field(default_factory=dict)
+
+
+def prefetch(uow, instance_ids: list[int], *, claim: bool = False) -> dict[int, Preloaded]:
+    """The first reads of the steps on ``instance_ids`` in three queries, whatever their number: instances with
+    complaint and open-incident flag (``claim``: FOR UPDATE SKIP LOCKED on PostgreSQL, so an instance another
+    process holds is left out), their waiting timers and their ready tasks."""
+    ids = list(instance_ids)
+    query = _INSTANCES.where(ProcessInstance.id.in_(ids))
+    if claim and uow.runtime.database.is_postgresql:
+        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
+    loaded = {row.id: Preloaded(row, complaint, bool(has_incident))
+              for row, complaint, has_incident in uow.session.execute(query)}
+    if loaded:
+        for timer in uow.session.scalars(_WAITING_TIMERS.where(Timer.instance_id.in_(list(loaded)))):
+            loaded[timer.instance_id].timer_rows[timer.spiff_task_id] = timer
+        for task in uow.session.scalars(_READY_TASKS.where(UserTask.instance_id.in_(list(loaded)))):
+            loaded[task.instance_id].task_rows[task.spiff_task_id] = task
+    return loaded
+
+
+def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False,
+                  preloaded: Preloaded | None = None) -> Step | None:
     params = {"instance_id": instance_id}
-    found = uow.session.execute(_INSTANCE_CLAIMED if claimed else _INSTANCE, params).one_or_none()
-    if found is None:
-        if claim:
-            return None
-        raise NotFound(f"Process instance {instance_id} does not exist")
-    row, complaint, has_incident = found
+    if preloaded is not None:
+        row, complaint, has_incident = preloaded.row, preloaded.complaint, preloaded.open_incident
+    else:
+        claimed = claim and uow.runtime.database.is_postgresql
+        found = uow.session.execute(_INSTANCE_CLAIMED if claimed else _INSTANCE, params).one_or_none()
+        if found is None:
+            if claim:
+                return None
+            raise NotFound(f"Process instance {instance_id} does not exist")
+        row, complaint, has_incident = found
     step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint, open_incident=bool(has_incident))
     # The rows the save compares against, read once: the step never re-queries what it writes.
     # Timer rows are always read: their due times decide what fires first, and a deadline may be moved in the
     # database. Ready task rows change only in steps, each of which moves the lock version: on the version this
     # process saved they are known, and a row is fetched (by id, usually from the identity map) only to change it.
-    step.timer_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)}
+    step.timer_rows = (preloaded.timer_rows if preloaded is not None else
+                       {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)})
     step.workflow = _workflow(uow, row, step)
     step.ready_rows = getattr(step.workflow, _READY_ROWS, None)
     if step.ready_rows is None:
-        step.task_rows = {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)}
+        step.task_rows = (preloaded.task_rows if preloaded is not None else
+                          {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)})
     return step
 
 

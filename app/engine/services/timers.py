@@ -22,13 +22,16 @@ def due_instance_ids(uow, now: datetime, limit: int, exclude: set[int] | frozens
     return [i for i in rows if i not in exclude][:limit]
 
 
-def fire_due_timers_of(uow, instance_id: int, now: datetime | None = None) -> steps.Outcome | None:
+def fire_due_timers_of(uow, instance_id: int, now: datetime | None = None,
+                       preloaded: steps.Preloaded | None = None) -> steps.Outcome | None:
     """Fire the instance's timers due by ``now`` (one step). None when another process holds the instance.
+    ``preloaded``: its first reads from ``steps.prefetch`` (the scheduler's batch, same transaction).
 
     A case whose step keeps failing is an incident (recorded by the caller after the rollback); the first
     step that gets through resolves it."""
     now = now or uow.now()
-    outcome = steps.run_step(uow, SCHEDULER, instance_id, steps.FireTimers(), now=now, claim=True)
+    outcome = steps.run_step(uow, SCHEDULER, instance_id, steps.FireTimers(), now=now, claim=True,
+                             preloaded=preloaded)
     if outcome is not None and not outcome.fired:
         # Nothing was due after all (rows corrected, or fired by someone else): an incident is still over.
         outcome.incidents_resolved += incidents.resolve_open(uow, instance_id, now)
