@@ -1,27 +1,35 @@
-"""The API under load: gunicorn as ./run starts it, PostgreSQL, 20,000 complaints, 20 concurrent clients.
+"""The API and the staff pages under load: gunicorn as ./run starts it, PostgreSQL, 20,000 complaints, 20
+concurrent clients.
 
     .venv/bin/python bench/http_load.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http]
                                    [--total 20000] [--open 5000] [--clients 20] [--requests 2000]
-                                   [--completions 600] [--reuse]
+                                   [--completions 600] [--reuse] [--gunicorn "--workers 2 app.web:create_app()"]
 
 1. Data: the database at --url is reset (schema, demo users, definitions) and filled by bench/data.py:
    a handful of real lifecycles through the engine, cloned with bulk inserts to --total complaints of which
-   --open are open. ``--reuse`` keeps data a previous run loaded (then completed tasks stay completed).
-2. Server: ``gunicorn --workers 2 "app.web:create_app()"`` (the command line of ./run; keep them in step) on a
-   free port, its own process group, stopped at the end.
-3. Clients: --clients threads, each with its own keep-alive connection (http.client), authenticated with API
-   tokens (``Authorization: Bearer``), one scenario at a time:
+   --open are open, then VACUUM ANALYZE (what autovacuum would do soon after). ``--reuse`` keeps data a
+   previous run loaded (then completed tasks stay completed).
+2. Server: ``gunicorn --workers <2 x cores + 1> "app.web:create_app()"`` (the command line of ./run; keep them
+   in step; ``--gunicorn`` tries others) on a free port, its own process group, stopped at the end.
+3. Clients: --clients threads, each with its own keep-alive connection (http.client), one scenario at a time.
+   The API with tokens (``Authorization: Bearer``), the pages with a session signed in through the sign-in
+   form as a browser does:
    - ``tasks``: GET /api/v1/tasks (first page), as each staff user in turn (team view; coordinator and head
      also the "all" view);
    - ``complaint``: GET /api/v1/complaints/<id> of random complaints, as the coordinator;
+   - ``inbox page``, ``task page``, ``complaint page``: GET /inbox (each staff user; coordinator and head also
+     "All open"), /tasks/<id> (a ready task, by a user who may work on it), /complaints/<id> (coordinator);
    - ``complete``: POST /api/v1/tasks/<id>/complete on distinct ready, not overdue tasks (one per case), each
      by a user who may work on it, with the simulation's answers.
-   Per scenario: p50/p95/p99 latency, requests/s, and any non-2xx answers. Targets (issue 15): tasks and
-   complaint p95 < 50 ms, completion p95 < 100 ms.
+   Per scenario: requests/s, latency p50/p95/p99 as the client sees it, the server's own time (its
+   Server-Timing header) p50/p95, and the CPU per request of gunicorn and of its PostgreSQL backends (CPU, unlike
+   latency, does not depend on what else the machine runs). Targets: issue 15, latency p95 of tasks and
+   complaint < 50 ms, completion < 100 ms; issue 16, server time p95 of each page < 100 ms.
 
-The clients run on the same two cores as the server: the figures include that competition. (Not named
-http.py: run as a script from bench/, that name would shadow the standard library's http package for every
-bench.)
+The clients run on the same two cores as the server: the figures include that competition; with 20 clients
+and closed loops, a client's latency is mostly its wait behind the others (about clients / workers x the
+server time). (Not named http.py: run as a script from bench/, that name would shadow the standard library's
+http package for every bench.)
 """
 from __future__ import annotations
 
@@ -54,8 +62,9 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http"
 TARGETS_MS = {"tasks": 50.0, "complaint": 50.0, "complete": 100.0}
 # The pages (issue 16): the server's own time for the request (its Server-Timing header), p95.
 PAGE_TARGETS_MS = {"inbox page": 100.0, "task page": 100.0, "complaint page": 100.0}
-# As ./run starts it (workers 2); keep in step with ./run.
-GUNICORN = ["--workers", "2", "app.web:create_app()"]
+# As ./run starts it (WEB_CONCURRENCY, else 2 x cores + 1 sync workers); keep in step with ./run.
+GUNICORN = ["--workers", os.environ.get("WEB_CONCURRENCY") or str(2 * len(os.sched_getaffinity(0)) + 1),
+            "app.web:create_app()"]
 
 
 # --- data ------------------------------------------------------------------------------------------------
