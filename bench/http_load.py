@@ -9,7 +9,7 @@ concurrent clients.
    a handful of real lifecycles through the engine, cloned with bulk inserts to --total complaints of which
    --open are open, then VACUUM ANALYZE (what autovacuum would do soon after). ``--reuse`` keeps data a
    previous run loaded (then completed tasks stay completed).
-2. Server: ``gunicorn --workers <2 x cores + 1> "app.web:create_app()"`` (the command line of ./run; keep them
+2. Server: ``gunicorn --workers 2 "app.web:create_app()"`` (the command line of ./run; keep them
    in step; ``--gunicorn`` tries others) on a free port, its own process group, stopped at the end.
 3. Clients: --clients threads, each with its own keep-alive connection (http.client), one scenario at a time.
    The API with tokens (``Authorization: Bearer``), the pages with a session signed in through the sign-in
@@ -62,9 +62,8 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_http"
 TARGETS_MS = {"tasks": 50.0, "complaint": 50.0, "complete": 100.0}
 # The pages (issue 16): the server's own time for the request (its Server-Timing header), p95.
 PAGE_TARGETS_MS = {"inbox page": 100.0, "task page": 100.0, "complaint page": 100.0}
-# As ./run starts it (WEB_CONCURRENCY, else 2 x cores + 1 sync workers); keep in step with ./run.
-GUNICORN = ["--workers", os.environ.get("WEB_CONCURRENCY") or str(2 * len(os.sched_getaffinity(0)) + 1),
-            "app.web:create_app()"]
+# As ./run starts it (WEB_CONCURRENCY, else 2 sync workers); keep in step with ./run.
+GUNICORN = ["--workers", os.environ.get("WEB_CONCURRENCY") or "2", "app.web:create_app()"]
 
 
 # --- data ------------------------------------------------------------------------------------------------
