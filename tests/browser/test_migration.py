@@ -9,18 +9,12 @@ from sqlalchemy import select
 
 from app.engine.models import AuditEvent
 from tests.browser.harness import audit, text_of
-from tests.engine.test_migration import instance_of, new_version
+from tests.engine.test_migration import instance_of, new_version, two_running_cases
 
 
 def test_owner_previews_and_migrates_running_instances(visit, live_server, case, actors):
     runtime = live_server.runtime
-    waiting_at_approval = case.register()
-    case.classify(waiting_at_approval)
-    case.triage(waiting_at_approval, lead="cards")
-    case.investigate(waiting_at_approval, "cards")
-    case.draft(waiting_at_approval)
-    reopened = case.handle_until_feedback()
-    case.feedback(reopened, satisfied=False, rating=1)
+    waiting_at_approval, reopened = two_running_cases(case)
     assert case.ready_names(waiting_at_approval) == ["approve_resolution"]
     assert case.ready_names(reopened) == ["decide_reopen"]
     new_version(runtime, actors["owner"])

@@ -1,8 +1,35 @@
 import pytest
+from sqlalchemy import select
 
+from app.engine.models import User
+from app.engine.runtime import Runtime
+from app.engine.services.demo import load_demo
+from app.engine.services.users import actor_for
+from app.engine.settings import load_settings
+from tests.conftest import _empty_tables
 from tests.support import CaseDriver
 
 
 @pytest.fixture
 def case(demo, actors):
     return CaseDriver(demo, actors)
+
+
+@pytest.fixture
+def regime(database_url, clock):
+    """``regime("uk_fca")``: a case driver on a runtime with that SLA profile active (the demo users and the
+    shipped diagrams loaded: deploying them checks every timer's SLA name against the profile)."""
+    runtimes = []
+
+    def make(profile: str) -> CaseDriver:
+        runtime = Runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
+        runtimes.append(runtime)
+        with runtime.unit_of_work() as uow:
+            load_demo(uow)
+            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
+        return CaseDriver(runtime, actors)
+
+    yield make
+    for runtime in runtimes:
+        _empty_tables(runtime.database)
+        runtime.close()

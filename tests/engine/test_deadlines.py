@@ -10,15 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
-from app.engine.models import AuditEvent, DeadlineExtension, User
-from app.engine.runtime import Runtime
+from app.engine.models import AuditEvent, DeadlineExtension
 from app.engine.services import extensions, user_tasks
-from app.engine.services.demo import load_demo
-from app.engine.services.users import actor_for
-from app.engine.settings import load_settings
 from app.scheduler import fire_due_timers
-from tests.conftest import _empty_tables
-from tests.support import CaseDriver
 
 # Monday 2027-03-01 10:00 in Shanghai.
 RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)
@@ -185,24 +179,6 @@ def test_a_deadline_already_passed_fires_first_and_the_extension_is_refused(case
 
 
 # --- other regimes: the same mechanism, their own extension names and letters --------------------------------
-
-@pytest.fixture
-def regime(database_url, clock):
-    runtimes = []
-
-    def make(profile: str) -> CaseDriver:
-        runtime = Runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
-        runtimes.append(runtime)
-        with runtime.unit_of_work() as uow:
-            load_demo(uow)
-            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
-        return CaseDriver(runtime, actors)
-
-    yield make
-    for runtime in runtimes:
-        _empty_tables(runtime.database)
-        runtime.close()
-
 
 def days_after_receipt(days: int, zone: str) -> datetime:
     """Calendar days keep the local wall-clock time across a DST change (London and New York change in March)."""

@@ -33,7 +33,9 @@ def instance_of(runtime, complaint_id):
         return row.id, uow.session.get(ProcessDefinition, row.definition_id).version
 
 
-def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, actors, case):
+def two_running_cases(case) -> tuple[int, int]:
+    """One complaint waiting at the approval (movable to new_version), one at the reopening decision (whose task
+    new_version removes)."""
     waiting_at_approval = case.register()
     case.classify(waiting_at_approval)
     case.triage(waiting_at_approval, lead="cards")
@@ -41,6 +43,11 @@ def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, act
     case.draft(waiting_at_approval)
     reopened = case.handle_until_feedback()
     case.feedback(reopened, satisfied=False, rating=1)
+    return waiting_at_approval, reopened
+
+
+def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, actors, case):
+    waiting_at_approval, reopened = two_running_cases(case)
     assert case.ready_names(reopened) == ["decide_reopen"]
     target_id = new_version(demo, actors["owner"])
 

@@ -13,16 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from app.engine.errors import Conflict
-from app.engine.models import AuditEvent, ProcessInstance, User
+from app.engine.models import AuditEvent, ProcessInstance
 from app.engine.runtime import Runtime
 from app.engine.services import definitions, diagram_state, extensions
-from app.engine.services.demo import load_demo
-from app.engine.services.users import actor_for
 from app.engine.settings import DEFAULT_CONFIG_DIR, load_settings, load_sla_profile
 from app.engine.workflow.validation import validate_bpmn_files
 from app.scheduler import fire_due_timers
-from tests.conftest import _empty_tables
-from tests.support import CaseDriver
 
 RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)   # Monday 10:00 in Shanghai
 HANDLING = "handling_deadline_overdue"
@@ -152,24 +148,6 @@ def test_every_profile_declares_the_review_sla_in_calendar_days(profile, days):
     assert sla.counting == "calendar_days"
     assert sla.extensions == () or not sla.extensions
     assert "review" in sla.description.lower() and "reopened" in sla.description.lower()
-
-
-@pytest.fixture
-def regime(database_url, clock):
-    runtimes = []
-
-    def make(profile: str) -> CaseDriver:
-        runtime = Runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
-        runtimes.append(runtime)
-        with runtime.unit_of_work() as uow:
-            load_demo(uow)     # deploys the shipped diagrams: the deployment check accepts "review"
-            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
-        return CaseDriver(runtime, actors)
-
-    yield make
-    for runtime in runtimes:
-        _empty_tables(runtime.database)
-        runtime.close()
 
 
 @pytest.mark.parametrize("profile, zone, days", [("uk_fca", "Europe/London", 56),
