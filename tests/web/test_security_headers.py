@@ -7,6 +7,7 @@ import pytest
 from flask import Blueprint, session
 
 from app.web import create_app
+from app.web.security import PAGE_POLICY
 from tests.web.conftest import basic
 
 SECURITY_HEADERS = {
@@ -46,7 +47,9 @@ def _sets_session_cookie():
 def test_every_response_carries_the_security_headers_and_no_store(client, method, path, headers, status):
     response = client.open(path, method=method, headers=headers)
     assert response.status_code == status
-    assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+    expected = {**SECURITY_HEADERS, "Content-Security-Policy": (
+        PAGE_POLICY if response.mimetype == "text/html" else SECURITY_HEADERS["Content-Security-Policy"])}
+    assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == expected
     assert response.headers["Cache-Control"] == "no-store"
     # the server's own time for the request (app/web/server_timing.py), errors included
     name, duration = response.headers["Server-Timing"].split(";dur=")
@@ -68,6 +71,15 @@ def test_static_assets_may_be_cached_but_get_the_other_headers(client):
     assert "no-store" not in response.headers.get("Cache-Control", "")
     assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     response.close()
+
+
+def test_the_pages_allow_scripts_from_this_origin_only(client):
+    response = client.get("/sign-in", headers={"Accept": "text/html"})
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert policy["script-src"] == "'self'" and policy["object-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html and "/static/js/sign_in.js" in html
 
 
 def test_a_page_with_its_own_policy_still_refuses_framing(app):
