@@ -20,6 +20,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission, NotAllowed
 from app.engine.models import Complaint
+from app.engine.services.complaint_search import search_condition
 
 LIST_ROLES = frozenset({"coordinator", "head_of_complaints", "compliance", "system"})
 # Exports leave the system with personal data in them: reporting and audit only.
@@ -102,8 +103,7 @@ def _conditions(actor: Actor, filters: ComplaintFilters, lane_roles, now: dateti
         end = datetime.combine(filters.received_to + timedelta(days=1), time(), zone)
         conditions.append(Complaint.received_at < end)
     if filters.q:
-        conditions.append(or_(Complaint.tracking_number.startswith(filters.q.upper(), autoescape=True),
-                              Complaint.customer_name.icontains(filters.q, autoescape=True)))
+        conditions.append(search_condition(filters.q))
     return conditions
 
 

@@ -31,6 +31,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission, NotAllowed
 from app.engine.models import Complaint, Timer, UserTask
+from app.engine.services.complaint_search import search_condition
 from app.engine.services.sla_warnings import sla_state
 from app.engine.sla import parse_instant
 
@@ -218,18 +219,8 @@ def _filter_conditions(filters: TaskFilters, now: datetime) -> list:
     if filters.urgent is not None:
         conditions.append(Complaint.urgent.is_(filters.urgent))
     if filters.q:
-        # Tracking numbers are upper case: a prefix, served by a btree (text_pattern_ops on PostgreSQL).
-        # Names: any part, case-insensitive, served by a trigram index on PostgreSQL (a scan on SQLite).
-        # The patterns are built here, whole: an expression such as lower(column) or a pattern concatenated in
-        # SQL would keep PostgreSQL from using either index.
-        term = _escape_like(filters.q)
-        conditions.append(or_(Complaint.tracking_number.like(term.upper() + "%", escape="/"),
-                              Complaint.customer_name.ilike("%" + term + "%", escape="/")))
+        conditions.append(search_condition(filters.q))
     return conditions
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _deadline_timer(column):
