@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.errors import InvalidSubmission
+from app.engine.letters import render_notice
 from app.engine.models import DeadlineExtension, Timer, User, UserTask
 from app.tasks.registry import ServiceContext, operator
 
@@ -21,10 +22,13 @@ def _users(ctx: ServiceContext, role: str, department: str | None = None) -> lis
     return [u for u in users if role in (u.roles or []) and (department is None or u.department == department)]
 
 
-def _describe(ctx: ServiceContext, sla: str) -> str:
-    c = ctx.complaint
-    return (f"Complaint {c.tracking_number} ({c.category}, {c.severity}) has passed its '{sla}' deadline. "
-            f"Customer: {c.customer_name}. Status: {c.status}.")
+def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
+    """Send ``user`` a staff notice (app/engine/letters/templates), in their language and time zone."""
+    complaint = ctx.complaint
+    notice = render_notice(kind, user, ctx.settings.sla_profile, tracking_number=complaint.tracking_number,
+                           customer_name=complaint.customer_name, **facts)
+    ctx.send(kind if kind == "instruction" else "escalation", user.email or user.username, notice.subject,
+             notice.body)
 
 
 def _open_tasks(ctx: ServiceContext) -> list[UserTask]:
@@ -52,9 +56,9 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
         elif task.department:
             recipients.update({u.username: u for u in _users(ctx, "department_officer", task.department)})
     recipients.update({u.username: u for u in _users(ctx, "coordinator")})
+    work = [t.title for t in _work_tasks(ctx)]
     for user in recipients.values():
-        ctx.send("escalation", user.email or user.username, f"Overdue: complaint {ctx.complaint.tracking_number}",
-                 _describe(ctx, sla))
+        _notice(ctx, "escalation_notice", user, sla=sla, open_work=work)
     ctx.audit("escalation_notified", sla=sla, recipients=sorted(recipients))
     return {"notified": sorted(recipients)}
 
@@ -82,10 +86,7 @@ def escalate_to_head(ctx: ServiceContext, sla: str) -> dict:
     ctx.session.info.setdefault(_OPENED, set()).add(complaint.id)
     heads = _users(ctx, "head_of_complaints")
     for user in heads:
-        ctx.send("escalation", user.email or user.username,
-                 f"Escalated (level {complaint.escalation_level}): complaint {complaint.tracking_number}",
-                 _describe(ctx, sla) + " Please intervene: the task 'Intervene in overdue complaint' is on your "
-                 "list, with its own deadline.")
+        _notice(ctx, "escalated_to_head", user, sla=sla, level=complaint.escalation_level)
     ctx.audit("escalated_to_head", sla=sla, level=complaint.escalation_level, heads=[u.username for u in heads])
     return {"level": complaint.escalation_level, "heads": [u.username for u in heads]}
 
@@ -97,9 +98,7 @@ def escalate_to_executive(ctx: ServiceContext, sla: str) -> dict:
     complaint.escalation_level = max(complaint.escalation_level, 2)
     executives = _users(ctx, "executive")
     for user in executives:
-        ctx.send("escalation", user.email or user.username,
-                 f"Escalated (level {complaint.escalation_level}): complaint {complaint.tracking_number}",
-                 _describe(ctx, sla) + " The head of complaint management did not act in time; please intervene.")
+        _notice(ctx, "escalated_to_executive", user, sla=sla, level=complaint.escalation_level)
     ctx.audit("escalated_to_executive", sla=sla, level=complaint.escalation_level,
               executives=[u.username for u in executives])
     return {"level": complaint.escalation_level, "executives": [u.username for u in executives]}
@@ -187,6 +186,5 @@ def _instruct(ctx: ServiceContext, instruction: str) -> dict:
     from app.engine.services.sla_warnings import coordinators, owners  # noqa: PLC0415
     recipients = {**owners(ctx.session, ctx.settings, _work_tasks(ctx)), **coordinators(ctx.session)}
     for username, user in sorted(recipients.items()):
-        ctx.send("instruction", user.email or user.username,
-                 f"Instruction on overdue complaint {ctx.complaint.tracking_number}", instruction)
+        _notice(ctx, "instruction", user, instruction=instruction)
     return {"notified": sorted(recipients)}

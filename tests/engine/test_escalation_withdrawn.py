@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from app.engine.models import AuditEvent, ProcessInstance, UserTask
+from app.engine.models import AuditEvent, ProcessInstance, User, UserTask
 from app.engine.services import worklist
 from app.engine.settings import load_settings
 from app.scheduler import fire_due_timers
@@ -122,3 +122,17 @@ def test_the_diagram_shows_the_closing_as_a_terminate_end_event():
     [close] = root.iterfind(f".//{{{BPMN}}}serviceTask[@id='close_complaint_task']")
     documentation = close.findtext(f"{{{BPMN}}}documentation")
     assert "terminate end event" in documentation and "Intervene in overdue complaint" in documentation
+
+
+def test_escalation_notices_reach_each_person_in_their_own_language(case, clock):
+    with case.runtime.unit_of_work() as uow:
+        users = {u.username: u for u in uow.session.scalars(select(User))}
+        users["head"].locale, users["coordinator"].locale = "zh_CN", "en"
+        emails = {name: u.email or u.username for name, u in users.items()}
+    cid = case.register()
+    clock.advance(hours=25)
+    assert fire_due_timers(case.runtime).fired == 1               # first response breached
+    sent = {m.recipient: m for m in case.messages(cid, "escalation")}
+    head, coordinator = sent[emails["head"]], sent[emails["coordinator"]]
+    assert head.subject.startswith("已升级（第 1 级）") and "首次响应" in head.body
+    assert coordinator.subject.startswith("Overdue: complaint") and 'deadline "First response"' in coordinator.body

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from app.engine.letters import KINDS, language_for, render_letter
+from app.engine.letters import KINDS, NOTICE_KINDS, language_for, render_letter, render_notice
 from app.engine.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 
 DECISION = dict(customer_name="Li Wei", tracking_number="CF-20270104-ABCD", customer_message="We refunded the fee.",
@@ -63,3 +63,42 @@ def test_the_customers_language_wins_and_unknown_ones_fall_back_to_the_regimes()
     assert language_for("en-GB", cn) == "en"
     assert language_for("zh", uk) == "zh_CN"
     assert language_for("fr", uk) == "en" and language_for(None, cn) == "zh_CN"
+
+
+# --- notices to staff: the recipient's language and time zone ---------------------------------------------------
+
+class Staff:
+    def __init__(self, locale=None, timezone=None):
+        self.locale, self.timezone = locale, timezone
+
+
+NOTICE_FACTS = dict(tracking_number="CF-7", customer_name="Li Wei", sla="decision", level=1, percent=75,
+                    due_at=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc), instruction="Call the customer today.",
+                    open_work=["Investigate the complaint"])
+
+
+@pytest.mark.parametrize("kind", NOTICE_KINDS)
+def test_every_staff_notice_renders_in_both_languages_without_template_residue(kind):
+    english = render_notice(kind, Staff("en"), profile("cn_cbirc"), **NOTICE_FACTS)
+    chinese = render_notice(kind, Staff("zh_CN"), profile("cn_cbirc"), **NOTICE_FACTS)
+    for notice in (english, chinese):
+        assert "CF-7" in notice.subject
+        assert "{{" not in notice.body and "{%" not in notice.body and "%(" not in notice.body + notice.subject
+    assert english.subject != chinese.subject
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in english.subject + english.body)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese.subject)
+
+
+def test_a_notice_names_the_deadline_and_the_open_work_in_the_readers_language():
+    notice = render_notice("escalation_notice", Staff("zh_CN"), profile("uk_fca"), **NOTICE_FACTS)
+    assert "处理决定" in notice.body and "decision" not in notice.body     # the SLA's name, not its code
+    english = render_notice("escalation_notice", Staff(), profile("uk_fca"), **NOTICE_FACTS)
+    assert english.language == "en" and 'deadline "Handling decision"' in english.body
+    assert "Open work: Investigate the complaint." in english.body
+
+
+def test_a_deadline_warning_gives_the_due_time_in_the_readers_time_zone():
+    london = render_notice("deadline_warning", Staff("en", "Europe/London"), profile("cn_cbirc"), **NOTICE_FACTS)
+    shanghai = render_notice("deadline_warning", Staff("en"), profile("cn_cbirc"), **NOTICE_FACTS)
+    assert "9:00" in london.body and "5:00" in shanghai.body          # 09:00 UTC; 17:00 in Shanghai
+    assert london.subject == "Deadline warning (75 %): complaint CF-7"

@@ -25,6 +25,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 CATALOGS = Path(__file__).resolve().parents[2] / "translations"
 LANGUAGES = ("en", "zh_CN")
 KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request")
+# Notices to staff (escalations, deadline warnings, the head's instructions): the same machinery, in the
+# recipient's own language and time zone.
+NOTICE_KINDS = ("escalation_notice", "escalated_to_head", "escalated_to_executive", "deadline_warning",
+                "instruction")
 
 # CFPB's response categories, by the remedy the approved resolution offers.
 CFPB_CATEGORIES = {
@@ -72,10 +76,31 @@ def render_letter(kind: str, language: str, profile, **facts) -> Letter:
                   body=_tidy(str(module)))
 
 
-def _format(value, name: str, language: str, profile):
+def staff_language(user, profile) -> str:
+    """A staff member's language: the one they chose, else the regime's usual one."""
+    return user.locale if getattr(user, "locale", None) in LANGUAGES else profile.language
+
+
+def render_notice(kind: str, user, profile, **facts) -> Letter:
+    """A notice to a staff member (``user``), in their language, times in their time zone."""
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"unknown notice {kind!r}; known: {', '.join(NOTICE_KINDS)}")
+    language = staff_language(user, profile)
+    zone = getattr(user, "timezone", None) or profile.timezone
+    context = {name: _format(value, name, language, profile, zone) for name, value in facts.items()}
+    # The open tasks by their diagram names, translated like the pages' (the catalogs hold the BPMN names).
+    context["open_work"] = ", ".join(_translations(language).gettext(title) for title in facts.get("open_work", ()))
+    module = _environment(language).get_template(f"{kind}.txt.j2").make_module(context)
+    return Letter(kind=kind, language=language, subject=str(module.subject).strip(), body=_tidy(str(module)))
+
+
+def _format(value, name: str, language: str, profile, zone: str | None = None):
     if isinstance(value, datetime):
         # The regime's local date and time: the customer reads "by 15 March 2027 17:00", not an offset.
-        local = value.astimezone(ZoneInfo(profile.timezone))
+        try:
+            local = value.astimezone(ZoneInfo(zone or profile.timezone))
+        except (KeyError, ValueError):  # a time zone no longer known: the regime's
+            local = value.astimezone(ZoneInfo(profile.timezone))
         return f"{format_date(local, 'long', locale=language)} {format_time(local, 'short', locale=language)}"
     if name.endswith("amount") and value not in (None, ""):
         try:

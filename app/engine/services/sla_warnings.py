@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from app.engine.letters import render_notice
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, Timer, User, UserTask
 
 log = logging.getLogger(__name__)
@@ -163,17 +164,17 @@ def _notify(uow, timer: Timer, level: int, share: float, now: datetime) -> int:
                                                         UserTask.state == "ready", UserTask.due_at == timer.due_at)))
     recipients = {**owners(session, uow.settings, tasks), **coordinators(session)}
     tracking = complaint.tracking_number if complaint else f"instance {timer.instance_id}"
-    titles = ", ".join(t.title for t in tasks) or timer.name
-    subject = f"Deadline warning ({round(share * 100)} %): complaint {tracking}"
-    body = (f"{round(share * 100)} % of the '{timer.sla or timer.name}' deadline of complaint {tracking} has "
-            f"passed. It is due {timer.due_at.isoformat()}. Open work: {titles}.")
     for username, user in sorted(recipients.items()):
+        # In the recipient's language and time zone (app/engine/letters/templates/deadline_warning.txt.j2).
+        notice = render_notice("deadline_warning", user, uow.settings.sla_profile, tracking_number=tracking,
+                               percent=round(share * 100), sla=timer.sla or timer.name, due_at=timer.due_at,
+                               open_work=[t.title for t in tasks])
         # Per deadline: an extended deadline warns again of the same level, never twice of one.
         key = f"warning:{timer.id}:{timer.due_at.isoformat()}:{level}:{username}"
         session.add(OutboxMessage(idempotency_key=key,
                                   complaint_id=timer.complaint_id, kind="sla_warning",
-                                  recipient=user.email or user.username, subject=subject, body=body,
-                                  created_at=now))
+                                  recipient=user.email or user.username, subject=notice.subject,
+                                  body=notice.body, created_at=now))
     session.add(AuditEvent(occurred_at=now, actor="scheduler", action="sla_warning",
                            complaint_id=timer.complaint_id, instance_id=timer.instance_id,
                            detail={"sla": timer.sla, "level": level, "share": share,
