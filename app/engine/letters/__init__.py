@@ -1,4 +1,5 @@
-"""Letters to customers, in the customer's language, with the content their regime mandates.
+"""Letters to customers, in the customer's language, with the content their regime mandates; and notices to
+staff (escalations, deadline warnings, instructions), in each recipient's language and time zone.
 
 Templates are Jinja2 text files in English (templates/*.txt.j2), translated through the same gettext catalogs
 as the pages (app/translations, the ones Flask-Babel reads; extracted with pybabel, compiled at install). The
