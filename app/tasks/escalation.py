@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.errors import InvalidSubmission
-from app.engine.letters import render_notice
+from app.engine.letters import open_work, render_notice
 from app.engine.models import DeadlineExtension, Timer, User, UserTask
 from app.tasks.registry import ServiceContext, operator
 
@@ -56,7 +56,7 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
         elif task.department:
             recipients.update({u.username: u for u in _users(ctx, "department_officer", task.department)})
     recipients.update({u.username: u for u in _users(ctx, "coordinator")})
-    work = [t.title for t in _work_tasks(ctx)]
+    work = open_work(_work_tasks(ctx), ctx.settings.departments)
     for user in recipients.values():
         _notice(ctx, "escalation_notice", user, sla=sla, open_work=work)
     ctx.audit("escalation_notified", sla=sla, recipients=sorted(recipients))

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from app.engine.letters import KINDS, NOTICE_KINDS, language_for, render_letter, render_notice
+from app.engine.letters import KINDS, NOTICE_KINDS, language_for, open_work, render_letter, render_notice
 from app.engine.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 
 DECISION = dict(customer_name="Li Wei", tracking_number="CF-20270104-ABCD", customer_message="We refunded the fee.",
@@ -74,7 +74,7 @@ class Staff:
 
 NOTICE_FACTS = dict(tracking_number="CF-7", customer_name="Li Wei", sla="decision", level=1, percent=75,
                     due_at=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc), instruction="Call the customer today.",
-                    open_work=["Investigate the complaint"])
+                    open_work=[("Investigate complaint", "Credit cards"), ("Approve resolution", None)])
 
 
 @pytest.mark.parametrize("kind", NOTICE_KINDS)
@@ -94,7 +94,18 @@ def test_a_notice_names_the_deadline_and_the_open_work_in_the_readers_language()
     assert "处理决定" in notice.body and "decision" not in notice.body     # the SLA's name, not its code
     english = render_notice("escalation_notice", Staff(), profile("uk_fca"), **NOTICE_FACTS)
     assert english.language == "en" and 'deadline "Handling decision"' in english.body
-    assert "Open work: Investigate the complaint." in english.body
+    assert "Open work: Investigate complaint (Credit cards), Approve resolution." in english.body
+    assert "调查投诉 (信用卡部)" in notice.body                                  # each half translated
+
+
+def test_open_work_splits_a_department_task_title_into_its_two_translatable_halves():
+    class Row:
+        def __init__(self, title, department):
+            self.title, self.department = title, department
+
+    rows = [Row("Investigate complaint (Credit cards)", "cards"), Row("Approve resolution", None)]
+    assert open_work(rows, {"cards": "Credit cards"}) == [("Investigate complaint", "Credit cards"),
+                                                          ("Approve resolution", None)]
 
 
 def test_a_deadline_warning_gives_the_due_time_in_the_readers_time_zone():

@@ -89,10 +89,25 @@ def render_notice(kind: str, user, profile, **facts) -> Letter:
     language = staff_language(user, profile)
     zone = getattr(user, "timezone", None) or profile.timezone
     context = {name: _format(value, name, language, profile, zone) for name, value in facts.items()}
-    # The open tasks by their diagram names, translated like the pages' (the catalogs hold the BPMN names).
-    context["open_work"] = ", ".join(_translations(language).gettext(title) for title in facts.get("open_work", ()))
+    # The open tasks by their diagram names and departments, translated like the pages' (the catalogs hold the
+    # BPMN names and the department names).
+    gettext = _translations(language).gettext
+    context["open_work"] = ", ".join(f"{gettext(name)} ({gettext(department)})" if department else gettext(name)
+                                     for name, department in facts.get("open_work", ()))
     module = _environment(language).get_template(f"{kind}.txt.j2").make_module(context)
     return Letter(kind=kind, language=language, subject=str(module.subject).strip(), body=_tidy(str(module)))
+
+
+def open_work(tasks, departments) -> list[tuple[str, str | None]]:
+    """(diagram name, department name) of task rows, for a notice's "Open work" line: a department's task row
+    is titled "<name> (<department>)" in English, and each half is translated on its own."""
+    work = []
+    for task in tasks:
+        department = departments.get(task.department, task.department) if task.department else None
+        suffix = f" ({department})"
+        name = task.title[: -len(suffix)] if department and task.title.endswith(suffix) else task.title
+        work.append((name, department))
+    return work
 
 
 def _format(value, name: str, language: str, profile, zone: str | None = None):

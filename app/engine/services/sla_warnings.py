@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from app.engine.letters import render_notice
+from app.engine.letters import open_work, render_notice
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, Timer, User, UserTask
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _notify(uow, timer: Timer, level: int, share: float, now: datetime) -> int:
         # In the recipient's language and time zone (app/engine/letters/templates/deadline_warning.txt.j2).
         notice = render_notice("deadline_warning", user, uow.settings.sla_profile, tracking_number=tracking,
                                percent=round(share * 100), sla=timer.sla or timer.name, due_at=timer.due_at,
-                               open_work=[t.title for t in tasks])
+                               open_work=open_work(tasks, uow.settings.departments))
         # Per deadline: an extended deadline warns again of the same level, never twice of one.
         key = f"warning:{timer.id}:{timer.due_at.isoformat()}:{level}:{username}"
         session.add(OutboxMessage(idempotency_key=key,
