@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.engine.models import Complaint, OutboxMessage, Timer, UserTask
-from app.engine.services import complaints, user_tasks
+from app.engine.services import complaints, definitions, user_tasks
 from app.engine.simulation import registration
 
 
@@ -99,3 +99,16 @@ class CaseDriver:
 
     def reopen(self, cid, target):
         return self.complete(cid, "decide_reopen", {"reopen_target": target, "reopen_reason": "Disputed"})
+
+
+def deploy_lane_move(runtime, actor, reason: str | None = None) -> int:
+    """Deploy complaint_handling with "Approve resolution" moved from the Approver lane to the lane of triage
+    (Complaint management): a change of who does it. Returns the new version's definition id."""
+    files = definitions.read_directory(runtime.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
+    anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
+    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
+    with runtime.unit_of_work() as uow:
+        return next(d.id for d in definitions.deploy(uow, actor, files, reason=reason)
+                    if d.process_id == "complaint_handling")

@@ -8,21 +8,13 @@ import json
 
 from app.engine.services import definitions, drafts, reviews
 from tests.browser.harness import audit
+from tests.support import deploy_lane_move
 
-
-def deploy_lane_move(runtime, actor) -> int:
-    files = definitions.read_directory(runtime.settings.processes_dir)
-    source = files["complaint_handling.bpmn"].decode()
-    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
-    anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
-    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
-    with runtime.unit_of_work() as uow:
-        return next(d.id for d in definitions.deploy(uow, actor, files, reason="Coordinators approve")
-                    if d.process_id == "complaint_handling")
+REASON = "Coordinators approve"
 
 
 def test_compliance_sees_a_change_of_role_and_approves(visit, live_server, actors):
-    version_id = deploy_lane_move(live_server.runtime, actors["owner"])
+    version_id = deploy_lane_move(live_server.runtime, actors["owner"], REASON)
     compliance = visit("compliance")
     compliance.goto("/inbox")
     compliance.page.click("[data-testid=nav-review]")
@@ -52,7 +44,7 @@ def test_compliance_sees_a_change_of_role_and_approves(visit, live_server, actor
 
 def test_the_deployer_cannot_approve_their_own_version(visit, live_server, actors):
     both = dataclasses.replace(actors["compliance"], roles=actors["compliance"].roles | {"process_owner"})
-    version_id = deploy_lane_move(live_server.runtime, both)
+    version_id = deploy_lane_move(live_server.runtime, both, REASON)
     compliance = visit("compliance")
     compliance.goto(f"/review/versions/{version_id}")
     compliance.page.fill("[data-testid=signoff-comment]", "My own")
@@ -98,7 +90,7 @@ def _differ_ready(page) -> dict:
 
 
 def test_compliance_compares_any_two_versions_of_a_definition(visit, live_server, actors):
-    deploy_lane_move(live_server.runtime, actors["owner"])
+    deploy_lane_move(live_server.runtime, actors["owner"], REASON)
     v3 = deploy_rename(live_server.runtime, actors["owner"])
     ids = _ids(live_server.runtime)
     v1, v2 = ids[("complaint_handling", 1)], ids[("complaint_handling", 2)]
@@ -145,7 +137,7 @@ def test_compliance_compares_any_two_versions_of_a_definition(visit, live_server
 
 
 def test_a_bad_comparison_is_a_clear_error_page(visit, live_server, actors):
-    v2 = deploy_lane_move(live_server.runtime, actors["owner"])
+    v2 = deploy_lane_move(live_server.runtime, actors["owner"], REASON)
     escalation = _ids(live_server.runtime)[("escalation", 1)]
     compliance = visit("compliance")
     for query, status in ((f"against={escalation}", 400), ("against=999999", 404), ("against=abc", 400),

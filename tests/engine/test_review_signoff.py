@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import select
 
 from app.engine.actors import SYSTEM
 from app.engine.errors import InvalidDefinition, InvalidSubmission, NotAllowed
 from app.engine.models import AuditEvent, ProcessDefinition
 from app.engine.services import definitions, reviews
-from sqlalchemy import select
+from tests.support import deploy_lane_move
 
 
 @pytest.fixture
@@ -128,14 +129,7 @@ def test_without_the_switch_nothing_is_gated(demo, actors):
 
 
 def test_version_diff_reports_a_lane_move_as_change_of_role(demo, actors):
-    files = definitions.read_directory(demo.settings.processes_dir)
-    source = files["complaint_handling.bpmn"].decode()
-    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
-    anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
-    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
-    with demo.unit_of_work() as uow:
-        new_id = next(d.id for d in definitions.deploy(uow, actors["owner"], files)
-                      if d.process_id == "complaint_handling")
+    new_id = deploy_lane_move(demo, actors["owner"])
     with demo.unit_of_work() as uow:
         result = reviews.version_diff(uow, actors["compliance"], new_id)
     assert result["old"]["version"] == 1 and result["new"]["version"] == 2

@@ -8,25 +8,17 @@ from sqlalchemy import select
 
 from app.engine.models import DefinitionReview, ProcessDefinition
 from app.engine.services import definitions
+from tests.support import deploy_lane_move
 from tests.web.pages.conftest import BROWSER, csrf_token, sign_in
 
-
-def deploy_lane_move(demo, actor):
-    files = definitions.read_directory(demo.settings.processes_dir)
-    source = files["complaint_handling.bpmn"].decode()
-    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
-    anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
-    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
-    with demo.unit_of_work() as uow:
-        return next(d.id for d in definitions.deploy(uow, actor, files, reason="Approval by coordinators")
-                    if d.process_id == "complaint_handling")
+REASON = "Approval by coordinators"
 
 
 def test_compliance_reads_the_diff_and_approves(client, demo, actors):
-    version_id = deploy_lane_move(demo, actors["owner"])
+    version_id = deploy_lane_move(demo, actors["owner"], REASON)
     sign_in(client, "compliance")
     desk = client.get("/review", headers=BROWSER).get_data(as_text=True)
-    assert 'data-testid="review-version-complaint_handling-2"' in desk and "Approval by coordinators" in desk
+    assert 'data-testid="review-version-complaint_handling-2"' in desk and REASON in desk
     page = client.get(f"/review/versions/{version_id}", headers=BROWSER).get_data(as_text=True)
     assert 'data-testid="change-role-approve_resolution"' in page and "Change of role" in page
     assert "approver" in page and "coordinator" in page
@@ -45,7 +37,7 @@ def test_compliance_reads_the_diff_and_approves(client, demo, actors):
 
 def test_the_deployer_cannot_approve_their_own_version(client, demo, actors):
     both = dataclasses.replace(actors["compliance"], roles=actors["compliance"].roles | {"process_owner"})
-    version_id = deploy_lane_move(demo, both)  # deployed under compliance's own username
+    version_id = deploy_lane_move(demo, both, REASON)  # deployed under compliance's own username
     sign_in(client, "compliance")
     with demo.unit_of_work() as uow:
         checksum = uow.session.get(ProcessDefinition, version_id).checksum
@@ -66,7 +58,7 @@ def test_other_roles_get_the_403_page_and_no_nav(client, demo):
 
 def test_owner_previews_and_migrates(client, demo, actors, driver):
     cid = driver.register()
-    deploy_lane_move(demo, actors["owner"])
+    deploy_lane_move(demo, actors["owner"], REASON)
     sign_in(client, "owner")
     page = client.get("/review/migration/complaint_handling", headers=BROWSER).get_data(as_text=True)
     assert 'data-testid="movable-1"' in page
