@@ -164,11 +164,12 @@ def _notify(uow, timer: Timer, level: int, share: float, now: datetime) -> int:
                                                         UserTask.state == "ready", UserTask.due_at == timer.due_at)))
     recipients = {**owners(session, uow.settings, tasks), **coordinators(session)}
     tracking = complaint.tracking_number if complaint else f"instance {timer.instance_id}"
+    work = open_work(tasks, uow.settings.departments)
     for username, user in sorted(recipients.items()):
         # In the recipient's language and time zone (app/engine/letters/templates/deadline_warning.txt.j2).
         notice = render_notice("deadline_warning", user, uow.settings.sla_profile, tracking_number=tracking,
                                percent=round(share * 100), sla=timer.sla or timer.name, due_at=timer.due_at,
-                               open_work=open_work(tasks, uow.settings.departments))
+                               open_work=work)
         # Per deadline: an extended deadline warns again of the same level, never twice of one.
         key = f"warning:{timer.id}:{timer.due_at.isoformat()}:{level}:{username}"
         session.add(OutboxMessage(idempotency_key=key,

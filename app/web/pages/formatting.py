@@ -8,7 +8,7 @@ from flask import Flask
 from zoneinfo import ZoneInfo
 
 from babel import dates
-from flask_babel import format_currency, get_timezone
+from flask_babel import format_currency
 
 from app.web import current_runtime
 from app.web.pages.i18n import gettext, reader_locale
@@ -32,7 +32,7 @@ def now() -> datetime:
 
 def reader_zone() -> ZoneInfo:
     """The reader's time zone as a zoneinfo object (Flask-Babel hands out pytz ones)."""
-    return ZoneInfo(str(get_timezone()))
+    return ZoneInfo(str(reader_locale()[1]))
 
 
 # Babel's own functions with the reader's locale and zone looked up once per request (reader_locale), as
