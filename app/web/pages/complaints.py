@@ -6,7 +6,6 @@ import csv
 import io
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
@@ -18,6 +17,7 @@ from app.engine.services import complaint_list, complaints, diagram_state, exten
 from app.web import current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
+from app.web.pages.i18n import gettext as _
 
 bp = Blueprint("complaints", __name__)
 bp.before_request(signed_in_with_csrf)

@@ -5,13 +5,13 @@ editor's JSON calls post with the page's CSRF token in the X-CSRFToken header.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine.errors import InvalidDefinition
 from app.engine.services import drafts, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
+from app.web.pages.i18n import gettext as _
 
 bp = Blueprint("modeler", __name__)
 bp.before_request(signed_in_with_csrf)

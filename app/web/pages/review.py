@@ -5,13 +5,13 @@ else gets the 403 page. Rules live in services/reviews.py and services/migration
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine.errors import Conflict, InvalidDefinition, InvalidSubmission, NotAllowed
 from app.engine.services import drafts, migration, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
+from app.web.pages.i18n import gettext as _
 
 bp = Blueprint("review", __name__)
 bp.before_request(signed_in_with_csrf)

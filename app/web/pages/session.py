@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from app.engine.actors import Actor
@@ -14,6 +13,7 @@ from app.engine.errors import InvalidSubmission
 from app.engine.services import users
 from app.web import current_runtime
 from app.web.pages import check_csrf
+from app.web.pages.i18n import gettext as _
 from app.web.throttle import signin_throttle
 
 bp = Blueprint("session", __name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine import read_policy
@@ -19,6 +18,7 @@ from app.engine.services import assignments, diagram_state, user_tasks
 from app.web import current_runtime
 from app.web.pages import form_renderer, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
+from app.web.pages.i18n import gettext as _
 from app.web.pages.session import _safe_next
 
 bp = Blueprint("tasks", __name__)
