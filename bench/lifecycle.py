@@ -135,6 +135,7 @@ class SpiffAlone:
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=engine)
         workflow.task_tree.data.update(start)
         workflow.do_engine_steps()
+        self.after_unit(n)
         seen: dict = {}
         visits: dict[str, int] = {}
         completed = 0
@@ -150,16 +151,96 @@ class SpiffAlone:
             task.data.update(answers[element, visits[element]])
             task.run()
             workflow.do_engine_steps()
+            self.after_unit(n)
             completed += 1
         if not workflow.is_completed():
             raise RuntimeError(f"spiff lifecycle {n} stopped with no ready task but is not completed")
         return completed
 
+    def after_unit(self, n: int) -> None:
+        """Nothing: SpiffWorkflow alone keeps nothing between steps."""
+
+    target = "spiff"
+
     def run(self, start: int, count: int) -> Measurement:
         began, cpu, tasks = time.perf_counter(), time.process_time(), 0
         for n in range(start, start + count):
             tasks += self.lifecycle(n)
-        return Measurement("spiff", count, tasks, time.perf_counter() - began, time.process_time() - cpu)
+        return Measurement(self.target, count, tasks, time.perf_counter() - began, time.process_time() - cpu)
+
+
+class DurableFloor(SpiffAlone):
+    """The floor any persisted design stands on: SpiffWorkflow alone, plus after every unit of work (the start,
+    each completion) the least a durable step writes, on the raw driver: one version-checked UPDATE of the
+    instance's state (a fixed text of the average stored size: no serialization is counted) and one INSERT (the
+    audit line), then COMMIT with the project's durability settings (SQLite: WAL, synchronous=FULL, as
+    app/engine/db.py leaves it; PostgreSQL: the server's defaults, synchronous_commit on). No ORM, no forms,
+    letters or audit of the product: whatever the project does costs on top of this."""
+
+    STATE_BYTES = 28_000  # about the average stored state per closed case (see the summary line)
+
+    def __init__(self, settings, plans, target: str, connect):
+        super().__init__(settings, plans)
+        self.target = target
+        self.connection, self.placeholder = connect()
+        p = self.placeholder
+        self.connection_execute("DROP TABLE IF EXISTS floor_instances")
+        self.connection_execute("DROP TABLE IF EXISTS floor_audit")
+        self.connection_execute("CREATE TABLE floor_instances (id INTEGER PRIMARY KEY, state TEXT, version INTEGER)")
+        serial = "INTEGER PRIMARY KEY" if p == "?" else "SERIAL PRIMARY KEY"
+        self.connection_execute(f"CREATE TABLE floor_audit (id {serial}, instance_id INTEGER, "
+                                "action TEXT, detail TEXT)")
+        self.commit()
+        self.update = f"UPDATE floor_instances SET state = {p}, version = version + 1 WHERE id = {p} AND version = {p}"
+        self.insert = f"INSERT INTO floor_audit (instance_id, action, detail) VALUES ({p}, {p}, {p})"
+        self.versions: dict[int, int] = {}
+        self.state = "x" * self.STATE_BYTES
+
+    def connection_execute(self, sql, params=()):
+        return self.connection.execute(sql, params)
+
+    def commit(self):
+        self.connection.commit()
+
+    def after_unit(self, n: int) -> None:
+        version = self.versions.get(n)
+        if version is None:
+            self.connection_execute(f"INSERT INTO floor_instances (id, state, version) VALUES "
+                                    f"({self.placeholder}, '', 0)", (n,))
+            version = 0
+        cursor = self.connection_execute(self.update, (self.state, n, version))
+        if cursor.rowcount != 1:
+            raise RuntimeError("lost the version check")
+        self.versions[n] = version + 1
+        self.connection_execute(self.insert, (n, "task_completed", '{"data": {}}'))
+        self.commit()
+
+    def close(self):
+        self.connection.rollback()  # whatever a failed run left open
+        self.connection_execute("DROP TABLE floor_instances")
+        self.connection_execute("DROP TABLE floor_audit")
+        self.commit()
+        self.connection.close()
+
+
+def sqlite_floor_connection(path: Path):
+    import sqlite3  # noqa: PLC0415
+
+    def connect():
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection, "?"
+    return connect
+
+
+def postgres_floor_connection(url: str):
+    import psycopg  # noqa: PLC0415
+
+    def connect():
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return psycopg.connect(plain), "%s"
+    return connect
 
 
 ELEMENTS = ("classify_complaint", "triage_complaint", "investigate_complaint", "draft_resolution",
@@ -369,6 +450,7 @@ def main(argv=None) -> int:
     parser.add_argument("--database", default=BENCH_DATABASE,
                         help=f"database on that server to reset and use (default {BENCH_DATABASE!r})")
     parser.add_argument("--no-growth", action="store_true", help="skip the state growth measurement")
+    parser.add_argument("--no-floor", action="store_true", help="skip the durability floor targets")
     parser.add_argument("--profile", metavar="FILE",
                         help="write a cProfile (CPU time) of the timed SQLite run to FILE; prints the top functions")
     args = parser.parse_args(argv)
@@ -389,6 +471,23 @@ def main(argv=None) -> int:
 
     results: list[Measurement] = []
     skipped: list[str] = []
+    floors: dict[str, Measurement] = {}
+    pg_url = None if args.no_postgres else postgres_bench_url(args.postgres, args.database)
+    if not args.no_floor:
+        with tempfile.TemporaryDirectory(prefix="complaintflow-floor-") as tmp:
+            connections = [("sqlite", sqlite_floor_connection(Path(tmp) / "floor.db"))]
+            if pg_url:
+                connections.append(("postgresql", postgres_floor_connection(pg_url)))
+            for target, connect in connections:
+                floor = DurableFloor(settings, spiff.plans, f"{target} floor", connect)
+                try:
+                    for n in range(args.warmup):
+                        floor.lifecycle(n)
+                    floors[target] = floor.run(args.warmup, args.count)
+                finally:
+                    floor.close()
+                print(line(floors[target], baseline))
+
     with tempfile.TemporaryDirectory(prefix="complaintflow-bench-") as tmp:
         runtime = prepare_database(f"sqlite:///{Path(tmp) / 'bench.db'}", settings, clock)
         try:
@@ -398,7 +497,7 @@ def main(argv=None) -> int:
         print(line(results[-1], baseline))
 
     if not args.no_postgres:
-        url = postgres_bench_url(args.postgres, args.database)
+        url = pg_url
         if url is None:
             skipped.append("postgresql")
         else:
@@ -426,6 +525,15 @@ def main(argv=None) -> int:
               f"average stored state per closed case {m.state_bytes:,.0f} bytes")
     for target in skipped:
         print(f"  {target:<11} skipped (unreachable)")
+    if floors:
+        print("Durability floor (SpiffWorkflow alone + one state UPDATE, one INSERT and a COMMIT per unit of work on the "
+              "raw driver): what any persisted design pays before doing the product's work")
+        for target, floor in floors.items():
+            budget = AIM[target] * baseline.ms_per_lifecycle - floor.ms_per_lifecycle
+            print(f"  {target:<11} floor {baseline.rate / floor.rate:5.2f}x the time of spiff "
+                  f"({floor.ms_per_lifecycle:.2f} ms/lifecycle); left at the aim of {AIM[target]:g}x for everything "
+                  f"else the product does (ORM, state serialization, forms, letters, audit, authorization): "
+                  f"{budget:.2f} ms/lifecycle, {budget / floor.tasks_per_lifecycle:.2f} ms per task")
     if not args.no_growth:
         state_growth(settings, clock)
     if args.profile:
