@@ -9,11 +9,11 @@ from app.engine.models import ProcessInstance
 from app.engine.services import user_tasks
 from app.engine.workflow import serialization
 
-# A plain completion (an investigation: one task done, the next one created, no timer change). Reads: the
-# service's task lookup and its read-policy complaint, then the step's instance + complaint + open incident
-# (one query) and its timers; on the version this process saved, the ready task rows are known (no query).
+# A plain completion (an investigation: one task done, the next one created, no timer change). Reads: the task
+# with its instance, complaint (the caller's right) and open-incident flag in one query, then the instance's
+# timers; on the version this process saved, the ready task rows are known (no query).
 # Writes: audit INSERT, complaint UPDATE, instance UPDATE (the version check), task UPDATE, task INSERT.
-MAX_READS = 4
+MAX_READS = 2
 MAX_WRITES = 5
 
 

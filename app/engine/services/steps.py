@@ -183,12 +183,32 @@ _TASK_ROWS = _READY_TASKS.where(UserTask.instance_id == bindparam("instance_id")
 
 @dataclass
 class Preloaded:
-    """A step's first reads, done for several instances at once (``prefetch``)."""
+    """A step's first reads, done ahead: for several instances at once (``prefetch``) or with the task a
+    completion names (``load_task``). ``None``: not read yet, the step reads it."""
     row: ProcessInstance
     complaint: Complaint | None
     open_incident: bool
-    timer_rows: dict[str, Timer] = field(default_factory=dict)
-    task_rows: dict[str, UserTask] = field(default_factory=dict)
+    timer_rows: dict[str, Timer] | None = field(default_factory=dict)
+    task_rows: dict[str, UserTask] | None = field(default_factory=dict)
+
+
+# A completion's first read: the task, its instance, complaint and open-incident flag in one round trip (the
+# service checks the caller's right on task and complaint, the step goes on from the instance row).
+_TASK_WITH_INSTANCE = (select(UserTask, ProcessInstance, Complaint,
+                              exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
+                       .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+                       .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+                       .where(UserTask.id == bindparam("task_id")))
+
+
+def load_task(uow, task_id: int) -> tuple[UserTask, Preloaded] | None:
+    """A task with what a step on its instance reads first (None if no such task). The rows are read without a
+    lock, as a step always reads them: the instance's lock version decides at the save."""
+    found = uow.session.execute(_TASK_WITH_INSTANCE, {"task_id": task_id}).one_or_none()
+    if found is None:
+        return None
+    task, row, complaint, has_incident = found
+    return task, Preloaded(row, complaint, bool(has_incident), timer_rows=None, task_rows=None)
 
 
 def prefetch(uow, instance_ids: list[int], *, claim: bool = False) -> dict[int, Preloaded]:
@@ -227,12 +247,14 @@ def load_instance(uow, actor: Actor, instance_id: int, now: datetime, *, claim: 
     # Timer rows are always read: their due times decide what fires first, and a deadline may be moved in the
     # database. Ready task rows change only in steps, each of which moves the lock version: on the version this
     # process saved they are known, and a row is fetched (by id, usually from the identity map) only to change it.
-    step.timer_rows = (preloaded.timer_rows if preloaded is not None else
+    timer_rows = preloaded.timer_rows if preloaded is not None else None
+    step.timer_rows = (timer_rows if timer_rows is not None else
                        {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)})
     step.workflow = _workflow(uow, row, step)
     step.ready_rows = getattr(step.workflow, _READY_ROWS, None)
     if step.ready_rows is None:
-        step.task_rows = (preloaded.task_rows if preloaded is not None else
+        task_rows = preloaded.task_rows if preloaded is not None else None
+        step.task_rows = (task_rows if task_rows is not None else
                           {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)})
     return step
 

@@ -42,11 +42,15 @@ def _complaint_of(uow, task: UserTask) -> Complaint | None:
 def get_task(uow, actor: Actor, task_id: int) -> UserTask:
     """A task the actor may work on: NotFound for an unknown id, NotAllowed for someone else's task."""
     task = uow.session.get(UserTask, task_id)
+    _check_may_work_on(actor, task_id, task, _complaint_of(uow, task) if task is not None else None)
+    return task
+
+
+def _check_may_work_on(actor: Actor, task_id: int, task: UserTask | None, complaint: Complaint | None) -> None:
     if task is None:
         raise NotFound(f"Task {task_id} does not exist")
-    if not may_work_on(actor, task, _complaint_of(uow, task)):
+    if not may_work_on(actor, task, complaint):
         raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
-    return task
 
 
 def task_view(uow, actor: Actor, task: UserTask) -> dict:
@@ -64,12 +68,15 @@ def task_view(uow, actor: Actor, task: UserTask) -> dict:
 def complete_user_task(uow, actor: Actor, task_id: int, data: dict) -> steps.Outcome:
     """Complete a task: one step (timers due by now fire first). The outcome is ``refused`` when such a timer
     took the task away: that firing commits, and the adapter reports the refusal (409) after the commit."""
-    task = get_task(uow, actor, task_id)
+    # The task, its complaint (for the caller's right) and the step's instance row in one read.
+    found = steps.load_task(uow, task_id)
+    task, preloaded = found if found is not None else (None, None)
+    _check_may_work_on(actor, task_id, task, preloaded.complaint if preloaded else None)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     if task.form:
         uow.runtime.forms.validate(task.form, data)
-    return steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data))
+    return steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
 
 
 def completion_result(uow, actor: Actor, task: UserTask) -> dict:
