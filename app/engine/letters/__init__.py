@@ -117,10 +117,11 @@ def _format(value, name: str, language: str, profile, zone: str | None = None):
             local = value.astimezone(ZoneInfo(zone or profile.timezone))
         except (KeyError, ValueError):  # a time zone no longer known: the regime's
             local = value.astimezone(ZoneInfo(profile.timezone))
-        return f"{format_date(local, 'long', locale=language)} {format_time(local, 'short', locale=language)}"
+        locale = _locale(language)
+        return f"{format_date(local, 'long', locale=locale)} {format_time(local, 'short', locale=locale)}"
     if name.endswith("amount") and value not in (None, ""):
         try:
-            return format_currency(Decimal(str(value)), profile.currency, locale=language)
+            return format_currency(Decimal(str(value)), profile.currency, locale=_locale(language))
         except InvalidOperation:
             return str(value)
     return value
@@ -136,12 +137,18 @@ def _tidy(body: str) -> str:
 
 
 @lru_cache(maxsize=None)
+def _locale(language: str) -> Locale:
+    # Parsed once per language: Babel parses a locale string on every call, scanning its list of locales.
+    return Locale.parse(language)
+
+
+@lru_cache(maxsize=None)
 def _translations(language: str):
     if language == "en":
         return NullTranslations()
     # A Locale, not the string: the catalog folder is named by the full locale (zh_Hans_CN), which the string
     # "zh_CN" never finds (the letters silently came out in English).
-    return Translations.load(str(CATALOGS), [Locale.parse(language)], domain="messages")
+    return Translations.load(str(CATALOGS), [_locale(language)], domain="messages")
 
 
 @lru_cache(maxsize=None)
