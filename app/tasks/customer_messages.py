@@ -25,6 +25,7 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
                       product=complaint.product)
     letter = _letter(ctx, "acknowledgement", product=complaint.product, deadline=deadline)
     message = ctx.send("acknowledgement", complaint.customer_contact, letter.subject, letter.body)
+    ctx.flush()  # the message id goes into the history and the task's data
     complaint.acknowledged_at = ctx.now
     ctx.audit("acknowledgement_sent", message_id=message.id, decision_due_at=deadline.isoformat(),
               language=letter.language)
@@ -41,6 +42,7 @@ def send_reply(ctx: ServiceContext) -> dict:
                      decision_basis=data.get("decision_basis"), redress_amount=data.get("redress_amount"),
                      remedy_type=data.get("remedy_type"))
     message = ctx.send("reply", complaint.customer_contact, letter.subject, letter.body)
+    ctx.flush()  # the message id goes into the history and the task's data
     ctx.audit("reply_sent", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat()}
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from app.engine.errors import InvalidSubmission
 from app.engine.letters import open_work, render_notice
 from app.engine.models import DeadlineExtension, Timer, User, UserTask
+from app.engine.services.users import active_users
 from app.tasks.registry import ServiceContext, operator
 
 # The diagram's intervention tasks (escalation.bpmn): one open at a time per case.
@@ -18,8 +19,8 @@ _OPENED = "complaintflow.escalations_opened"
 
 
 def _users(ctx: ServiceContext, role: str, department: str | None = None) -> list[User]:
-    users = ctx.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
-    return [u for u in users if role in (u.roles or []) and (department is None or u.department == department)]
+    return [u for u in active_users(ctx.session)
+            if role in (u.roles or []) and (department is None or u.department == department)]
 
 
 def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
@@ -32,8 +33,7 @@ def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
 
 
 def _open_tasks(ctx: ServiceContext) -> list[UserTask]:
-    return list(ctx.session.scalars(select(UserTask).where(UserTask.instance_id == ctx.instance.id,
-                                                           UserTask.state == "ready").order_by(UserTask.id)))
+    return ctx.open_tasks()
 
 
 @operator("flag_overdue")

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from app.engine.letters import open_work, render_notice
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, Timer, User, UserTask
+from app.engine.services.users import active_users
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def fire_due_warnings(runtime, now: datetime | None = None, *, batch: int = BATC
 
 def owners(session, settings, tasks: list[UserTask]) -> dict[str, User]:
     """Whoever holds the tasks: the assignee, else the task department's officers, else the lane's roles."""
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    users = active_users(session)
     found: dict[str, User] = {}
     for task in tasks:
         if task.assignee_id:
@@ -152,7 +153,7 @@ def owners(session, settings, tasks: list[UserTask]) -> dict[str, User]:
 
 
 def coordinators(session) -> dict[str, User]:
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    users = active_users(session)
     return {u.username: u for u in users if "coordinator" in (u.roles or [])}
 
 

@@ -28,7 +28,7 @@ from app.engine.sla import parse_instant, resolve_sla
 from app.engine.workflow import runner
 from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions
 from app.engine.workflow.serialization import dump_state, load_state
-from app.tasks.registry import ServiceContext
+from app.tasks.registry import ServiceContext, duplicate_message_is_stale
 
 # Process variables mirrored onto the complaint row (the process's data contract).
 MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
@@ -340,7 +340,8 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     # Always write the row, even if nothing in it changed: the UPDATE carries the lock-version check, so a
     # step decided on a stale read can never commit its task, timer or complaint rows.
     flag_modified(row, "state")
-    step.uow.session.flush()
+    with duplicate_message_is_stale():   # the service tasks' queued messages are written here too
+        step.uow.session.flush()
     # The ready rows as written (ids are known after the flush), for the next step on this version.
     setattr(step.workflow, _READY_ROWS, {task.task_id: ReadyRow(r.id, r.due_at, r.created_at) if isinstance(r, UserTask)
                                          else r for r, task in ready})
@@ -411,6 +412,16 @@ def _task_row(step: Step, task_id: str) -> UserTask:
         row = step.uow.session.get(UserTask, step.ready_rows[task_id].id)
         step.task_rows[task_id] = row
     return row
+
+
+def _open_task_rows(step: Step) -> list[UserTask]:
+    """The instance's ready task rows, by id (the service tasks' view of the case's open work): those the step
+    loaded, or, on a step that knew only their ids (a cached workflow), all of them in one query, kept for the
+    rest of the step."""
+    if step.ready_rows is not None and len(step.task_rows) < len(step.ready_rows):
+        loaded = {t.spiff_task_id: t for t in step.uow.session.scalars(_TASK_ROWS, {"instance_id": step.row.id})}
+        step.task_rows.update((k, v) for k, v in loaded.items() if k not in step.task_rows)
+    return sorted((t for t in step.task_rows.values() if t.id is not None), key=lambda t: t.id)
 
 
 def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
@@ -492,7 +503,8 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
                              complaint=step.complaint, element_id=task.task_spec.bpmn_id,
                              spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username,
                              reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
-                                                                                            due))
+                                                                                            due),
+                             open_tasks=lambda: _open_task_rows(step))
         # The handler's queries need none of the step's pending writes (its rows are saved after the run): no
         # autoflush, so the complaint and audit rows go out in the step's one flush, not one per query.
         with uow.session.no_autoflush:

@@ -157,6 +157,20 @@ def upsert_user(uow, username: str, password: str, *, display_name: str, roles: 
 SUPPORTED_LOCALES = ("en", "zh_CN")
 
 
+# session.info key: the active users, read once per transaction (active_users).
+_ACTIVE_USERS = "complaintflow.active_users"
+
+
+def active_users(session) -> list[User]:
+    """Every active user, by id, read once per transaction: a scheduler batch notifies the people of many cases
+    and a step's service tasks look them up several times; who is active does not change inside a step."""
+    users = session.info.get(_ACTIVE_USERS)
+    if users is None:
+        users = session.info[_ACTIVE_USERS] = list(
+            session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    return users
+
+
 def active_user(uow, user_id: int) -> User | None:
     """The user behind a browser session, or None once deactivated (the session then ends)."""
     user = uow.session.get(User, user_id)
