@@ -12,7 +12,8 @@ from app.engine.services import worklist
 
 
 @pytest.mark.parametrize("name", ["bench.lifecycle", "bench.http_load", "bench.timers", "bench.data",
-                                  "bench.sender", "bench.state_storage", "bench.complaint_list"])
+                                  "bench.sender", "bench.state_storage", "bench.complaint_list",
+                                  "bench.unit_of_work"])
 def test_bench_module_imports(name):
     module = importlib.import_module(name)
     assert module.__doc__
