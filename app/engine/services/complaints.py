@@ -55,8 +55,10 @@ def register_complaint(uow, actor: Actor, data: dict) -> Complaint:
         registered_by=actor.username, registered_by_id=actor.user_id)
     uow.session.add(complaint)
     uow.session.flush()
+    # The registration's one instant (received_at, the process start): the history then reads "registered"
+    # before "process started" (same time, then the order written), not the other way round.
     audit.record(uow, actor, "complaint_registered", complaint_id=complaint.id,
-                 tracking_number=complaint.tracking_number, channel=complaint.channel)
+                 tracking_number=complaint.tracking_number, channel=complaint.channel, occurred_at=now)
     definition = latest_definition(uow.session, COMPLAINT_PROCESS)
     steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
     return complaint
