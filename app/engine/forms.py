@@ -13,7 +13,8 @@ Loading a form applies the rules every form shares, so no file repeats them and 
 - **Required text must have content**: a text field that is required (always, or in an ``if``/``then``
   branch) gets the pattern ``\\S``, so ``"   "`` is refused like a missing value.
 - ``"format": "department"`` becomes the standard choice list, ``oneOf`` of ``{"const": code, "title": name}``
-  from config/departments.toml, in the order the file lists them.
+  from config/departments.toml, in the order the file lists them; ``"format": "extension"`` likewise the
+  deadline extensions of the active SLA profile (config/sla.toml: name and title).
 
 The prepared schema is what the server validates with and what clients get, properties in declared order.
 """
@@ -50,9 +51,10 @@ def complaint_column_lengths() -> dict[str, int]:
 
 class FormStore:
     def __init__(self, forms_dir: Path, departments: Mapping[str, str],
-                 column_lengths: Mapping[str, int] | None = None):
+                 column_lengths: Mapping[str, int] | None = None, extensions: Mapping[str, str] | None = None):
         self.forms_dir = Path(forms_dir)
         self.departments = dict(departments)
+        self.extensions = dict(extensions or {})
         self.column_lengths = dict(complaint_column_lengths() if column_lengths is None else column_lengths)
         self._schemas: dict[str, dict] = {}
         self._validators: dict[str, Draft202012Validator] = {}
@@ -69,7 +71,7 @@ class FormStore:
                 if not path.is_file() or path.parent.resolve() != self.forms_dir.resolve():
                     raise NotFound(f"Form {name!r} does not exist in {self.forms_dir}")
                 raw = json.loads(path.read_text(encoding="utf-8"))
-                self._schemas[name] = prepare(raw, name, self.departments, self.column_lengths)
+                self._schemas[name] = prepare(raw, name, self.departments, self.column_lengths, self.extensions)
             return self._schemas[name]
 
     def _validator(self, name: str, schema: dict) -> Draft202012Validator:
@@ -106,23 +108,27 @@ class FormStore:
 
 # --- preparing a form at load --------------------------------------------------------------------------------
 
-def prepare(schema: dict, name: str, departments: Mapping[str, str], column_lengths: Mapping[str, int]) -> dict:
+def prepare(schema: dict, name: str, departments: Mapping[str, str], column_lengths: Mapping[str, int],
+            extensions: Mapping[str, str] | None = None) -> dict:
     schema = copy.deepcopy(schema)
-    _expand_departments(schema, departments)
+    _expand_choices(schema, {"department": departments, "extension": extensions or {}})
     _apply_shared_rules(schema, name, column_lengths)
     return schema
 
 
-def _expand_departments(node, departments: Mapping[str, str]) -> None:
+def _expand_choices(node, lists: Mapping[str, Mapping[str, str]]) -> None:
+    """``"format": "department"`` / ``"extension"`` -> ``oneOf`` of the configured codes and titles."""
     if isinstance(node, dict):
-        if node.get("format") == "department":
+        choices = lists.get(node.get("format"))
+        if choices is not None:
             del node["format"]
-            node["oneOf"] = [{"const": code, "title": title} for code, title in departments.items()]
+            if choices:  # a profile without extensions: the field stays text, the service says none is allowed
+                node["oneOf"] = [{"const": code, "title": title} for code, title in choices.items()]
         for value in node.values():
-            _expand_departments(value, departments)
+            _expand_choices(value, lists)
     elif isinstance(node, list):
         for value in node:
-            _expand_departments(value, departments)
+            _expand_choices(value, lists)
 
 
 def _apply_shared_rules(node: dict, form: str, column_lengths: Mapping[str, int]) -> None:

@@ -26,7 +26,8 @@ class Runtime:
         self.specs = SpecCache()
         self.workflows = WorkflowCache()
         self.workflows.attach(self.database.sessions)
-        self.forms = FormStore(self.settings.forms_dir, self.settings.departments)
+        self.forms = FormStore(self.settings.forms_dir, self.settings.departments,
+                               extensions=self.settings.sla_profile.extension_titles())
         self.operators = operators if operators is not None else OPERATORS
 
     @contextmanager

@@ -35,6 +35,7 @@ class SlaExtension:
     description: str = ""
     requires: str | None = None        # an extension of the same SLA that must have been granted first
     letter: str = "extension_notice"   # the letter that tells the customer (or holding_response)
+    title: str = ""                    # the short name staff see, translated through the catalog
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ class SlaProfile:
     @property
     def durations(self) -> dict[str, str]:
         return {name: sla.duration for name, sla in self.slas.items()}
+
+    def extension_titles(self) -> dict[str, str]:
+        """Every extension's name -> its title (the name when it has none), over all the profile's SLAs."""
+        return {e.name: e.title or e.name for sla in self.slas.values() for e in sla.extensions}
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
                                     approval_role=e.get("approval_role"),
                                     customer_notice=e.get("customer_notice", True),
                                     description=e.get("description", ""), requires=e.get("requires"),
-                                    letter=e.get("letter", "extension_notice"))
+                                    letter=e.get("letter", "extension_notice"), title=e.get("title", ""))
                        for e in spec.get("extensions", []))
     names = {e.name for e in extensions}
     for extension in extensions:

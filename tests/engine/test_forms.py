@@ -21,7 +21,7 @@ DEPARTMENTS = list(SETTINGS.departments)
 
 @pytest.fixture(scope="module")
 def store() -> FormStore:
-    return FormStore(FORMS_DIR, SETTINGS.departments)
+    return FormStore(FORMS_DIR, SETTINGS.departments, extensions=SETTINGS.sla_profile.extension_titles())
 
 
 def valid_data(form: str) -> dict:
@@ -240,3 +240,19 @@ def test_wrong_types_are_named_in_words(store):
                       "feedback_comment": ["Must be text"]}
     assert errors_of(store, "record_feedback.schema.json", ["not", "an", "object"]) == {
         "": ["The form data must be a JSON object"]}
+
+
+def test_the_intervention_offers_the_profiles_extensions_as_choices(store):
+    """``"format": "extension"``: the head picks one of the active profile's extensions by its title (config/
+    sla.toml) instead of typing its code; another profile offers its own, a profile without any leaves text."""
+    form = "intervene_overdue_complaint.schema.json"
+    field = store.schema(form)["properties"]["extension"]
+    assert field["oneOf"] == [{"const": "complex_case", "title": "Complex case: up to 30 days"},
+                              {"const": "further_extension",
+                               "title": "Further extension: 30 more days, with the head's approval"}]
+    data = {"intervention_action": "extend", "extension": "holding_response", "instruction": "Four more weeks"}
+    assert "extension" in errors_of(store, form, data)
+    uk = load_settings(sla_profile="uk_fca").sla_profile.extension_titles()
+    uk_field = FormStore(FORMS_DIR, SETTINGS.departments, extensions=uk).schema(form)["properties"]["extension"]
+    assert [c["const"] for c in uk_field["oneOf"]] == ["holding_response", "exceptional_circumstances"]
+    assert "oneOf" not in FormStore(FORMS_DIR, SETTINGS.departments).schema(form)["properties"]["extension"]

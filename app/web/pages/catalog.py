@@ -1,6 +1,7 @@
 """pybabel extractors for texts that live in data, not code (see babel.cfg): the JSON Schemas' titles,
-descriptions and choice titles, the BPMN elements' names and the department names. The pages look them up in
-the catalog at render time, so the data files stay in English, the source language."""
+descriptions and choice titles, the BPMN elements' names, the department names and the deadline extensions'
+titles. The pages look them up in the catalog at render time, so the data files stay in English, the source
+language."""
 from __future__ import annotations
 
 import json
@@ -48,3 +49,15 @@ def extract_bpmn(fileobj, keywords, comment_tags, options):
 def extract_departments(fileobj, keywords, comment_tags, options):
     for name in tomllib.load(fileobj).get("departments", {}).values():
         yield 1, "gettext", name, ["Department name"]
+
+
+def extract_extension_titles(fileobj, keywords, comment_tags, options):
+    """The titles of the deadline extensions of every SLA profile in config/sla.toml."""
+    seen: set[str] = set()
+    for profile in tomllib.load(fileobj).get("profiles", {}).values():
+        for sla in profile.get("slas", {}).values():
+            for extension in sla.get("extensions", []):
+                title = extension.get("title")
+                if title and title not in seen:
+                    seen.add(title)
+                    yield 1, "gettext", title, ["Deadline extension title"]

@@ -84,6 +84,14 @@ def sla(code) -> str:
     return _from(SLAS, code)
 
 
+def extension(code) -> str:
+    """A deadline extension of the active SLA profile by its title (config/sla.toml), translated."""
+    if not code:
+        return ""
+    title = current_runtime().settings.sla_profile.extension_titles().get(code)
+    return gettext(title) if title else humanize(code)
+
+
 def timer_state(code) -> str:
     return _from(TIMER_STATES, code)
 

@@ -25,7 +25,8 @@ def test_a_coordinator_extends_the_deadline_from_the_complaint_page(client, driv
                     page=f"/complaints/{cid}", follow_redirects=True)
     assert "The deadline was extended and the customer is told." in text(response)
     assert driver.complaint(cid).due_at == before + timedelta(days=15)
-    assert 'data-testid="extension-complex_case" data-state="applied"' in text(response)
+    assert 'data-testid="extension-complex_case" data-state="applied">Complex case: up to 30 days: Granted' \
+        in text(response)
     again = post(client, f"/complaints/{cid}/extensions", {"choice": "decision/complex_case", "reason": "Again"},
                  page=f"/complaints/{cid}", follow_redirects=True)
     assert "was already granted" in text(again)
@@ -35,3 +36,14 @@ def test_the_form_is_not_offered_to_other_roles(client, driver):
     cid = _in_handling(driver)
     sign_in(client, "approver")
     assert 'data-testid="extension-form"' not in text(client.get(f"/complaints/{cid}", headers=BROWSER))
+
+
+def test_extensions_are_offered_by_their_translated_title_never_by_their_code(client, driver):
+    cid = _in_handling(driver)
+    sign_in(client, "coordinator")
+    page = text(client.get(f"/complaints/{cid}", headers=BROWSER))
+    assert ">Complex case: up to 30 days · Handling decision</option>" in page
+    assert ">Further extension: 30 more days, with the head&#39;s approval · Handling decision (needs approval)" \
+        in page
+    chinese = text(client.get(f"/complaints/{cid}", headers={**BROWSER, "Accept-Language": "zh-CN"}))
+    assert ">复杂案件：最长 30 日 · " in chinese and ">complex_case<" not in chinese
