@@ -170,8 +170,9 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "session.preferences"): [Case("/preferences", expect(302, revoked=302, anonymous=302),
                                                form={"locale": "en"}, page=True)],
         ("GET", "inbox.inbox"): [Case("/inbox", signed_in(200), page=True)],
-        ("GET", "complaints.index"): [Case("/complaints", signed_in(403, coordinator=200, head=200, compliance=200),
-                                           page=True)],
+        # Customers list their own complaints (the scope); the body scan proves nobody else's shows.
+        ("GET", "complaints.index"): [Case("/complaints", signed_in(403, coordinator=200, head=200, compliance=200,
+                                                                    customer=200, other_customer=200), page=True)],
         ("GET", "complaints.export"): [Case("/complaints.csv", signed_in(403, head=200, compliance=200), page=True)],
         ("GET", "complaints.show"): [
             Case(f"/complaints/{a}", signed_in(403, **readers("A")), page=True, label="customer's complaint"),

@@ -23,6 +23,9 @@ from app.engine.models import Complaint
 from app.engine.services.complaint_search import search_condition
 
 LIST_ROLES = frozenset({"coordinator", "head_of_complaints", "compliance", "system"})
+# A customer lists their own complaints (the read policy's scope) to follow them; the columns they may not see
+# come back blank, as for everyone.
+OWN_LIST_ROLES = frozenset({"customer"})
 # Exports leave the system with personal data in them: reporting and audit only.
 EXPORT_ROLES = frozenset({"head_of_complaints", "compliance", "system"})
 DEFAULT_LIMIT = 50
@@ -53,7 +56,12 @@ class ComplaintPage:
 
 
 def may_list(actor: Actor) -> bool:
-    return actor.has_any_role(LIST_ROLES)
+    return actor.has_any_role(LIST_ROLES | OWN_LIST_ROLES)
+
+
+def lists_only_own(actor: Actor) -> bool:
+    """A customer's list: their own complaints, followed rather than managed (no filters, no export)."""
+    return not actor.has_any_role(LIST_ROLES) and actor.has_any_role(OWN_LIST_ROLES)
 
 
 def may_export(actor: Actor) -> bool:
@@ -115,7 +123,8 @@ def _query(uow, actor: Actor, filters: ComplaintFilters):
 def list_complaints(uow, actor: Actor, filters: ComplaintFilters | None = None, *, after: str | None = None,
                     limit: int = DEFAULT_LIMIT) -> ComplaintPage:
     if not may_list(actor):
-        raise NotAllowed("The complaint list is for complaint management, its head and compliance")
+        raise NotAllowed("The complaint list is for complaint management, its head, compliance and (their own "
+                         "complaints) customers")
     limit = max(1, min(int(limit), MAX_LIMIT))
     query = _query(uow, actor, filters or ComplaintFilters())
     if after:

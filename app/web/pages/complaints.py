@@ -27,6 +27,8 @@ FILTER_NAMES = ("status", "category", "channel", "department", "overdue", "recei
 def nav_allowed(actor: Actor, item: str) -> bool:
     if item == "complaints":
         return complaint_list.may_list(actor)
+    if item == "own_complaints":
+        return complaint_list.lists_only_own(actor)
     if item == "register":
         return actor.is_staff and actor.has_any_role(complaints.REGISTERING_ROLES)
     return True
@@ -85,6 +87,8 @@ def diagram_highlights(complaint_id: int):
 @bp.get("/complaints")
 def index():
     actor = current_user.actor
+    if complaint_list.lists_only_own(actor):
+        return _own_complaints(actor)
     errors: dict = {}
     try:
         filters = complaint_list.parse_filters(request.args, reader_zone())
@@ -103,6 +107,16 @@ def index():
                            filters={name: request.args.get(name, "") for name in FILTER_NAMES},
                            may_export=complaint_list.may_export(actor),
                            statuses=_status_choices())
+
+
+def _own_complaints(actor):
+    """A customer's complaints, newest first, to follow each one on its page."""
+    with current_runtime().unit_of_work() as uow:
+        try:
+            page = complaint_list.list_complaints(uow, actor, after=request.args.get("after") or None)
+        except InvalidSubmission:  # a cursor this list did not hand out: start from the first page
+            page = complaint_list.list_complaints(uow, actor)
+    return render_template("pages/my_complaints.html", page=page)
 
 
 def _status_choices():

@@ -139,3 +139,39 @@ def test_a_breached_deadline_is_named_as_the_reader_reads_it(client, driver, clo
     fact = html[html.index('data-testid="fact-breached_slas"'):]
     fact = fact[:fact.index("</div>")]
     assert "First response (" in fact and "first_response" not in fact and "{" not in fact
+
+
+
+def test_a_customer_follows_their_own_complaints_from_my_complaints(app, client, demo, driver):
+    """A customer lists the complaints they made, newest first, and opens each; another customer's complaint is
+    neither listed nor readable; the staff list's filters and export are not theirs."""
+    from app.engine.services import complaints as complaint_service
+    from app.engine.services import users
+    from app.engine.simulation import registration
+
+    with demo.unit_of_work() as uow:
+        users.upsert_user(uow, "customer2", "customer2-demo", display_name="Other Customer", roles=["customer"])
+        customers = {name: users.sign_in_record(uow, name).actor for name in ("customer", "customer2")}
+    first = driver.register(1, customer_name="Mine First")
+    ids = {}
+    for n, who in ((1, "customer"), (2, "customer"), (3, "customer2")):
+        with demo.unit_of_work() as uow:
+            complaint = complaint_service.register_complaint(uow, customers[who], registration(n))
+            ids[n] = (complaint.id, complaint.tracking_number)
+    sign_in(client, "customer")
+    page = text(client.get("/complaints", headers=BROWSER))
+    assert 'data-testid="own-complaint-list"' in page and ">My complaints</a>" in page
+    rows = [int(part.split('"')[0]) for part in page.split('data-complaint-id="')[1:]]
+    assert rows == [ids[2][0], ids[1][0]]                                      # theirs, newest first
+    assert ids[3][1] not in page and first not in rows                        # nobody else's
+    assert 'data-testid="complaint-filters"' not in page and "export-csv" not in page
+    assert client.get(f"/complaints/{ids[1][0]}", headers=BROWSER).status_code == 200
+    assert client.get(f"/complaints/{ids[3][0]}", headers=BROWSER).status_code == 403
+    other = app.test_client()
+    sign_in(other, "customer2", "customer2-demo")
+    assert [int(p.split('"')[0]) for p in text(other.get("/complaints", headers=BROWSER)).split(
+        'data-complaint-id="')[1:]] == [ids[3][0]]
+    coordinator = app.test_client()
+    sign_in(coordinator, "coordinator")
+    staff = text(coordinator.get("/complaints", headers=BROWSER))
+    assert 'data-testid="complaint-filters"' in staff and ">Complaints</a>" in staff
