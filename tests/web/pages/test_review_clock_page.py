@@ -26,6 +26,12 @@ def test_the_page_lists_the_review_clock_next_to_the_decision_clock(client, driv
     html = text(client.get(f"/complaints/{cid}", headers=BROWSER))
     assert _clock_rows(html) == [("cancelled", "decision"), ("waiting", "review")]
     assert "Handling decision" in html and "Review of the reopened case" in html
+    # Each row is headed by its deadline's name; the diagram's timer event (named for its passing) comes second.
+    headers = re.findall(r'data-sla="\w+">\s*(?:\{#.*?#\}\s*)?<th scope="row">([^<]+)<br><small class="muted">([^<]+)<',
+                         html)
+    assert ("Handling decision", "Handling deadline passed") in headers
+    assert ("Review of the reopened case", "Handling deadline passed") in headers
+    assert ("First response", "First response overdue") in headers
 
 
 def test_the_review_clock_is_named_in_chinese(client, driver):
