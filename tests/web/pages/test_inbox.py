@@ -102,3 +102,31 @@ def test_keyset_pages_and_time_left_colours(client, driver, clock):
     assert 'data-sla="warning"' in text(client.get("/inbox?view=team", headers=BROWSER))
     clock.advance(hours=7)
     assert 'data-sla="breached"' in text(client.get("/inbox?view=team", headers=BROWSER))
+
+
+def test_a_customer_inbox_holds_the_questions_put_to_them_without_staff_tools(app, demo, driver):
+    """A customer's inbox: their feedback question, with no team tab, filters, staff columns or claiming."""
+    from app.engine.services import complaints, users
+    from app.engine.simulation import registration
+
+    with demo.unit_of_work() as uow:
+        customer = users.sign_in_record(uow, "customer").actor
+        cid = complaints.register_complaint(uow, customer, registration(3)).id
+    client = app.test_client()
+    sign_in(client, "customer")
+    empty = text(client.get("/inbox", headers=BROWSER))
+    assert "Nothing is waiting for your answer." in empty
+    for staff_only in ('data-testid="inbox-tabs"', 'data-testid="inbox-filters"'):
+        assert staff_only not in empty
+    driver.classify(cid)
+    driver.triage(cid, "cards")
+    driver.investigate(cid, "cards")
+    driver.draft(cid)
+    driver.approve(cid)
+    page = text(client.get("/inbox", headers=BROWSER))
+    assert 'data-task-name="record_feedback"' in page and f'data-complaint-id="{cid}"' in page
+    assert 'data-testid="claim"' not in page and ">Department<" not in page and 'data-testid="inbox-tabs"' not in page
+    coordinator = app.test_client()
+    sign_in(coordinator, "coordinator")
+    staff = text(coordinator.get("/inbox", headers=BROWSER))
+    assert 'data-testid="inbox-tabs"' in staff and 'data-testid="inbox-filters"' in staff
