@@ -32,10 +32,6 @@ def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
              notice.body)
 
 
-def _open_tasks(ctx: ServiceContext) -> list[UserTask]:
-    return ctx.open_tasks()
-
-
 @operator("flag_overdue")
 def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
     complaint = ctx.complaint
@@ -49,7 +45,7 @@ def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
 def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
     """The owners are whoever holds the case's open tasks: their assignee, else their department's officers."""
     recipients: dict[str, User] = {}
-    for task in _open_tasks(ctx):
+    for task in ctx.open_tasks():
         if task.assignee_id:
             user = ctx.session.get(User, task.assignee_id)
             recipients[user.username] = user
@@ -66,7 +62,7 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
 @operator("join_open_escalation")
 def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
     """Repeated breaches of one case add to the open escalation: a note on its intervention task."""
-    open_task = next((t for t in _open_tasks(ctx) if t.element_id in INTERVENTION_TASKS), None)
+    open_task = next((t for t in ctx.open_tasks() if t.element_id in INTERVENTION_TASKS), None)
     opened_now = ctx.complaint.id in ctx.session.info.get(_OPENED, set())
     if open_task is None and not opened_now:
         return {"joined": False}
@@ -127,7 +123,7 @@ def withdraw_open_interventions(ctx: ServiceContext, reason: str) -> list[int]:
     diagram does the withdrawing: "Complaint closed" is a terminate end event, which cancels the open
     escalation branch in the same step; the step then marks the task row cancelled."""
     withdrawn = []
-    for task in _open_tasks(ctx):
+    for task in ctx.open_tasks():
         if task.element_id in INTERVENTION_TASKS:
             ctx.audit("intervention_withdrawn", reason=reason, task_id=task.id, element_id=task.element_id,
                       escalation_level=ctx.complaint.escalation_level)
@@ -136,7 +132,7 @@ def withdraw_open_interventions(ctx: ServiceContext, reason: str) -> list[int]:
 
 
 def _work_tasks(ctx: ServiceContext) -> list[UserTask]:
-    return [t for t in _open_tasks(ctx) if t.element_id not in INTERVENTION_TASKS]
+    return [t for t in ctx.open_tasks() if t.element_id not in INTERVENTION_TASKS]
 
 
 def _reassign(ctx: ServiceContext, username, department) -> dict:
