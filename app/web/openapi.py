@@ -15,7 +15,8 @@ from flask import Flask
 from flask_smorest import Api, Blueprint
 from werkzeug.routing import IntegerConverter, ValidationError
 
-MAX_ROW_ID = 2**31 - 1  # the integer primary keys of PostgreSQL; larger ids exist nowhere, so they are a 404
+from app.engine.models.base import MAX_ROW_ID  # larger ids exist nowhere, so they are a 404
+
 
 
 class RowId(IntegerConverter):

@@ -13,6 +13,10 @@ NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_nam
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
+# The integer primary keys of PostgreSQL: a larger id exists nowhere. Ids from outside (a URL, a page cursor) are
+# checked against it before they reach the database, which would refuse them with an error, not a "no such row".
+MAX_ROW_ID = 2**31 - 1
+
 
 class UtcDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every database (SQLite hands back naive values)."""

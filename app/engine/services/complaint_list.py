@@ -20,6 +20,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission, NotAllowed
 from app.engine.models import Complaint
+from app.engine.models.base import MAX_ROW_ID
 from app.engine.services.complaint_search import search_condition
 
 LIST_ROLES = frozenset({"coordinator", "head_of_complaints", "compliance", "system"})
@@ -169,8 +170,8 @@ def encode_cursor(row) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         (complaint_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(complaint_id, int):
-            raise ValueError(complaint_id)
+        if not isinstance(complaint_id, int) or not 1 <= complaint_id <= MAX_ROW_ID:
+            raise ValueError(complaint_id)  # out of range, the database would fail on it
         return complaint_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise InvalidSubmission({"after": ["This cursor is not one this list handed out; start from page one"]})

@@ -31,6 +31,7 @@ from app.engine import read_policy
 from app.engine.actors import Actor
 from app.engine.errors import InvalidSubmission, NotAllowed
 from app.engine.models import Complaint, Timer, UserTask
+from app.engine.models.base import MAX_ROW_ID
 from app.engine.services.complaint_search import search_condition
 from app.engine.services.sla_warnings import sla_state
 from app.engine.sla import parse_instant
@@ -158,8 +159,8 @@ def encode_cursor(item: WorkItem) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
     try:
         due, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(task_id, int):
-            raise ValueError(task_id)
+        if not isinstance(task_id, int) or not 1 <= task_id <= MAX_ROW_ID:
+            raise ValueError(task_id)  # out of range, the database would fail on it
         return (parse_instant(due) if due is not None else None), task_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise InvalidSubmission({"after": ["This cursor is not one this list handed out; start from page one"]})

@@ -175,3 +175,17 @@ def test_a_customer_follows_their_own_complaints_from_my_complaints(app, client,
     sign_in(coordinator, "coordinator")
     staff = text(coordinator.get("/complaints", headers=BROWSER))
     assert 'data-testid="complaint-filters"' in staff and ">Complaints</a>" in staff
+
+
+def test_a_complaint_list_cursor_not_handed_out_shows_the_first_page_never_a_500(app, driver):
+    """Garbage, or an id no row can have ([10**30], [0]: the database would fail on it), in ``after``: the staff's
+    list and a customer's both fall back to their first page."""
+    cid = driver.register()
+    for username in ("coordinator", "customer"):
+        client = app.test_client()
+        sign_in(client, username)
+        for cursor in ("garbage", "\x00", "x" * 5000, "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBd", "WzBd"):
+            response = client.get("/complaints", query_string={"after": cursor}, headers=BROWSER)
+            assert response.status_code == 200, (username, cursor[:20], response.status_code)
+        if username == "coordinator":
+            assert f'data-complaint-id="{cid}"' in text(response)
