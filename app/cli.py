@@ -1,21 +1,20 @@
 """The `complaintflow` command: a thin adapter over the engine's services."""
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from app.engine.actors import SYSTEM
-from app.engine.errors import DomainError, InvalidDefinition
+from app.engine.core.actors import SYSTEM
+from app.engine.core.errors import DomainError, InvalidDefinition
 
 
 def _runtime(url: str | None = None):
     """The command's runtime, closed (connections returned) when the command ends."""
-    from app.engine.runtime import Runtime  # noqa: PLC0415 - keep `--help` fast
-    runtime = Runtime(url)
+    from app.composition import build_runtime  # noqa: PLC0415 - keep `--help` fast
+    runtime = build_runtime(url)
     click.get_current_context().call_on_close(runtime.close)
     return runtime
 
@@ -29,7 +28,7 @@ def main():
 @click.option("--reset", is_flag=True, help="Drop every table first (destroys all data).")
 def init_db(reset):
     """Create or upgrade the database schema (Alembic)."""
-    from app.engine import schema  # noqa: PLC0415
+    from app.engine.models import schema  # noqa: PLC0415
     runtime = _runtime()
     if reset:
         schema.drop_everything(runtime.database)
@@ -43,7 +42,7 @@ def init_db(reset):
 def load_demo(reset_demo):
     """Load departments and deploy the process definitions; demo users (see README) only into a database
     without users, unless --reset-demo."""
-    from app.engine.services.demo import load_demo as load  # noqa: PLC0415
+    from app.engine.demo.loader import load_demo as load  # noqa: PLC0415
     runtime = _runtime()
     with runtime.unit_of_work() as uow:
         result = load(uow, reset_users=reset_demo)
@@ -59,7 +58,7 @@ def load_demo(reset_demo):
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def deploy(directory):
     """Validate and deploy the BPMN files of DIRECTORY (default: processes/)."""
-    from app.engine.services import definitions  # noqa: PLC0415
+    from app.engine.governance import definitions  # noqa: PLC0415
     runtime = _runtime()
     try:
         with runtime.unit_of_work() as uow:
@@ -78,7 +77,7 @@ def deploy(directory):
 def validate(paths, each):
     """Validate BPMN files (a folder: its .bpmn files, recursively); print each error with file, line and
     element. Exit 1 if any."""
-    from app.engine.services import definitions  # noqa: PLC0415
+    from app.engine.governance import definitions  # noqa: PLC0415
     runtime = _runtime("sqlite://")  # validation needs no database
     files = [file for path in paths for file in (sorted(path.rglob("*.bpmn")) if path.is_dir() else [path])]
     if not files:
@@ -119,8 +118,8 @@ def fire_timers(now):
     """Fire every timer that is due, in batches until none is left, then write the deadline warnings that are due,
     both by the same clock (what the scheduler runs periodically; it also sends the outbox). Exits 1 when a case
     failed (it is then an open incident, retried with backoff)."""
+    from app.engine.core.times import parse_instant  # noqa: PLC0415
     from app.scheduler import run_once  # noqa: PLC0415
-    from app.engine.sla import parse_instant  # noqa: PLC0415
     runtime = _runtime()
     run = run_once(runtime, parse_instant(now) if now else None, deliver=False)
     report = run.timers
@@ -135,9 +134,10 @@ def fire_timers(now):
 @click.argument("count", type=click.IntRange(min=1))
 def simulate(count):
     """Drive COUNT complaints through the full lifecycle; print complaints per second."""
-    from app.simulate import simulate as run  # noqa: PLC0415
     from sqlalchemy import func, select  # noqa: PLC0415
+
     from app.engine.models import Complaint  # noqa: PLC0415
+    from app.simulate import simulate as run  # noqa: PLC0415
     runtime = _runtime()
     with runtime.unit_of_work() as uow:
         start = uow.session.scalar(select(func.count(Complaint.id))) or 0
@@ -157,7 +157,7 @@ def tokens():
 @click.option("--days", default=90, show_default=True, type=click.IntRange(min=1), help="Days until it expires.")
 def create_token(username, name, days):
     """Create an API token for USERNAME and print it (it is shown only once)."""
-    from app.engine.services.users import issue_token  # noqa: PLC0415
+    from app.engine.identity.users import issue_token  # noqa: PLC0415
     runtime = _runtime()
     try:
         with runtime.unit_of_work() as uow:
@@ -173,7 +173,7 @@ def create_token(username, name, days):
 @click.argument("username", required=False)
 def list_tokens(username):
     """List the API tokens (of USERNAME): id, user, name, created, expires, last used, revoked. Never the token."""
-    from app.engine.services.users import list_tokens as query  # noqa: PLC0415
+    from app.engine.identity.users import list_tokens as query  # noqa: PLC0415
     runtime = _runtime()
     with runtime.unit_of_work() as uow:
         rows = [(str(t.id), t.user.username, t.name, _minute(t.created_at), _minute(t.expires_at, "never"),
@@ -188,7 +188,7 @@ def list_tokens(username):
 @click.argument("token_id", metavar="ID", type=int)
 def revoke_token(token_id):
     """Revoke the API token ID (see `tokens list`); requests with it get 401 from then on."""
-    from app.engine.services.users import revoke_token as revoke  # noqa: PLC0415
+    from app.engine.identity.users import revoke_token as revoke  # noqa: PLC0415
     runtime = _runtime()
     try:
         with runtime.unit_of_work() as uow:

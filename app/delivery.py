@@ -18,8 +18,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from app.engine.services import outbox
-from app.engine.settings import PROJECT_ROOT
+from app.engine.complaints import outbox
+from app.engine.config.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine.db import RETRYABLE_PGCODES
-from app.engine.errors import StaleInstance
-from app.engine.services import incidents, timers
-from app.engine.services import steps as steps_service
+from app.engine.core.db import RETRYABLE_PGCODES
+from app.engine.core.errors import StaleInstance
+from app.engine.process import incidents, timers
+from app.engine.process import steps as steps_service
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: Fir
                     else:
                         failures.append((instance_id, err))
                     continue
-                except Exception as err:  # noqa: BLE001 - one case's failure is that case's incident, not the run's
+                except Exception as err:
                     failures.append((instance_id, err))
                     continue
                 if outcome is None:
@@ -118,7 +118,7 @@ def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: Fir
             return _one_by_one(runtime, instance_ids, now, report)
         report.skipped += 1  # the commit lost a race: nothing of this transaction happened
         return set()
-    except Exception as err:  # noqa: BLE001 - the commit failed: find the culprit one instance at a time
+    except Exception as err:
         if len(instance_ids) > 1:
             log.warning("timer batch of %s instances failed at commit (%s); firing them one by one",
                         len(instance_ids), err)
@@ -162,7 +162,7 @@ def _record_failure(runtime, instance_id: int, err: Exception, now: datetime, re
         with runtime.unit_of_work() as uow:
             _, opened = incidents.record_failure(uow, instance_id, err, now)
         report.incidents_opened += opened
-    except Exception:  # noqa: BLE001 - e.g. the case was deleted meanwhile: the run still goes on
+    except Exception:
         log.exception("could not record the incident of instance %s", instance_id)
 
 
@@ -170,7 +170,7 @@ def next_due_at(runtime, after: datetime | None = None) -> datetime | None:
     with runtime.unit_of_work() as uow:
         due = timers.next_due_at(uow, after)
     if due is not None and due.tzinfo is None:  # SQLite hands back naive UTC
-        due = due.replace(tzinfo=timezone.utc)
+        due = due.replace(tzinfo=UTC)
     return due
 
 
@@ -191,7 +191,7 @@ class RunReport:
 def run_once(runtime, now: datetime | None = None, *, transport=None, deliver: bool = True) -> RunReport:
     """One scheduler run with one clock: the timers due by ``now`` fire, then the warnings due by ``now`` are
     written, then (``deliver``) the outbox is sent, the messages this very run wrote included."""
-    from app.engine.services.sla_warnings import fire_due_warnings  # noqa: PLC0415
+    from app.engine.deadlines.sla_warnings import fire_due_warnings  # noqa: PLC0415
 
     now = now or runtime.clock.now()
     timers_report = fire_due_timers(runtime, now)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from app.engine import simulation
-from app.engine.retry import run_with_retry
+from app.engine.core.retry import run_with_retry
+from app.engine.demo import simulation
 
 
 @dataclass

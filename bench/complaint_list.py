@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from datetime import timedelta  # noqa: E402
+import argparse
+import os
+import re
+import statistics
+import time
+from datetime import timedelta
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
 
@@ -44,9 +44,9 @@ def signed_in_client(app, username: str, password: str):
 
 
 def scenarios(runtime) -> dict[str, str]:
-    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy import func, select
 
-    from app.engine.models import Complaint  # noqa: PLC0415
+    from app.engine.models import Complaint
     with runtime.unit_of_work() as uow:
         newest = uow.session.scalar(select(func.max(Complaint.received_at)))
         sample = uow.session.execute(select(Complaint.tracking_number, Complaint.customer_name)
@@ -95,9 +95,9 @@ def main(argv=None) -> int:
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args(argv)
 
-    from app.engine.services.demo import demo_users  # noqa: PLC0415
-    from app.web import create_app  # noqa: PLC0415
-    from bench.http_load import prepare  # noqa: PLC0415
+    from app.engine.demo.loader import demo_users
+    from app.web import create_app
+    from bench.http_load import prepare
 
     runtime = prepare(args.url, args.total, args.open_, args.reuse)
     app = create_app(runtime=runtime)

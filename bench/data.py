@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Table, func, select, text
 
+from app.engine.complaints import registration
+from app.engine.demo.simulation import answer, sample_registration
+from app.engine.identity.users import actor_for
 from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance, Timer, User, UserTask
-from app.engine.services import complaints, user_tasks
-from app.engine.services.users import actor_for
-from app.engine.simulation import answer, registration
+from app.engine.work import user_tasks
 
 # Stages an open template stops at: how many user tasks were completed after registration.
 OPEN_STAGES = (0, 1, 2, 3, 4, 5, 6)
@@ -72,7 +73,7 @@ def run_template(runtime, actors, n: int, stop_after: int | None) -> int:
     registrar = next(a for a in actors if "intake_agent" in a.roles)
     departments = sorted(runtime.settings.departments)
     with runtime.unit_of_work() as uow:
-        complaint_id = complaints.register_complaint(uow, registrar, registration(n)).id
+        complaint_id = registration.register_complaint(uow, registrar, sample_registration(n)).id
     visits: dict[str, int] = {}
     done = 0
     while stop_after is None or done < stop_after:
@@ -227,10 +228,9 @@ def write_rows(connection, table: Table, rows: list[dict]) -> None:
         return
     names = [c.name for c in table.columns]
     raw = connection.connection.dbapi_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_copy_value(row[name]) for name in names])
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[name]) for name in names])
 
 
 def _reset_sequences(connection) -> None:

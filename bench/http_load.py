@@ -40,21 +40,20 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import shlex  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
 
@@ -69,8 +68,8 @@ GUNICORN = ["--workers", os.environ.get("WEB_CONCURRENCY") or "2", "app.web:crea
 # --- data ------------------------------------------------------------------------------------------------
 
 def ensure_database(url: str) -> None:
-    import psycopg  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    import psycopg
+    from sqlalchemy.engine import make_url
 
     target = make_url(url)
     server = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
@@ -80,18 +79,20 @@ def ensure_database(url: str) -> None:
 
 
 def prepare(url: str, total: int, open_: int, reuse: bool):
-    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy import func, select
 
-    from app.engine import schema  # noqa: PLC0415
-    from app.engine.db import Database  # noqa: PLC0415
-    from app.engine.models import Complaint  # noqa: PLC0415
-    from app.engine.runtime import Runtime  # noqa: PLC0415
-    from app.engine.services.demo import load_demo  # noqa: PLC0415
-    from bench.data import load_complaints  # noqa: PLC0415
+    from app.composition import build_runtime
+    from app.engine.core.db import Database
+    from app.engine.demo.loader import load_demo
+    from app.engine.models import (
+        Complaint,
+        schema,
+    )
+    from bench.data import load_complaints
 
     ensure_database(url)
     if reuse:
-        runtime = Runtime(url)
+        runtime = build_runtime(url)
         with runtime.unit_of_work() as uow:
             have = uow.session.scalar(select(func.count()).select_from(Complaint))
         if have >= total:
@@ -102,7 +103,7 @@ def prepare(url: str, total: int, open_: int, reuse: bool):
     schema.drop_everything(database)
     schema.upgrade(database)
     database.dispose()
-    runtime = Runtime(url)
+    runtime = build_runtime(url)
     with runtime.unit_of_work() as uow:
         load_demo(uow)
     summary = load_complaints(runtime, total=total, open_=open_,
@@ -117,8 +118,8 @@ def prepare(url: str, total: int, open_: int, reuse: bool):
 def vacuum_analyze(url: str) -> None:
     """What autovacuum does some minutes after a bulk load, done now: planner statistics, and the visibility map
     that lets the work-list counts be index-only scans."""
-    import psycopg  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    import psycopg
+    from sqlalchemy.engine import make_url
 
     target = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(target, autocommit=True) as connection:
@@ -126,10 +127,10 @@ def vacuum_analyze(url: str) -> None:
 
 
 def tokens(runtime) -> dict[str, str]:
-    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy import select
 
-    from app.engine.models import User  # noqa: PLC0415
-    from app.engine.services.users import create_token  # noqa: PLC0415
+    from app.engine.identity.users import create_token
+    from app.engine.models import User
     with runtime.unit_of_work() as uow:
         names = list(uow.session.scalars(select(User.username).where(User.active.is_(True))))
         return {name: create_token(uow, name, "bench") for name in names}
@@ -137,12 +138,12 @@ def tokens(runtime) -> dict[str, str]:
 
 def completion_work(runtime, count: int, rng: random.Random) -> list[tuple[str, int, dict]]:
     """(username, task id, form data) for ``count`` ready tasks on distinct cases, none overdue."""
-    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy import select
 
-    from app.engine.models import Complaint, User, UserTask  # noqa: PLC0415
-    from app.engine.services.user_tasks import may_work_on  # noqa: PLC0415
-    from app.engine.services.users import actor_for  # noqa: PLC0415
-    from app.engine.simulation import answer  # noqa: PLC0415
+    from app.engine.demo.simulation import answer
+    from app.engine.identity.users import actor_for
+    from app.engine.models import Complaint, User, UserTask
+    from app.engine.work.user_tasks import may_work_on
 
     departments = sorted(runtime.settings.departments)
     with runtime.unit_of_work() as uow:
@@ -353,7 +354,7 @@ def cpu_seconds(server: subprocess.Popen | None, database: str | None) -> tuple[
     app = sum(used(pid) for pid in group(server.pid)) if server is not None else 0.0
     backends = 0.0
     if database:
-        import psycopg  # noqa: PLC0415
+        import psycopg
         with psycopg.connect(database, autocommit=True) as connection:
             pids = [row[0] for row in connection.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
@@ -393,9 +394,9 @@ def main(argv=None) -> int:
                         help="gunicorn's arguments after --bind (default: as ./run starts it)")
     args = parser.parse_args(argv)
 
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.engine import make_url
 
-    from app.engine.services.demo import demo_users  # noqa: PLC0415
+    from app.engine.demo.loader import demo_users
 
     rng = random.Random(args.seed)
     runtime = prepare(args.url, args.total, args.open_, args.reuse)
@@ -403,9 +404,9 @@ def main(argv=None) -> int:
         token = tokens(runtime)
         passwords = {entry["username"]: entry["password"] for entry in demo_users(runtime.settings)}
         with runtime.unit_of_work() as uow:
-            from sqlalchemy import func, select  # noqa: PLC0415
+            from sqlalchemy import func, select
 
-            from app.engine.models import Complaint, UserTask  # noqa: PLC0415
+            from app.engine.models import Complaint, UserTask
             max_complaint = uow.session.scalar(select(func.max(Complaint.id)))
             ready = uow.session.scalar(select(func.count()).select_from(UserTask).where(UserTask.state == "ready"))
         work = completion_work(runtime, args.completions + args.requests, rng)

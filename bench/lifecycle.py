@@ -4,7 +4,7 @@
                                         [--profile FILE]
 
 Four targets run the same BPMN (processes/complaint_handling.bpmn + escalation.bpmn) with the same start data
-and answers (app.engine.simulation.answer/registration, same complaint numbers, so the same rejections,
+and answers (app.engine.demo.simulation.answer/registration, same complaint numbers, so the same rejections,
 reopenings and department counts):
 
   spiff       THE BASELINE: SpiffWorkflow alone. Its own SpiffBpmnParser, its default PythonScriptEngine with
@@ -27,15 +27,15 @@ The ratio printed per target is spiff rate / target rate, from the same run. See
 from __future__ import annotations
 
 import argparse
-import json
 import cProfile
+import json
 import os
 import pstats
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,25 +44,28 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from app.engine import schema  # noqa: E402
-from app.engine.clock import SystemClock  # noqa: E402
-from app.engine.db import Database  # noqa: E402
-from app.engine.models import Complaint  # noqa: E402
-from app.engine.runtime import Runtime  # noqa: E402
-from app.engine.services.complaints import COMPLAINT_PROCESS, new_tracking_number, start_data  # noqa: E402
-from app.engine.settings import load_settings  # noqa: E402
-from app.engine.simulation import answer, registration  # noqa: E402
-from app.simulate import simulate  # noqa: E402
-from app.engine.workflow import runner  # noqa: E402
-from app.engine.workflow.parsing import parse_process  # noqa: E402
-from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions  # noqa: E402
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from app.composition import build_runtime
+from app.engine.complaints.registration import COMPLAINT_PROCESS, new_tracking_number, start_data
+from app.engine.config.settings import load_settings
+from app.engine.core.clock import SystemClock
+from app.engine.core.db import Database
+from app.engine.demo.simulation import answer, sample_registration
+from app.engine.models import (
+    Complaint,
+    schema,
+)
+from app.engine.runtime import Runtime
+from app.engine.workflow import runner
+from app.engine.workflow.parsing import parse_process
+from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions
+from app.simulate import simulate
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DATABASE = "complaintflow_bench"
@@ -103,12 +106,12 @@ BASELINE_SLA_DAYS = {"first_response": 1, "decision": 15, "urgent_handling": 3, 
 
 
 def baseline_sla_due_at(sla_name, start_iso=None, product=None):
-    start = datetime.fromisoformat(start_iso) if start_iso else datetime.now(timezone.utc)
+    start = datetime.fromisoformat(start_iso) if start_iso else datetime.now(UTC)
     return (start + timedelta(days=BASELINE_SLA_DAYS.get(sla_name, 15))).isoformat()
 
 
 def baseline_now_iso():
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class ServiceEnvironment(TaskDataEnvironment):
@@ -224,7 +227,7 @@ class DurableFloor(SpiffAlone):
 
 
 def sqlite_floor_connection(path: Path):
-    import sqlite3  # noqa: PLC0415
+    import sqlite3
 
     def connect():
         connection = sqlite3.connect(path)
@@ -235,7 +238,7 @@ def sqlite_floor_connection(path: Path):
 
 
 def postgres_floor_connection(url: str):
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     def connect():
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -247,7 +250,7 @@ ELEMENTS = ("classify_complaint", "triage_complaint", "investigate_complaint", "
             "approve_resolution", "record_feedback", "decide_reopen")
 
 
-def plans(memory: "InMemory", numbers) -> dict[int, tuple[dict, dict]]:
+def plans(memory: InMemory, numbers) -> dict[int, tuple[dict, dict]]:
     """Start data and every answer a lifecycle may need, built before any clock starts."""
     return {n: (memory._start_data(n), {(e, v): answer(n, e, v, memory.departments)
                                         for e in ELEMENTS for v in range(1, 13)}) for n in numbers}
@@ -270,7 +273,7 @@ class InMemory:
 
     def _start_data(self, n: int) -> dict:
         # The rows register_complaint would write, as a transient object, so start_data is the real one.
-        data, now = registration(n), self.clock.now()
+        data, now = sample_registration(n), self.clock.now()
         complaint = Complaint(id=n + 1, tracking_number=new_tracking_number(now), customer_name=data["customer_name"],
                               customer_contact=data["customer_contact"], channel=data["channel"],
                               product=data["product"], category=data["category"], severity=data["severity"],
@@ -314,8 +317,8 @@ def prepare_database(url: str, settings, clock) -> Runtime:
     schema.drop_everything(database)
     schema.upgrade(database)
     database.dispose()
-    runtime = Runtime(url, clock=clock, settings=settings)
-    from app.engine.services.demo import load_demo  # noqa: PLC0415
+    runtime = build_runtime(url, clock=clock, settings=settings)
+    from app.engine.demo.loader import load_demo
     with runtime.unit_of_work() as uow:
         load_demo(uow)
     return runtime
@@ -347,7 +350,7 @@ def run_persisted(target: str, runtime: Runtime, warmup: int, count: int, profil
 
 def postgres_bench_url(server_url: str, database: str = BENCH_DATABASE) -> str | None:
     """Create ``complaintflow_bench`` on the server of ``server_url`` if missing; None if unreachable."""
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     url = make_url(server_url)
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -382,17 +385,18 @@ def _growth_answer(n: int, rejections: int, reopenings: int, departments):
 def closed_case_state_bytes(runtime: Runtime, rejections: int, reopenings: int, n: int = 1) -> int:
     """Run one complaint (``n`` fixes its departments) with that many rejections and reopenings to its end,
     through the real services, and return the stored state of its instance(s)."""
-    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy import select
 
-    from app.engine.models import ProcessInstance, User, UserTask  # noqa: PLC0415
-    from app.engine.services import complaints, user_tasks  # noqa: PLC0415
-    from app.engine.services.users import actor_for  # noqa: PLC0415
+    from app.engine.complaints import registration
+    from app.engine.identity.users import actor_for
+    from app.engine.models import ProcessInstance, User, UserTask
+    from app.engine.work import user_tasks
 
     respond = _growth_answer(n, rejections, reopenings, sorted(runtime.settings.departments))
     with runtime.unit_of_work() as uow:
         actors = [actor_for(u) for u in uow.session.scalars(select(User).order_by(User.id))]
         registrar = next(a for a in actors if "intake_agent" in a.roles)
-        complaint_id = complaints.register_complaint(uow, registrar, registration(n)).id
+        complaint_id = registration.register_complaint(uow, registrar, sample_registration(n)).id
     visits: dict[str, int] = {}
     while True:
         with runtime.unit_of_work() as uow:

@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+import argparse
+import socket
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
 
 DEFAULT_URL = f"sqlite:///{ROOT / 'instance' / 'bench_sender.db'}"
 
@@ -39,7 +39,7 @@ class Recorder:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes  # noqa: PLC0415
+        from email import message_from_bytes
         message_id = message_from_bytes(envelope.content)["Message-ID"]
         with self.lock:
             self.ids[message_id] += 1
@@ -53,8 +53,8 @@ def free_port() -> int:
 
 
 def fill(runtime, count: int, tag: str) -> None:
-    from app.engine.models import OutboxMessage  # noqa: PLC0415
-    now = datetime.now(timezone.utc)
+    from app.engine.models import OutboxMessage
+    now = datetime.now(UTC)
     rows = [{"idempotency_key": f"bench:{tag}:{i}", "complaint_id": None, "kind": "bench",
              "recipient": f"customer{i}@example.com", "subject": f"Bench message {i}",
              "body": "Your complaint is being handled.\n", "created_at": now, "state": "pending", "attempts": 0}
@@ -64,12 +64,12 @@ def fill(runtime, count: int, tag: str) -> None:
 
 
 def run(url: str, count: int, senders: int, batch: int, recorder: Recorder, transport, tag: str) -> dict:
-    from app.delivery import deliver_due  # noqa: PLC0415
-    from app.engine.runtime import Runtime  # noqa: PLC0415
-    setup = Runtime(url)
+    from app.composition import build_runtime
+    from app.delivery import deliver_due
+    setup = build_runtime(url)
     fill(setup, count, tag)
     setup.close()
-    runtimes = [Runtime(url) for _ in range(senders)]
+    runtimes = [build_runtime(url) for _ in range(senders)]
     reports, barrier = [None] * senders, threading.Barrier(senders)
 
     def sender(i: int) -> None:
@@ -99,10 +99,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
 
-    from aiosmtpd.controller import Controller  # noqa: PLC0415
-    from app.delivery import SmtpTransport  # noqa: PLC0415
-    from app.engine import schema  # noqa: PLC0415
-    from app.engine.db import Database  # noqa: PLC0415
+    from aiosmtpd.controller import Controller
+
+    from app.delivery import SmtpTransport
+    from app.engine.core.db import Database
+    from app.engine.models import schema
 
     url = args.url.replace("postgresql://", "postgresql+psycopg://", 1)
     if url.startswith("sqlite:///"):

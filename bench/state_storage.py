@@ -30,13 +30,13 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_state"
 
 
 def states(count: int) -> list[str]:
-    from app.engine.clock import SystemClock  # noqa: PLC0415
-    from app.engine.settings import load_settings  # noqa: PLC0415
-    from app.engine.simulation import answer  # noqa: PLC0415
-    from app.engine.workflow import runner  # noqa: PLC0415
-    from app.engine.workflow.scripting import SandboxedScriptEngine  # noqa: PLC0415
-    from app.engine.workflow.serialization import dump_state  # noqa: PLC0415
-    from bench.lifecycle import InMemory  # noqa: PLC0415
+    from app.engine.config.settings import load_settings
+    from app.engine.core.clock import SystemClock
+    from app.engine.demo.simulation import answer
+    from app.engine.workflow import runner
+    from app.engine.workflow.scripting import SandboxedScriptEngine
+    from app.engine.workflow.serialization import dump_state
+    from bench.lifecycle import InMemory
 
     memory = InMemory(load_settings(), SystemClock())
     kept = []
@@ -67,10 +67,10 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
-    import psycopg  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    import psycopg
+    from sqlalchemy.engine import make_url
 
-    from bench.http_load import ensure_database  # noqa: PLC0415
+    from bench.http_load import ensure_database
 
     texts = states(args.lifecycles)
     packed = [zlib.compress(t.encode(), 1) for t in texts]

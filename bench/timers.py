@@ -29,16 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+import argparse
+import os
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # demo users only; keeps setup fast
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/complaintflow_timers"
 TARGET_RATE = 300.0          # timers/s (issue 15)
@@ -59,12 +59,12 @@ CREATE TRIGGER bench_timer_fired BEFORE UPDATE ON timers FOR EACH ROW EXECUTE FU
 
 
 def prepare(url: str, open_: int):
-    from app.engine import schema  # noqa: PLC0415
-    from app.engine.db import Database  # noqa: PLC0415
-    from app.engine.runtime import Runtime  # noqa: PLC0415
-    from app.engine.services.demo import load_demo  # noqa: PLC0415
-    from bench.data import CLOSED_TEMPLATES, load_complaints  # noqa: PLC0415
-    from bench.http_load import ensure_database  # noqa: PLC0415
+    from app.composition import build_runtime
+    from app.engine.core.db import Database
+    from app.engine.demo.loader import load_demo
+    from app.engine.models import schema
+    from bench.data import CLOSED_TEMPLATES, load_complaints
+    from bench.http_load import ensure_database
 
     ensure_database(url)
     database = Database(url)
@@ -75,7 +75,7 @@ def prepare(url: str, open_: int):
     with database.engine.begin() as connection:
         connection.exec_driver_sql(TRIGGER)
     database.dispose()
-    runtime = Runtime(url)
+    runtime = build_runtime(url)
     with runtime.unit_of_work() as uow:
         load_demo(uow)
     summary = load_complaints(runtime, total=open_ + CLOSED_TEMPLATES, open_=open_,
@@ -165,18 +165,18 @@ def main(argv=None) -> int:
     engine = runtime.database.engine
     try:
         with engine.connect() as connection:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             with connection.begin():
                 chosen = schedule(connection, args.timers, now - timedelta(seconds=60), 60, False)
             connection.execute(text("ANALYZE timers"))
             connection.commit()
             print(f"burst: {chosen:,} timers due in the minute before {now:%H:%M:%S}; "
                   f"{args.processes} x `complaintflow fire-timers`")
-            launched = datetime.now(timezone.utc)
+            launched = datetime.now(UTC)
             processes = [cli(args.url, "fire-timers", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                          for _ in range(args.processes)]
             outputs = [p.communicate()[0].decode(errors="replace").strip().splitlines() for p in processes]
-            finished = datetime.now(timezone.utc)
+            finished = datetime.now(UTC)
             for i, out in enumerate(outputs, start=1):
                 print(f"  process {i}: {out[-1] if out else '(no output)'}")
             values, total, first, last = lags(connection, "burst")
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
                   f"firing events, {extra} events beyond the chosen timers); open incidents: {incidents}")
 
             if args.normal:
-                start = datetime.now(timezone.utc) + timedelta(seconds=5)
+                start = datetime.now(UTC) + timedelta(seconds=5)
                 with connection.begin():
                     count = schedule(connection, args.normal, start, 60, True)
                 print(f"normal load: {count} timers spread over the minute from {start:%H:%M:%S}; "

@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, create_engine, insert, select, update  # noqa: E402
+from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, create_engine, insert, select, update
 
-from app.engine.clock import SystemClock  # noqa: E402
-from app.engine.models import AuditEvent, Complaint, ProcessInstance, UserTask  # noqa: E402
-from app.engine.runtime import Runtime  # noqa: E402
-from app.engine.settings import load_settings  # noqa: E402
-from app.simulate import simulate  # noqa: E402
-from bench.lifecycle import BENCH_DATABASE, DEFAULT_POSTGRES, postgres_bench_url, prepare_database  # noqa: E402
+from app.engine.config.settings import load_settings
+from app.engine.core.clock import SystemClock
+from app.engine.models import AuditEvent, Complaint, ProcessInstance, UserTask
+from app.engine.runtime import Runtime
+from app.simulate import simulate
+from bench.lifecycle import BENCH_DATABASE, DEFAULT_POSTGRES, postgres_bench_url, prepare_database
 
 STATE_BYTES = 28_000  # the average stored state of a closed case (bench/lifecycle.py prints it)
 

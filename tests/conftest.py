@@ -9,15 +9,17 @@ import os
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # fast hashing in tests only
 
-import pytest  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+import pytest
+from sqlalchemy import text
 
-from app.engine import schema  # noqa: E402
-from app.engine.clock import ManualClock  # noqa: E402
-from app.engine.db import Database  # noqa: E402
-from app.engine.models import Base  # noqa: E402
-from app.engine.runtime import Runtime  # noqa: E402
-from app.engine.settings import database_url as configured_url  # noqa: E402
+from app.composition import build_runtime
+from app.engine.config.settings import database_url as configured_url
+from app.engine.core.clock import ManualClock
+from app.engine.core.db import Database
+from app.engine.models import (
+    Base,
+    schema,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def runtime(database_url, clock):
-    rt = Runtime(database_url, clock=clock)
+    rt = build_runtime(database_url, clock=clock)
     yield rt
     _empty_tables(rt.database)
     rt.close()
@@ -59,7 +61,7 @@ def runtime(database_url, clock):
 @pytest.fixture
 def demo(runtime):
     """A runtime with departments, demo users and the process definitions deployed."""
-    from app.engine.services.demo import load_demo
+    from app.engine.demo.loader import load_demo
     with runtime.unit_of_work() as uow:
         load_demo(uow)
     return runtime
@@ -68,7 +70,8 @@ def demo(runtime):
 @pytest.fixture
 def actors(demo):
     from sqlalchemy import select
+
+    from app.engine.identity.users import actor_for
     from app.engine.models import User
-    from app.engine.services.users import actor_for
     with demo.unit_of_work() as uow:
         return {u.username: actor_for(u) for u in uow.session.scalars(select(User))}

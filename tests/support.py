@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.engine.complaints import registration
+from app.engine.demo.simulation import sample_registration
+from app.engine.governance import definitions
 from app.engine.models import Complaint, OutboxMessage, Timer, UserTask
-from app.engine.services import complaints, definitions, user_tasks
-from app.engine.simulation import registration
+from app.engine.work import user_tasks
 
 
 class CaseDriver:
@@ -14,9 +16,9 @@ class CaseDriver:
         self.actors = actors
 
     def register(self, n: int = 1, **overrides) -> int:
-        data = {**registration(n), **overrides}
+        data = {**sample_registration(n), **overrides}
         with self.runtime.unit_of_work() as uow:
-            return complaints.register_complaint(uow, self.actors["intake"], data).id
+            return registration.register_complaint(uow, self.actors["intake"], data).id
 
     def ready(self, complaint_id: int) -> list[UserTask]:
         with self.runtime.unit_of_work() as uow:

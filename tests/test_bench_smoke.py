@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.engine.models import Complaint, ProcessInstance, Timer, UserTask
-from app.engine.services import worklist
+from app.engine.work import worklist
 
 
 @pytest.mark.parametrize("name", ["bench.lifecycle", "bench.http_load", "bench.timers", "bench.data",
@@ -35,8 +35,8 @@ def test_data_loader_clones_real_lifecycles(demo, actors):
         page = worklist.list_tasks(uow, actors["coordinator"], view="all", limit=200)
     assert len({item.complaint_id for item in page.items}) == 12
     item = next(i for i in page.items if i.name == "classify_complaint" and i.complaint_id > 15)
-    from app.engine.services import user_tasks
-    from app.engine.simulation import answer
+    from app.engine.demo.simulation import answer
+    from app.engine.work import user_tasks
     with demo.unit_of_work() as uow:
         user_tasks.complete_user_task(uow, actors["intake"], item.id, answer(1, item.name, 1, ["cards"]))
     with demo.unit_of_work() as uow:

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.cli import main
+from app.engine.config.settings import DEFAULT_PROCESSES_DIR
+from app.engine.governance import definitions
+from app.engine.identity.users import actor_for
 from app.engine.models import Complaint, ProcessInstance, User
-from app.engine.services import definitions
-from app.engine.services.users import actor_for
-from app.engine.settings import DEFAULT_PROCESSES_DIR
 from tests.support import CaseDriver
 
 PROCESS_FILES = sorted(str(p) for p in DEFAULT_PROCESSES_DIR.glob("*.bpmn"))

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from app.engine.identity.users import authenticate_password
 from app.engine.models import User
-from app.engine.services.users import authenticate_password
 from tests.test_cli import cli, versions  # noqa: F401 - the fixture
 
 RUN_SCRIPT = Path(__file__).resolve().parents[1] / "run"

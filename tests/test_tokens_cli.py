@@ -1,12 +1,12 @@
 """`complaintflow tokens create|list|revoke` (and the old `create-token`), as an operator would use them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.engine.identity.users import authenticate_token
 from app.engine.models import ApiToken
-from app.engine.services.users import authenticate_token
 from tests.test_cli import cli, demo_cli  # noqa: F401 - the fixtures
 
 
@@ -24,7 +24,7 @@ def test_create_prints_only_the_token_on_stdout_and_it_works(demo_cli, runtime):
     with runtime.unit_of_work() as uow:
         row = uow.session.scalars(select(ApiToken)).one()
         assert row.name == "website" and row.token_hash != token and token not in row.token_hash
-        assert abs(row.expires_at - (datetime.now(timezone.utc) + timedelta(days=30))) < timedelta(minutes=1)
+        assert abs(row.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
 
 
 def test_create_defaults_to_90_days(demo_cli, runtime):

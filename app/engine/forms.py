@@ -23,12 +23,12 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from jsonschema import Draft202012Validator
 
-from app.engine.errors import InvalidSubmission, NotFound
+from app.engine.core.errors import InvalidSubmission, NotFound
 
 TEXT_MAX_LENGTH = 10_000
 HAS_CONTENT = r"\S"             # the pattern of "required text must have content"

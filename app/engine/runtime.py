@@ -1,25 +1,29 @@
 """The runtime: settings, clock, database, spec cache, forms and service operators, built once per process."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy.orm import Session
 
-from app.engine.clock import Clock, SystemClock
-from app.engine.db import Database
+from app.engine.config.settings import Settings, database_url, load_settings
+from app.engine.core.clock import Clock, SystemClock
+from app.engine.core.db import Database
 from app.engine.forms import FormStore
-from app.engine.settings import Settings, database_url, load_settings
 from app.engine.workflow.specs import SpecCache, WorkflowCache
+
+# A service-task handler: called with the step's ``ServiceContext`` and the task's evaluated parameters; returns
+# the result the diagram stores in the task's result variable. The handlers live above the engine (app/tasks).
+Operator = Callable[..., dict]
 
 
 class Runtime:
-    def __init__(self, url: str | None = None, *, clock: Clock | None = None, settings: Settings | None = None,
-                 operators=None):
-        from app.tasks import OPERATORS  # service-task handlers; imported here so app.tasks may use the engine
-
+    def __init__(self, url: str | None = None, *, operators: Mapping[str, Operator], clock: Clock | None = None,
+                 settings: Settings | None = None):
+        """``operators``: the service-task handlers by name; the composition root (``app.composition``) passes
+        them, so the engine never imports the code above it."""
         self.settings = settings or load_settings()
         self.clock = clock or SystemClock()
         self.database = Database(url or database_url())
@@ -28,10 +32,10 @@ class Runtime:
         self.workflows.attach(self.database.sessions)
         self.forms = FormStore(self.settings.forms_dir, self.settings.departments,
                                extensions=self.settings.sla_profile.extension_titles())
-        self.operators = operators if operators is not None else OPERATORS
+        self.operators = operators
 
     @contextmanager
-    def unit_of_work(self) -> Iterator["UnitOfWork"]:
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One command = one transaction: commits when the block ends, rolls back if it raises."""
         with self.database.transaction() as session:
             yield UnitOfWork(session, self)

@@ -1,11 +1,13 @@
 """Messages to the customer: the acknowledgement (first response) and the reply with the decision."""
 from __future__ import annotations
 
+from app.engine.complaints import extensions
+from app.engine.core.times import parse_instant
+from app.engine.deadlines.sla import due_at
 from app.engine.letters import language_for, render_letter
-from app.engine.services import extensions
-from app.engine.sla import due_at, parse_instant
+from app.engine.process.service_tasks import ServiceContext
 from app.tasks.escalation import withdraw_open_interventions
-from app.tasks.registry import ServiceContext, operator
+from app.tasks.registry import operator
 
 
 def _letter(ctx: ServiceContext, kind: str, **facts):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from app.engine.models import DeadlineExtension
-from app.tasks.registry import ServiceContext, operator
+from app.engine.process.service_tasks import ServiceContext
+from app.tasks.registry import operator
 
 
 def _record(ctx: ServiceContext) -> DeadlineExtension:
@@ -16,11 +17,11 @@ def _record(ctx: ServiceContext) -> DeadlineExtension:
 @operator("apply_extension")
 def apply_extension(ctx: ServiceContext) -> dict:
     """Move the deadline, record it with its reason and tell the customer (services/extensions.py)."""
-    from app.engine.services import extensions  # noqa: PLC0415 - the service imports the step machinery
+    from app.engine.complaints import extensions  # noqa: PLC0415 - the service imports the step machinery
     return extensions.apply(ctx, _record(ctx), comment=ctx.data.get("extension_comment"))
 
 
 @operator("refuse_extension")
 def refuse_extension(ctx: ServiceContext) -> dict:
-    from app.engine.services import extensions  # noqa: PLC0415
+    from app.engine.complaints import extensions  # noqa: PLC0415
     return extensions.refuse(ctx, _record(ctx), ctx.data.get("extension_comment"))

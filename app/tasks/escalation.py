@@ -6,11 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.engine.errors import InvalidSubmission
+from app.engine.core.errors import InvalidSubmission
+from app.engine.identity.users import active_users
 from app.engine.letters import open_work, render_notice
 from app.engine.models import DeadlineExtension, Timer, User, UserTask
-from app.engine.services.users import active_users
-from app.tasks.registry import ServiceContext, operator
+from app.engine.process.service_tasks import ServiceContext
+from app.tasks.registry import operator
 
 # The diagram's intervention tasks (escalation.bpmn): one open at a time per case.
 INTERVENTION_TASKS = ("intervene_overdue_complaint", "executive_intervention")
@@ -158,7 +159,7 @@ def _reassign(ctx: ServiceContext, username, department) -> dict:
 
 
 def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
-    from app.engine.services import extensions  # noqa: PLC0415 - the service imports the step machinery
+    from app.engine.complaints import extensions  # noqa: PLC0415 - the service imports the step machinery
     profile = ctx.settings.sla_profile
     waiting = ctx.session.scalars(select(Timer).where(Timer.instance_id == ctx.instance.id,
                                                       Timer.state == "waiting", Timer.sla.is_not(None))).all()
@@ -179,7 +180,7 @@ def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
 
 
 def _instruct(ctx: ServiceContext, instruction: str) -> dict:
-    from app.engine.services.sla_warnings import coordinators, owners  # noqa: PLC0415
+    from app.engine.deadlines.sla_warnings import coordinators, owners  # noqa: PLC0415
     recipients = {**owners(ctx.session, ctx.settings, _work_tasks(ctx)), **coordinators(ctx.session)}
     for username, user in sorted(recipients.items()):
         _notice(ctx, "instruction", user, instruction=instruction)

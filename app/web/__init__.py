@@ -7,6 +7,7 @@ import os
 from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.composition import build_runtime
 from app.engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     app.config.from_mapping(config or {})
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1024 * 1024)  # larger: 413 JSON
     app.json.sort_keys = False  # bodies keep their declared order: a form's fields in display order
-    app.extensions["complaintflow"] = runtime or Runtime()
+    app.extensions["complaintflow"] = runtime or build_runtime()
 
     from app.web import api, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
 
@@ -75,7 +76,7 @@ def _database_answers(runtime: Runtime) -> bool:
             cursor.close()
         finally:
             connection.close()
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"; the reason goes to the log
+    except Exception:
         log.exception("Health check: the database did not answer")
         return False
     return True

@@ -2,14 +2,23 @@
 result; errors become HTTP responses in app/web/errors.py."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import g, request, url_for
 from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
-from app.engine.retry import run_with_retry
-from app.engine.services import assignments, complaints, extensions, incidents, reports, user_tasks, worklist
+from app.engine.access import read_policy
+from app.engine.complaints import extensions, registration
+from app.engine.core.retry import run_with_retry
+from app.engine.process import incidents
+from app.engine.reporting import reports
+from app.engine.work import assignments, user_tasks, worklist
 from app.web import auth, current_runtime, openapi, request_body
 from app.web.openapi import documented
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Complaints and user tasks")
 bp.before_request(auth.require_actor)
@@ -39,7 +48,7 @@ def index():
 def register_complaint():
     data = request_body.json_object()
     with current_runtime().unit_of_work() as uow:
-        body = complaints.summary(uow, g.actor, complaints.register_complaint(uow, g.actor, data))
+        body = registration.summary(uow, g.actor, registration.register_complaint(uow, g.actor, data))
     return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
 
 
@@ -47,7 +56,7 @@ def register_complaint():
 @documented(bp, "get_complaint")
 def get_complaint(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
-        return complaints.get_complaint(uow, g.actor, complaint_id)
+        return registration.get_complaint(uow, g.actor, complaint_id)
 
 
 @bp.post("/complaints/<id:complaint_id>/extensions")
@@ -57,7 +66,7 @@ def request_extension(complaint_id: int):
     waiting for the head's approval task (``awaiting_approval``); 409 names why an extension is not allowed."""
     data = request_body.json_object()
 
-    def extend(uow):
+    def extend(uow: UnitOfWork):
         record, outcome = extensions.request_extension(uow, g.actor, complaint_id, data)
         return outcome, extensions.view(record)
 
@@ -100,7 +109,7 @@ def complete_task(task_id: int):
     if not isinstance(data, dict):
         raise BadRequest('The body must be a JSON object with the form data under "data": {"data": {...}}')
 
-    def complete(uow):
+    def complete(uow: UnitOfWork):
         outcome = user_tasks.complete_user_task(uow, g.actor, task_id, data)
         return outcome, None if outcome.refused else user_tasks.completion_result(uow, g.actor, outcome.task)
 
@@ -115,7 +124,7 @@ def complete_task(task_id: int):
 def list_incidents():
     """Open incidents (a case whose timer-driven step keeps failing): coordinators, head, compliance."""
     with current_runtime().unit_of_work() as uow:
-        return {"incidents": [incidents.view(i) for i in incidents.list_open(uow, g.actor)]}
+        return {"incidents": [read_policy.incident_view(i) for i in incidents.list_open(uow, g.actor)]}
 
 
 @bp.get("/definitions")
@@ -135,4 +144,4 @@ def figures():
 def register(app) -> None:
     """The blueprint with its OpenAPI document (/api/v1/openapi.json) and the ``id`` route converter."""
     openapi.register(app, bp, app.extensions["complaintflow"].forms.schema_for_client(
-        complaints.REGISTRATION_FORM))
+        registration.REGISTRATION_FORM))

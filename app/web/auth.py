@@ -9,8 +9,8 @@ from flask import g, request
 from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import Unauthorized
 
-from app.engine.actors import Actor
-from app.engine.services import users
+from app.engine.core.actors import Actor
+from app.engine.identity import users
 from app.web import current_runtime
 from app.web.throttle import signin_throttle
 

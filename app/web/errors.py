@@ -6,8 +6,16 @@ import logging
 from flask import Flask, current_app, json
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.engine.errors import (Conflict, DomainError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound,
-                               ScriptFailed, ServiceTaskFailed)
+from app.engine.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidDefinition,
+    InvalidSubmission,
+    NotAllowed,
+    NotFound,
+    ScriptFailed,
+    ServiceTaskFailed,
+)
 from app.engine.forms import excerpt
 
 log = logging.getLogger(__name__)

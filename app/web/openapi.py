@@ -18,12 +18,11 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from app.engine.models.base import MAX_ROW_ID  # larger ids exist nowhere, so they are a 404
 
 
-
 class RowId(IntegerConverter):
     """``<id:...>`` in a route: 1 .. 2^31-1. Anything else does not match the route (404), instead of reaching the
     database (PostgreSQL: integer out of range) or int() (ValueError past 4300 digits): both were 500s."""
 
-    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+    def __init__(self, map, *args, **kwargs):
         super().__init__(map, min=1, max=MAX_ROW_ID)
 
     def to_python(self, value: str) -> int:

@@ -12,7 +12,7 @@ import json
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-from app.engine.errors import InvalidSubmission
+from app.engine.core.errors import InvalidSubmission
 from app.engine.forms import excerpt, text_problems
 
 MAX_DEPTH = 32  # forms are flat; a list of departments is depth 3. Deep bodies only cost recursion downstream.

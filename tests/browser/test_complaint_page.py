@@ -1,8 +1,6 @@
 """The complaint page's process diagram on a case in progress: done, open and overdue steps drawn as such."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 
 def test_the_diagram_marks_done_open_and_overdue_steps(visit, case, clock):
     cid = case.register()
@@ -28,11 +26,11 @@ def test_the_diagram_marks_done_open_and_overdue_steps(visit, case, clock):
 def test_a_customer_opens_their_complaint_from_my_complaints(visit, case):
     """The customer's way in: "My complaints" in the header lists what they made; each opens on its page (the
     customer's view: status, deadlines, the letters sent to them), in English and in Chinese."""
-    from app.engine.services import complaints
-    from app.engine.simulation import registration
+    from app.engine.complaints import registration
+    from app.engine.demo.simulation import sample_registration
 
     with case.runtime.unit_of_work() as uow:
-        mine = complaints.register_complaint(uow, case.actors["customer"], registration(7))
+        mine = registration.register_complaint(uow, case.actors["customer"], sample_registration(7))
         mine_id, tracking = mine.id, mine.tracking_number
     someone_else = case.register(8)
     for locale, label in (("en", "My complaints"), ("zh_CN", "我的投诉")):

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.engine.errors import InvalidSubmission
+from app.engine.core.errors import InvalidSubmission
 from app.engine.models import ProcessDefinition, ProcessInstance
 from tests.browser.harness import audit
 from tests.modeler.test_roundtrip import PROCESSES, lint, node, spiff_extensions  # noqa: F401 - node: fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from app.engine.services import definitions, drafts, reviews
+from app.engine.governance import definitions, drafts, reviews
 from tests.browser.harness import audit
 from tests.support import deploy_lane_move
 

@@ -1,11 +1,11 @@
 import pytest
 from sqlalchemy import select
 
+from app.composition import build_runtime
+from app.engine.config.settings import load_settings
+from app.engine.demo.loader import load_demo
+from app.engine.identity.users import actor_for
 from app.engine.models import User
-from app.engine.runtime import Runtime
-from app.engine.services.demo import load_demo
-from app.engine.services.users import actor_for
-from app.engine.settings import load_settings
 from tests.conftest import _empty_tables
 from tests.support import CaseDriver
 
@@ -22,7 +22,7 @@ def regime(database_url, clock):
     runtimes = []
 
     def make(profile: str) -> CaseDriver:
-        runtime = Runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
+        runtime = build_runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
         runtimes.append(runtime)
         with runtime.unit_of_work() as uow:
             load_demo(uow)

@@ -1,12 +1,11 @@
 """Advancing a workflow: one engine pass, and another only when the timer refresh closing it made a timer ready
 (issue 15: the step used to run two full passes on every advance)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.engine.workflow import runner
 from app.engine.workflow.parsing import parse_process
 from app.engine.workflow.scripting import SandboxedScriptEngine
-
 
 
 def test_a_timer_that_falls_due_during_the_steps_runs_in_the_same_advance():
@@ -20,7 +19,7 @@ def test_a_timer_that_falls_due_during_the_steps_runs_in_the_same_advance():
 
     def refresh_late():
         for task in workflow.event_manager.tasks.values():
-            task._set_internal_data(event_value=(datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat())
+            task._set_internal_data(event_value=(datetime.now(UTC) - timedelta(seconds=1)).isoformat())
         refresh()
 
     workflow.refresh_timers = refresh_late

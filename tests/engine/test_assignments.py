@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
+from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
 from app.engine.models import AuditEvent, UserTask
-from app.engine.services import assignments
+from app.engine.work import assignments
 from tests.support import CaseDriver
 
 

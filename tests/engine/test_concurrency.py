@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.engine.errors import Conflict, StaleInstance
+from app.composition import build_runtime
+from app.engine.core.errors import Conflict, StaleInstance
+from app.engine.core.retry import run_with_retry
 from app.engine.models import AuditEvent, OutboxMessage, ProcessInstance, Timer
-from app.engine.retry import run_with_retry
-from app.engine.runtime import Runtime
-from app.engine.services import steps, user_tasks
+from app.engine.process import steps
+from app.engine.work import user_tasks
 from app.scheduler import fire_due_timers
 
 
@@ -36,7 +37,7 @@ def _race(runtime, calls, *, both_loaded_first: bool, retry: bool = False):
             else:
                 with runtime.unit_of_work() as uow:
                     results[index] = call(uow)
-        except Exception as err:  # noqa: BLE001 - the outcome is what the test inspects
+        except Exception as err:
             results[index] = err
 
     steps.load_instance = load_then_wait
@@ -120,7 +121,7 @@ def test_a_stale_write_is_refused_by_the_lock_version(case, actors, monkeypatch)
 def test_two_schedulers_in_parallel_fire_each_timer_exactly_once(case, clock):
     cids = [case.register(n) for n in range(12)]
     now = clock.advance(hours=25)
-    second = Runtime(case.runtime.database.url, clock=clock)  # another process: its own pool and caches
+    second = build_runtime(case.runtime.database.url, clock=clock)  # another process: its own pool and caches
     reports: list = [None, None]
 
     def run(index, runtime):

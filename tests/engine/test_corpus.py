@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.runtime import Runtime
-from app.engine.services.definitions import validate_files
+from app.composition import build_runtime
+from app.engine.governance.definitions import validate_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the BPMN corpus is
 
 @pytest.fixture(scope="module")
 def results():
-    runtime = Runtime("sqlite://")  # validation needs no database; one runtime (and parser setup) for all files
+    runtime = build_runtime("sqlite://")  # validation needs no database; one runtime (and parser setup) for all files
     started = time.monotonic()
     answers = {path: validate_files(runtime, {path.name: path.read_bytes()})
                for path in sorted((CORPUS / "bpmn").rglob("*.bpmn"))}

@@ -3,19 +3,20 @@ waiting timer in the step that applies it, in the history, with a letter; refuse
 profile does not allow it. Time travel with the manual clock, never sleeping; SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.complaints import extensions
+from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
 from app.engine.models import AuditEvent, DeadlineExtension
-from app.engine.services import extensions, user_tasks
+from app.engine.work import user_tasks
 from app.scheduler import fire_due_timers
 
 # Monday 2027-03-01 10:00 in Shanghai.
-RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_a_deadline_already_passed_fires_first_and_the_extension_is_refused(case
 def days_after_receipt(days: int, zone: str) -> datetime:
     """Calendar days keep the local wall-clock time across a DST change (London and New York change in March)."""
     local = RECEIVED.astimezone(ZoneInfo(zone))
-    return datetime.combine(local.date() + timedelta(days=days), local.time(), ZoneInfo(zone)).astimezone(timezone.utc)
+    return datetime.combine(local.date() + timedelta(days=days), local.time(), ZoneInfo(zone)).astimezone(UTC)
 
 
 def test_disp_holding_response_moves_the_8_week_deadline_and_sends_the_holding_letter(regime):

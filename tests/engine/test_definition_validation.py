@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the project is not installed into the venv
     sys.path.insert(0, str(ROOT))
 
-from app.engine.errors import DefinitionError, InvalidDefinition  # noqa: E402
-from app.engine.settings import load_settings  # noqa: E402
+from app.engine.config.settings import load_settings  # noqa: E402
+from app.engine.core.errors import DefinitionError, InvalidDefinition  # noqa: E402
 from app.engine.workflow.parsing import executable_process_ids, parse_process  # noqa: E402
 from app.engine.workflow.scripting import SandboxEnvironment  # noqa: E402
 from app.engine.workflow.validation import ValidationContext, validate_bpmn_files  # noqa: E402
@@ -35,12 +35,12 @@ SLA_NAMES = frozenset(load_settings().sla_profile.slas)
 def sla_due_at(name: str, start: str | None = None, product: str | None = None) -> str:
     if name not in SLA_NAMES:
         raise KeyError(f"unknown SLA {name!r}")
-    base = datetime.fromisoformat(start) if start else datetime.now(timezone.utc)
+    base = datetime.fromisoformat(start) if start else datetime.now(UTC)
     return (base + timedelta(days=1)).isoformat()
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def evaluate(expression: str, data: dict):
@@ -524,11 +524,10 @@ def test_the_sandbox_compiler_refuses_forbidden_names_at_their_line(ctx, old, ne
 @pytest.mark.parametrize("bundle", [{}, {SUB: SUB_TEXT.replace('isExecutable="true"', 'isExecutable="false"').encode()}],
                          ids=["no files", "nothing executable"])
 def test_deploy_never_deploys_nothing_quietly(runtime, bundle):
-    from app.engine.actors import SYSTEM
+    from app.engine.core.actors import SYSTEM
+    from app.engine.governance import definitions
     from app.engine.models import ProcessDefinition
-    from app.engine.services import definitions
-    with pytest.raises(InvalidDefinition, match="executable|nothing was deployed"):
-        with runtime.unit_of_work() as uow:
-            definitions.deploy(uow, SYSTEM, bundle)
+    with pytest.raises(InvalidDefinition, match="executable|nothing was deployed"), runtime.unit_of_work() as uow:
+        definitions.deploy(uow, SYSTEM, bundle)
     with runtime.unit_of_work() as uow:
         assert uow.session.query(ProcessDefinition).count() == 0

@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app.delivery import FileTransport, SmtpTransport, deliver_due
+from app.engine.complaints import outbox
 from app.engine.models import Incident, OutboxMessage
-from app.engine.services import outbox
 
 
 class Recorder:

@@ -8,10 +8,10 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.core.errors import InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.governance import drafts
+from app.engine.governance.definitions import latest_definition
 from app.engine.models import AuditEvent, Complaint, ProcessDefinition, ProcessDraft, ProcessInstance
-from app.engine.services import drafts
-from app.engine.services.definitions import latest_definition
 from tests.support import CaseDriver
 
 FORM_BEFORE = 'name="formJsonSchemaFilename" value="classify_complaint.schema.json"'

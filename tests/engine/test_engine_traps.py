@@ -5,12 +5,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from app.engine.errors import Conflict, ScriptFailed, ServiceTaskFailed
+from app.engine.core.errors import Conflict, ScriptFailed, ServiceTaskFailed
 from app.engine.models import AuditEvent, ProcessInstance, UserTask
-from app.engine.services import steps, user_tasks
+from app.engine.process import steps
+from app.engine.work import user_tasks
 from app.engine.workflow import runner
 from app.engine.workflow.parsing import parse_process
 from app.engine.workflow.scripting import SandboxedScriptEngine
@@ -55,10 +56,9 @@ def test_completing_the_same_task_twice_through_the_service_is_a_conflict(case):
     cid = case.register()
     task = case.task(cid, "classify_complaint")
     case.classify(cid)
-    with pytest.raises(Conflict):
-        with case.runtime.unit_of_work() as uow:
-            user_tasks.complete_user_task(uow, case.actor_for(task), task.id,
-                                          {"category": "other", "severity": "general", "product": "x"})
+    with pytest.raises(Conflict), case.runtime.unit_of_work() as uow:
+        user_tasks.complete_user_task(uow, case.actor_for(task), task.id,
+                                      {"category": "other", "severity": "general", "product": "x"})
     assert case.ready_names(cid) == ["triage_complaint"]
 
 

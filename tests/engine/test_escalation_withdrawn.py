@@ -4,18 +4,18 @@ and the instance completes; the history says the intervention was withdrawn beca
 Time travel with the manual clock; SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from app.engine.config.settings import load_settings
 from app.engine.models import AuditEvent, ProcessInstance, User, UserTask
-from app.engine.services import worklist
-from app.engine.settings import load_settings
+from app.engine.work import worklist
 from app.scheduler import fire_due_timers
 
-RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)   # Monday 10:00 in Shanghai
+RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)   # Monday 10:00 in Shanghai
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 

@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.errors import InvalidSubmission
-from app.engine.forms import (HAS_CONTENT, TEXT_MAX_LENGTH, FormDefinitionError, FormStore, choice_values,
-                              complaint_column_lengths)
+from app.engine.config.settings import load_settings
+from app.engine.core.errors import InvalidSubmission
+from app.engine.demo.simulation import answer, sample_registration
+from app.engine.forms import (
+    HAS_CONTENT,
+    TEXT_MAX_LENGTH,
+    FormDefinitionError,
+    FormStore,
+    choice_values,
+    complaint_column_lengths,
+)
 from app.engine.models import Complaint
-from app.engine.settings import load_settings
-from app.engine.simulation import answer, registration
 
 SETTINGS = load_settings()
 FORMS_DIR = SETTINGS.forms_dir
@@ -27,7 +33,7 @@ def store() -> FormStore:
 def valid_data(form: str) -> dict:
     """What a person would submit: the simulation's answers (registration for the registration form)."""
     if form == "register_complaint.schema.json":
-        return registration(1)
+        return sample_registration(1)
     try:
         return answer(1, form.removesuffix(".schema.json"), 1, DEPARTMENTS)
     except ValueError:
@@ -137,7 +143,7 @@ def test_the_form_follows_when_a_column_changes(tmp_path):
         (FORMS_DIR / "register_complaint.schema.json").read_text(encoding="utf-8"), encoding="utf-8")
     store = FormStore(tmp_path, SETTINGS.departments, column_lengths={**complaint_column_lengths(), "product": 12})
     assert store.schema("register_complaint.schema.json")["properties"]["product"]["maxLength"] == 12
-    errors = errors_of(store, "register_complaint.schema.json", {**registration(1), "product": "x" * 13})
+    errors = errors_of(store, "register_complaint.schema.json", {**sample_registration(1), "product": "x" * 13})
     assert errors == {"product": ["At most 12 characters (this has 13)"]}
 
 
@@ -218,7 +224,7 @@ def test_conditions_leave_the_other_branch_free(store):
     ("Mary\x00Major", "customer_name"), ("\ud800", "product"), ("a\udfffb", "description"),
 ])
 def test_text_no_database_can_store_is_refused_naming_the_field(store, value, field):
-    errors = errors_of(store, "register_complaint.schema.json", {**registration(1), field: value})
+    errors = errors_of(store, "register_complaint.schema.json", {**sample_registration(1), field: value})
     assert list(errors) == [field]
     assert "NUL" in errors[field][0] or "surrogate" in errors[field][0]
 
@@ -226,7 +232,7 @@ def test_text_no_database_can_store_is_refused_naming_the_field(store, value, fi
 def test_messages_quote_only_a_short_excerpt(store):
     huge = "y" * 1_000_000
     errors = errors_of(store, "register_complaint.schema.json",
-                       {**registration(1), "description": huge, "channel": huge, "amount_involved": huge,
+                       {**sample_registration(1), "description": huge, "channel": huge, "amount_involved": huge,
                         huge: "unknown field"})
     assert errors["description"] == ["At most 10000 characters (this has 1000000)"]
     assert len(json.dumps(errors)) < 1500, errors

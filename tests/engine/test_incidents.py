@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.engine.errors import NotAllowed, ServiceTaskFailed
+from app.engine.access import read_policy
+from app.engine.core.errors import NotAllowed, ServiceTaskFailed
 from app.engine.models import AuditEvent, Incident, ProcessInstance, Timer
-from app.engine.services import incidents, timers
+from app.engine.process import incidents, timers
 from app.scheduler import fire_due_timers
 from app.tasks import OPERATORS
 
@@ -96,7 +97,7 @@ def test_open_incidents_are_listed_for_complaint_management_only(case, clock, ac
     with case.runtime.unit_of_work() as uow:
         for name in ("coordinator", "head", "compliance"):
             [listed] = incidents.list_open(uow, actors[name])
-            assert incidents.view(listed)["complaint_id"] == cid
+            assert read_policy.incident_view(listed)["complaint_id"] == cid
         for name in ("intake", "approver", "cards.officer", "owner"):
             with pytest.raises(NotAllowed):
                 incidents.list_open(uow, actors[name])
@@ -128,11 +129,10 @@ def test_the_step_is_the_callers_transaction_nothing_half_applied(case, clock):
     cid = case.register()
     instance_id = _instance_of(case.runtime, cid)
     now = clock.advance(hours=25)
-    with pytest.raises(RuntimeError, match="after the step"):
-        with case.runtime.unit_of_work() as uow:
-            outcome = timers.fire_due_timers_of(uow, instance_id, now)
-            assert [f.element_id for f in outcome.fired] == ["first_response_overdue"]
-            raise RuntimeError("the command fails after the step")
+    with pytest.raises(RuntimeError, match="after the step"), case.runtime.unit_of_work() as uow:
+        outcome = timers.fire_due_timers_of(uow, instance_id, now)
+        assert [f.element_id for f in outcome.fired] == ["first_response_overdue"]
+        raise RuntimeError("the command fails after the step")
     assert _first_response(case, cid).state == "waiting"
     complaint = case.complaint(cid)
     assert (complaint.is_overdue, complaint.escalation_level) == (False, 0)
@@ -175,7 +175,7 @@ def test_every_time_a_step_writes_comes_from_its_clock(case, clock):
 
 
 def test_an_incident_names_the_failing_element_through_wrapped_errors():
-    from app.engine.errors import ScriptFailed
+    from app.engine.core.errors import ScriptFailed
     script = ScriptFailed("The script of 'Compute deadline' failed: ZeroDivisionError", element_id="compute_deadline")
     assert incidents.describe(script) == ("compute_deadline", "ScriptFailed", script.message)
     try:

@@ -1,12 +1,12 @@
 """Letters carry what each regime requires, in the customer's language, with local dates and currency."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 from app.engine.letters import KINDS, NOTICE_KINDS, language_for, open_work, render_letter, render_notice
-from app.engine.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 
 DECISION = dict(customer_name="Li Wei", tracking_number="CF-20270104-ABCD", customer_message="We refunded the fee.",
                 facts_checked="The fee was posted twice.", decision_basis="Card terms, clause 4.2",
@@ -41,7 +41,7 @@ def test_a_cfpb_response_names_its_category(remedy, category):
 
 
 def test_dates_are_local_to_the_regime():
-    deadline = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
+    deadline = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     body = render_letter("acknowledgement", "en", profile("cn_cbirc"), customer_name="Li Wei",
                          tracking_number="CF-1", product="Credit card", deadline=deadline).body
     assert "March 1, 2027 5:00" in body            # 17:00 in Shanghai
@@ -50,8 +50,8 @@ def test_dates_are_local_to_the_regime():
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_letter_renders_in_both_languages_without_template_residue(kind):
     facts = dict(customer_name="Li Wei", tracking_number="CF-1", product="Credit card", customer_message="OK",
-                 deadline=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc),
-                 previous_deadline=datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc), reason="Complex case")
+                 deadline=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+                 previous_deadline=datetime(2027, 2, 1, 9, 0, tzinfo=UTC), reason="Complex case")
     for language in ("en", "zh_CN"):
         letter = render_letter(kind, language, profile("cn_cbirc"), **facts)
         assert letter.subject and "CF-1" in letter.body + letter.subject
@@ -73,7 +73,7 @@ class Staff:
 
 
 NOTICE_FACTS = dict(tracking_number="CF-7", customer_name="Li Wei", sla="decision", level=1, percent=75,
-                    due_at=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc), instruction="Call the customer today.",
+                    due_at=datetime(2027, 3, 1, 9, 0, tzinfo=UTC), instruction="Call the customer today.",
                     open_work=[("Investigate complaint", "Credit cards"), ("Approve resolution", None)])
 
 

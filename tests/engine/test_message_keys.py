@@ -7,9 +7,9 @@ tasks are new on every run of the firing, so only the letters of predicted tasks
 import pytest
 from sqlalchemy import func, select
 
-from app.engine.errors import StaleInstance
+from app.engine.core.errors import StaleInstance
 from app.engine.models import OutboxMessage
-from app.engine.services import user_tasks
+from app.engine.work import user_tasks
 
 
 class _DryRun(Exception):
@@ -19,13 +19,12 @@ class _DryRun(Exception):
 def _keys_of_a_dry_run(runtime, step) -> list[str]:
     """The message keys ``step(uow)`` queues, without committing anything."""
     keys: list[str] = []
-    with pytest.raises(_DryRun):
-        with runtime.unit_of_work() as uow:
-            step(uow)
-            uow.session.flush()
-            keys = list(uow.session.scalars(select(OutboxMessage.idempotency_key)
-                                            .where(OutboxMessage.id.is_not(None)).order_by(OutboxMessage.id)))
-            raise _DryRun()
+    with pytest.raises(_DryRun), runtime.unit_of_work() as uow:
+        step(uow)
+        uow.session.flush()
+        keys = list(uow.session.scalars(select(OutboxMessage.idempotency_key)
+                                        .where(OutboxMessage.id.is_not(None)).order_by(OutboxMessage.id)))
+        raise _DryRun()
     return keys
 
 
@@ -53,15 +52,14 @@ def test_a_reply_letter_already_queued_refuses_the_approval_as_stale(case):
     case.draft(cid)
     task = case.task(cid, "approve_resolution")
     data = {"approval_decision": "approve"}
-    approve = lambda uow: user_tasks.complete_user_task(uow, case.actor_for(task), task.id, data)  # noqa: E731
+    approve = lambda uow: user_tasks.complete_user_task(uow, case.actor_for(task), task.id, data)
     existing = {m.idempotency_key for m in case.messages(cid)}
     reply = [k for k in _keys_of_a_dry_run(case.runtime, approve) if k not in existing and ":reply:" in k]
     assert reply, "approving queues the reply letter"
     _commit_message_first(case.runtime, reply[0], cid)
 
-    with pytest.raises(StaleInstance):
-        with case.runtime.unit_of_work() as uow:
-            approve(uow)
+    with pytest.raises(StaleInstance), case.runtime.unit_of_work() as uow:
+        approve(uow)
 
     assert case.ready_names(cid) == ["approve_resolution"]
     assert _count(case.runtime, OutboxMessage, idempotency_key=reply[0]) == 1

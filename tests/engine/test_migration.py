@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import InvalidSubmission, NotAllowed
+from app.engine.core.errors import InvalidSubmission, NotAllowed
+from app.engine.governance import definitions, migration
 from app.engine.models import AuditEvent, ProcessDefinition, ProcessInstance, UserTask
-from app.engine.services import definitions, migration
 
 
 def new_version(runtime, actor):

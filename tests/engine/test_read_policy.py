@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.engine import read_policy
-from app.engine.actors import SCHEDULER, Actor
-from app.engine.errors import NotAllowed, NotFound
+from app.engine.access import read_policy
+from app.engine.complaints import registration
+from app.engine.core.actors import SCHEDULER, Actor
+from app.engine.core.errors import NotAllowed, NotFound
 from app.engine.models import Complaint, UserTask
-from app.engine.services import complaints, reports, user_tasks
+from app.engine.reporting import reports
+from app.engine.work import user_tasks
 from tests.support import CaseDriver
 
 
@@ -37,14 +39,14 @@ def cases(demo, driver, actors):
     driver.draft(a)
     driver.approve(a)
     with demo.unit_of_work() as uow:
-        b = complaints.register_complaint(uow, actors["channel"], _registration(2)).id
-        c = complaints.register_complaint(uow, actors["customer"], _registration(3)).id
+        b = registration.register_complaint(uow, actors["channel"], _registration(2)).id
+        c = registration.register_complaint(uow, actors["customer"], _registration(3)).id
     return {"a": a, "b": b, "c": c}
 
 
 def _registration(n):
-    from app.engine.simulation import registration
-    return {**registration(n), "channel": "email"}
+    from app.engine.demo.simulation import sample_registration
+    return {**sample_registration(n), "channel": "email"}
 
 
 @pytest.mark.parametrize("username, expected", [
@@ -68,7 +70,7 @@ def test_intake_loses_sight_of_cases_it_neither_registered_nor_worked_on(demo, a
     cid = driver.register(5, channel="email")   # registered by intake: theirs for good
     driver.classify(cid)
     with demo.unit_of_work() as uow:            # classified by the coordinator on a case the channel registered
-        other = complaints.register_complaint(uow, actors["channel"], _registration(6)).id
+        other = registration.register_complaint(uow, actors["channel"], _registration(6)).id
     task = driver.task(other, "classify_complaint")
     with demo.unit_of_work() as uow:
         user_tasks.complete_user_task(uow, actors["coordinator"], task.id, {
@@ -89,7 +91,7 @@ def test_require_complaint_404_then_403(demo, actors, cases):
         with pytest.raises(NotAllowed):
             read_policy.require_complaint(uow, actors["owner"], cases["a"])
         with pytest.raises(NotAllowed):
-            complaints.get_complaint(uow, actors["wealth_management.officer"], cases["a"])
+            registration.get_complaint(uow, actors["wealth_management.officer"], cases["a"])
 
 
 def test_fields_by_audience(demo, actors, cases):
@@ -113,7 +115,7 @@ def test_unclassified_variables_stay_internal():
 
 def test_customer_task_context_has_no_case_file(demo, actors, driver):
     with demo.unit_of_work() as uow:
-        cid = complaints.register_complaint(uow, actors["customer"], _registration(7)).id
+        cid = registration.register_complaint(uow, actors["customer"], _registration(7)).id
     driver.classify(cid)
     driver.triage(cid, lead="cards")
     driver.investigate(cid, "cards")

@@ -2,8 +2,8 @@
 share it, so the history reads "registered", then "process started", whatever the clock does meanwhile."""
 from datetime import timedelta
 
-from app.engine.clock import ManualClock
-from app.engine.services import complaints
+from app.engine.complaints import registration
+from app.engine.core.clock import ManualClock
 
 
 class TickingClock(ManualClock):
@@ -17,7 +17,7 @@ def test_the_history_of_a_new_complaint_starts_with_its_registration(case, actor
     case.runtime.clock = TickingClock()
     cid = case.register()
     with case.runtime.unit_of_work() as uow:
-        complaint = complaints.get_complaint(uow, actors["coordinator"], cid)
+        complaint = registration.get_complaint(uow, actors["coordinator"], cid)
     first, second = complaint["history"][:2]
     assert [first["action"], second["action"]] == ["complaint_registered", "process_started"]
     assert first["at"] == second["at"] == complaint["received_at"]

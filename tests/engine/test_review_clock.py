@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import Conflict
+from app.composition import build_runtime
+from app.engine.complaints import extensions
+from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_settings, load_sla_profile
+from app.engine.core.errors import Conflict
+from app.engine.governance import definitions
 from app.engine.models import AuditEvent, ProcessInstance
-from app.engine.runtime import Runtime
-from app.engine.services import definitions, diagram_state, extensions
-from app.engine.settings import DEFAULT_CONFIG_DIR, load_settings, load_sla_profile
+from app.engine.process import diagram_state
 from app.engine.workflow.validation import validate_bpmn_files
 from app.scheduler import fire_due_timers
 
-RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)   # Monday 10:00 in Shanghai
+RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)   # Monday 10:00 in Shanghai
 HANDLING = "handling_deadline_overdue"
 
 
@@ -129,15 +131,13 @@ def test_the_complaint_page_lists_the_review_clock_next_to_the_decision_clock(ca
 def test_the_review_clock_allows_no_extension_and_says_why(case, clock):
     cid = decided_then_reopened(case, clock)
     with pytest.raises(Conflict, match="No extension is allowed: the 'review' deadline of profile 'cn_cbirc' "
-                                       "declares none"):
-        with case.runtime.unit_of_work() as uow:
-            extensions.request_extension(uow, case.actors["coordinator"], cid,
-                                         {"sla": "review", "extension": "complex_case", "reason": "More time"})
+                                       "declares none"), case.runtime.unit_of_work() as uow:
+        extensions.request_extension(uow, case.actors["coordinator"], cid,
+                                     {"sla": "review", "extension": "complex_case", "reason": "More time"})
     # the decision deadline is over: met at the first decision, it cannot be extended after the fact
-    with pytest.raises(Conflict, match="no running 'decision' deadline"):
-        with case.runtime.unit_of_work() as uow:
-            extensions.request_extension(uow, case.actors["coordinator"], cid,
-                                         {"sla": "decision", "extension": "complex_case", "reason": "More time"})
+    with pytest.raises(Conflict, match="no running 'decision' deadline"), case.runtime.unit_of_work() as uow:
+        extensions.request_extension(uow, case.actors["coordinator"], cid,
+                                     {"sla": "decision", "extension": "complex_case", "reason": "More time"})
 
 
 # --- every regime has its review SLA, counted in calendar days from the review request ---------------------
@@ -157,7 +157,7 @@ def test_the_review_clock_counts_calendar_days_from_the_reopening(regime, clock,
     cid = decided_then_reopened(case, clock, days_to_reopen=5)
     reopened = clock.now().astimezone(ZoneInfo(zone))
     expected = datetime.combine(reopened.date() + timedelta(days=days), reopened.time(),
-                                ZoneInfo(zone)).astimezone(timezone.utc)
+                                ZoneInfo(zone)).astimezone(UTC)
     decision, review = handling_clocks(case, cid)
     assert decision.sla == "decision" and decision.started_at == RECEIVED
     assert (review.sla, review.due_at) == ("review", expected)
@@ -174,7 +174,7 @@ def shipped_errors(runtime) -> list:
 
 @pytest.mark.parametrize("profile", ["cn_cbirc", "uk_fca", "us_cfpb"])
 def test_the_shipped_diagrams_validate_with_a_reopened_case_in_every_profile(database_url, clock, profile):
-    runtime = Runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
+    runtime = build_runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
     try:
         assert shipped_errors(runtime) == []
     finally:
@@ -187,7 +187,7 @@ def test_a_profile_without_the_review_sla_is_refused_naming_it(database_url, clo
     text = (config / "sla.toml").read_text(encoding="utf-8")
     text = text.replace("[profiles.cn_cbirc.slas.review]", "[profiles.cn_cbirc.slas.review_typo]")
     (config / "sla.toml").write_text(text, encoding="utf-8")
-    runtime = Runtime(database_url, clock=clock, settings=load_settings(config))
+    runtime = build_runtime(database_url, clock=clock, settings=load_settings(config))
     try:
         [error] = shipped_errors(runtime)
     finally:

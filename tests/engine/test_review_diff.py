@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.errors import InvalidDefinition
-from app.engine.settings import load_settings
+from app.engine.config.settings import load_settings
+from app.engine.core.errors import InvalidDefinition
 from app.engine.workflow.diff import diff_bpmn
 
 SOURCE = (Path(__file__).parents[2] / "processes" / "complaint_handling.bpmn").read_text()

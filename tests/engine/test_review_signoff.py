@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
-from app.engine.actors import SYSTEM
-from app.engine.errors import InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.core.actors import SYSTEM
+from app.engine.core.errors import InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.governance import definitions, reviews
 from app.engine.models import AuditEvent, ProcessDefinition
-from app.engine.services import definitions, reviews
 from tests.support import deploy_lane_move
 
 
@@ -52,9 +52,8 @@ def test_desk_lists_versions_with_who_when_counts_and_pending_status(demo, actor
 
 def test_approve_and_reject_with_comment_in_the_audit_trail(demo, actors):
     checksum = submit(demo, actors["owner"], edited_bundle(demo))
-    with demo.unit_of_work() as uow:
-        with pytest.raises(InvalidSubmission):
-            reviews.decide(uow, actors["compliance"], checksum, "rejected", "  ")
+    with demo.unit_of_work() as uow, pytest.raises(InvalidSubmission):
+        reviews.decide(uow, actors["compliance"], checksum, "rejected", "  ")
     with demo.unit_of_work() as uow:
         reviews.decide(uow, actors["compliance"], checksum, "rejected", "Name is unclear")
     with demo.unit_of_work() as uow:

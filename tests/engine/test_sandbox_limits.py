@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from app.engine.errors import ScriptFailed
+from app.engine.core.errors import ScriptFailed
 from app.engine.workflow import runner
 from app.engine.workflow.limits import Limits
 from app.engine.workflow.parsing import parse_process

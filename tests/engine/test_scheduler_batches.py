@@ -36,7 +36,7 @@ def test_several_instances_share_one_commit(case, clock):
         case.register(n)
     clock.advance(hours=25)
     commits = []
-    listener = lambda connection: commits.append(1)  # noqa: E731
+    listener = lambda connection: commits.append(1)
     event.listen(case.runtime.database.engine, "commit", listener)
     try:
         report = fire_due_timers(case.runtime, per_transaction=20)

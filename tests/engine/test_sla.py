@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.engine.calendars import BusinessCalendar
-from app.engine.settings import DEFAULT_CONFIG_DIR, SlaDefinition, load_sla_profile
-from app.engine.sla import add_duration, due_at, nth_business_day_after, parse_duration
+from app.engine.config.calendars import BusinessCalendar
+from app.engine.config.settings import DEFAULT_CONFIG_DIR, SlaDefinition, load_sla_profile
+from app.engine.core.times import parse_duration
+from app.engine.deadlines.sla import add_duration, due_at, nth_business_day_after
 
 LONDON, SHANGHAI, NEW_YORK = ZoneInfo("Europe/London"), ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
 

@@ -3,18 +3,19 @@ told once, whatever number of schedulers run; the work list marks the task amber
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.composition import build_runtime
+from app.engine.complaints import extensions
+from app.engine.deadlines.sla_warnings import fire_due_warnings
 from app.engine.models import AuditEvent, OutboxMessage
-from app.engine.runtime import Runtime
-from app.engine.services import extensions, worklist
-from app.engine.services.sla_warnings import fire_due_warnings
+from app.engine.work import worklist
 from app.scheduler import fire_due_timers, run_once
 
-RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_warnings_at_75_and_90_percent_of_the_decision_deadline_reach_the_owner_
 
 
 def test_an_assigned_task_warns_its_assignee_only_besides_the_coordinator(case, clock):
-    from app.engine.services import assignments
+    from app.engine.work import assignments
     cid = in_investigation(case)
     task = case.task(cid, "investigate_complaint", "cards")
     with case.runtime.unit_of_work() as uow:
@@ -113,7 +114,7 @@ def test_the_scheduler_run_fires_timers_writes_warnings_and_sends_with_one_clock
 def test_two_schedulers_in_parallel_warn_each_level_exactly_once(case, clock, database_url):
     cids = [in_investigation(case) for _ in range(6)]
     clock.set(RECEIVED + timedelta(days=12))
-    other = Runtime(database_url, clock=clock)
+    other = build_runtime(database_url, clock=clock)
     try:
         barrier = threading.Barrier(2)
         results = []

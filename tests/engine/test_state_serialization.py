@@ -5,14 +5,14 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from sqlalchemy import select
 
+from app.engine.core.actors import SCHEDULER
 from app.engine.models import ProcessInstance
-from app.engine.services import steps
+from app.engine.process import steps
 from app.engine.workflow.serialization import load_state
-from app.engine.actors import SCHEDULER
 
 
 def _spiff_serializer() -> BpmnWorkflowSerializer:

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, update
 
 from app.engine.models import ProcessInstance
-from app.engine.services import user_tasks
+from app.engine.work import user_tasks
 from app.engine.workflow import serialization
 
 # A plain completion (an investigation: one task done, the next one created, no timer change). Reads: the task
@@ -57,7 +57,7 @@ def test_a_plain_completion_stays_within_its_statement_budget(case):
 def test_a_step_on_the_current_version_skips_deserialization(case, monkeypatch):
     loads = []
     original = serialization.load_state
-    monkeypatch.setattr("app.engine.services.steps.load_state",
+    monkeypatch.setattr("app.engine.process.steps.load_state",
                         lambda *a, **kw: loads.append(1) or original(*a, **kw))
     cid = case.register()
     case.classify(cid)
@@ -83,7 +83,7 @@ class _Blocking:
 
 
 def test_the_scheduler_wakes_at_the_next_due_time(case, clock):
-    from app import scheduler  # noqa: PLC0415
+    from app import scheduler
 
     cid = case.register()
     due = min(t.due_at for t in case.timers(cid) if t.state == "waiting")

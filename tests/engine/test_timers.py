@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import Conflict
+from app.composition import build_runtime
+from app.engine.core.errors import Conflict
 from app.engine.models import AuditEvent, UserTask
-from app.engine.runtime import Runtime
 from app.scheduler import fire_due_timers
 
 
@@ -107,7 +107,7 @@ def test_late_feedback_is_refused_once_the_wait_has_expired_and_the_closure_is_k
     cid = case.handle_until_feedback()
     task = case.task(cid, "record_feedback")
     clock.advance(days=8)  # the scheduler has not run yet
-    from app.engine.services.user_tasks import complete_user_task
+    from app.engine.work.user_tasks import complete_user_task
     with case.runtime.unit_of_work() as uow:  # no exception: the step commits the firing
         outcome = complete_user_task(uow, case.actor_for(task), task.id,
                                      {"customer_satisfied": True, "satisfaction_rating": 5})
@@ -126,7 +126,7 @@ def test_late_feedback_is_refused_once_the_wait_has_expired_and_the_closure_is_k
 def test_a_restarted_process_fires_timers_from_the_database_alone(case, clock):
     cid = case.register()
     clock.advance(hours=25)
-    restarted = Runtime(case.runtime.database.url, clock=clock)  # new process: empty caches
+    restarted = build_runtime(case.runtime.database.url, clock=clock)  # new process: empty caches
     try:
         assert fire_due_timers(restarted).fired == 1
     finally:

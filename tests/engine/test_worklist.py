@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.engine.errors import InvalidSubmission, NotAllowed
+from app.engine.complaints import registration
+from app.engine.core.errors import InvalidSubmission, NotAllowed
+from app.engine.demo.simulation import sample_registration
 from app.engine.models import Complaint, UserTask
-from app.engine.services import complaints, worklist
-from app.engine.services.worklist import TaskFilters
-from app.engine.simulation import registration
+from app.engine.work import worklist
+from app.engine.work.worklist import TaskFilters
 
 
 def page(runtime, actor, view="team", limit=50, after=None, **filters):
@@ -97,7 +98,7 @@ def test_all_view_is_for_coordinators_and_heads_only(case, actors):
 def test_a_customer_sees_only_tasks_on_their_own_complaints(case, actors):
     customer = actors["customer"]
     with case.runtime.unit_of_work() as uow:
-        own = complaints.register_complaint(uow, customer, registration(5)).id
+        own = registration.register_complaint(uow, customer, sample_registration(5)).id
     other = case.register(6)
     for cid in (own, other):
         case.classify(cid)
@@ -181,7 +182,7 @@ def test_filters(case, actors, clock):
     intake, coordinator = actors["intake"], actors["coordinator"]
     cids = [case.register(n) for n in range(4)]
     tasks = {cid: ready_task(case, cid).id for cid in cids}
-    # registration(n): category CATEGORIES[n % 8], channel CHANNELS[n % 7]; make one urgent.
+    # sample_registration(n): category CATEGORIES[n % 8], channel CHANNELS[n % 7]; make one urgent.
     with case.runtime.unit_of_work() as uow:
         uow.session.execute(update(Complaint).where(Complaint.id == cids[2]).values(urgent=True))
         rows = {c.id: c for c in uow.session.scalars(select(Complaint))}
@@ -246,9 +247,9 @@ def test_parse_filters_and_limit():
 # --- the API ---------------------------------------------------------------------------------------------
 
 def test_api_pages_with_a_next_link_and_counts(case, demo):
-    import base64  # noqa: PLC0415
+    import base64
 
-    from app.web import create_app  # noqa: PLC0415
+    from app.web import create_app
 
     for n in range(5):
         case.register(n)

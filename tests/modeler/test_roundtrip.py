@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.composition import build_runtime
+from app.engine.config.settings import load_settings
+from app.engine.demo.loader import load_demo
+from app.engine.governance import definitions
+from app.engine.identity.users import actor_for
 from app.engine.models import ProcessInstance, User
-from app.engine.runtime import Runtime
-from app.engine.services import definitions
-from app.engine.services.demo import load_demo
 from app.scheduler import fire_due_timers
-from app.engine.services.users import actor_for
-from app.engine.settings import load_settings
 from tests.support import CaseDriver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +123,7 @@ def test_resaved_diagram_keeps_every_spiffworkflow_extension(resaved_dir, name):
 
 
 def test_resaved_diagrams_pass_our_validator(resaved_dir):
-    runtime = Runtime("sqlite://", settings=replace(load_settings(), processes_dir=resaved_dir))
+    runtime = build_runtime("sqlite://", settings=replace(load_settings(), processes_dir=resaved_dir))
     try:
         errors = definitions.validate_files(runtime, definitions.read_directory(resaved_dir))
     finally:
@@ -136,7 +136,7 @@ def test_resaved_diagrams_pass_our_validator(resaved_dir):
 @pytest.fixture
 def resaved_runtime(runtime, database_url, clock, resaved_dir):
     """A runtime deploying from the re-saved files, on the test database (emptied by the ``runtime`` fixture)."""
-    rt = Runtime(database_url, clock=clock, settings=replace(load_settings(), processes_dir=resaved_dir))
+    rt = build_runtime(database_url, clock=clock, settings=replace(load_settings(), processes_dir=resaved_dir))
     with rt.unit_of_work() as uow:
         load_demo(uow)
     yield rt

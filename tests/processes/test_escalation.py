@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.engine.errors import InvalidSubmission
+from app.engine.core.errors import InvalidSubmission
 from app.engine.models import AuditEvent, User
 from app.scheduler import fire_due_timers
 

@@ -4,7 +4,7 @@ Every step is its own transaction that reloads the workflow from its stored stat
 """
 from datetime import timedelta
 
-from app.engine.runtime import Runtime
+from app.composition import build_runtime
 from tests.support import CaseDriver
 
 
@@ -134,7 +134,7 @@ def test_each_department_sees_only_its_own_investigation(case, actors):
     case.classify(cid)
     case.triage(cid, lead="cards", co=["operations"])
     tasks = case.ready(cid)
-    from app.engine.services.user_tasks import may_work_on
+    from app.engine.work.user_tasks import may_work_on
     cards_task = next(t for t in tasks if t.department == "cards")
     assert may_work_on(actors["cards.officer"], cards_task)
     assert not may_work_on(actors["operations.officer"], cards_task)
@@ -144,7 +144,7 @@ def test_each_department_sees_only_its_own_investigation(case, actors):
 def test_a_new_process_can_continue_every_step_with_nothing_kept_in_memory(demo, actors):
     """Each step runs in a fresh runtime (empty spec cache): only the database carries the case."""
     def fresh():
-        return CaseDriver(Runtime(demo.database.url, clock=demo.clock), actors)
+        return CaseDriver(build_runtime(demo.database.url, clock=demo.clock), actors)
 
     first = fresh()
     cid = first.register()

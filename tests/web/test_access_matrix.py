@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from app.engine.actors import SYSTEM
+from app.engine.core.actors import SYSTEM
+from app.engine.governance import reviews
+from app.engine.identity import users
 from app.engine.models import ApiToken, ProcessDefinition, User, UserTask
-from app.engine.services import reviews
-from app.engine.services import users
 from app.web import create_app
 from tests.web.conftest import basic, demo_password
 
@@ -104,9 +104,9 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
     """(method, endpoint) -> the cases tried on it. Every route of ``app.url_map`` needs a row; rows of routes an
     install does not have are skipped. Endpoints, not rule strings, so a converter change keeps the row."""
     ids = s.ids
-    readers = lambda c, status=200: {r: status for r in READS if c in READS[r]}  # noqa: E731
+    readers = lambda c, status=200: {r: status for r in READS if c in READS[r]}
     public = expect(200, revoked=200, anonymous=200)
-    signed_in = lambda default, **cells: expect(default, revoked=302, anonymous=302, **cells)  # noqa: E731
+    signed_in = lambda default, **cells: expect(default, revoked=302, anonymous=302, **cells)
     a, b, feedback, investigation = ids["A"], ids["B"], ids["feedback"], ids["investigation"]
     return {
         ("GET", "index"): [Case("/", public)],

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.identity import users
 from app.engine.models import ApiToken
-from app.engine.services import users
 from tests.web.conftest import basic
 
 INTAKE, COORDINATOR, APPROVER, CUSTOMER = basic("intake"), basic("coordinator"), basic("approver"), basic("customer")
@@ -323,7 +323,7 @@ def test_customer_does_not_see_feedback_tasks_of_other_complaints(client):
 # --- errors raised below the views ------------------------------------------------------------------------
 
 def test_service_task_failure_and_unexpected_errors_500(demo):
-    from app.engine.errors import ServiceTaskFailed
+    from app.engine.core.errors import ServiceTaskFailed
     from app.web import create_app
 
     app = create_app(runtime=demo, config={"TESTING": True})

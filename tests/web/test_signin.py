@@ -13,8 +13,8 @@ import limits.strategies
 import pytest
 from sqlalchemy import select
 
+from app.engine.identity import users
 from app.engine.models import ApiToken, User
-from app.engine.services import users
 from app.web import create_app, throttle
 from tests.web.conftest import basic
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -136,13 +136,13 @@ def _tidy(body: str) -> str:
     return "\n".join(tidy) + "\n"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _locale(language: str) -> Locale:
     # Parsed once per language: Babel parses a locale string on every call, scanning its list of locales.
     return Locale.parse(language)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translations(language: str):
     if language == "en":
         return NullTranslations()
@@ -151,7 +151,7 @@ def _translations(language: str):
     return Translations.load(str(CATALOGS), [_locale(language)], domain="messages")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _environment(language: str) -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), extensions=["jinja2.ext.i18n"],
                               undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)

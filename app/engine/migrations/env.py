@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller's config (app.engine.schema), never from a file."""
+"""Alembic environment: the URL comes from the caller's config (app.engine.models.schema), never from a file."""
 from alembic import context
 
 from app.engine.models import Base
@@ -9,7 +9,7 @@ config = context.config
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        from app.engine.db import make_engine  # noqa: PLC0415
+        from app.engine.core.db import make_engine  # noqa: PLC0415
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
         with engine.connect() as connection:
             _run(connection)

@@ -30,7 +30,7 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(10))      # "zh_CN" | "en"; None: follow the browser
     timezone: Mapped[str | None] = mapped_column(String(64))    # IANA name, e.g. "Asia/Shanghai"
 
-    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
 
 class ApiToken(Base):

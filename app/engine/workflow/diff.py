@@ -12,8 +12,8 @@ Pure lxml over files loaded by parsing.load_document (no entities, no DTD, no ne
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Mapping
 
 from lxml import etree
 

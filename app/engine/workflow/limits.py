@@ -21,8 +21,9 @@ import ast
 import operator
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from RestrictedPython import RestrictingNodeTransformer
 from RestrictedPython.Guards import full_write_guard, safer_getattr
@@ -218,7 +219,7 @@ class Budget:
 class _ChargingWriter:
     """What ``x[k] = v`` writes through for lists and dicts: each new item is charged."""
 
-    __slots__ = ("_target", "_budget")
+    __slots__ = ("_budget", "_target")
 
     def __init__(self, target, budget: Budget):
         self._target, self._budget = target, budget
@@ -310,9 +311,8 @@ _METHOD_GUARDS: dict[str, Callable] = {
     "expandtabs": _expandtabs, "split": _split, "rsplit": _split, "splitlines": _split, "translate": _translate,
 }
 _GUARDED_RECEIVERS: dict[str, tuple[type, ...]] = {
-    **{name: (list, set, dict, bytearray) for name in ("append", "insert", "add", "setdefault", "extend", "update")},
-    **{name: _STRINGS for name in ("join", "center", "ljust", "rjust", "zfill", "replace", "expandtabs", "split",
-                                   "rsplit", "splitlines", "translate")},
+    **dict.fromkeys(("append", "insert", "add", "setdefault", "extend", "update"), (list, set, dict, bytearray)),
+    **dict.fromkeys(("join", "center", "ljust", "rjust", "zfill", "replace", "expandtabs", "split", "rsplit", "splitlines", "translate"), _STRINGS),
 }
 
 _INPLACE: dict[str, Callable] = {

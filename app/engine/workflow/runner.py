@@ -6,21 +6,21 @@ The guards here close SpiffWorkflow traps that otherwise corrupt a case silently
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Collection, Iterable, Mapping
 from uuid import UUID
 
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the class our parser builds
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the class our parser builds
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine.errors import Conflict, NotFound
-from app.engine.sla import parse_instant
+from app.engine.core.errors import Conflict, NotFound
+from app.engine.core.times import parse_instant
 
 # Hard cap on loop iterations: past a tree depth of ~1000 SpiffWorkflow's iterators stop looking and the
 # workflow reports itself completed while mid-loop. Long before that we refuse to go on (see tests).
@@ -242,7 +242,7 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
 def _find(workflow: BpmnWorkflow, task_id: str):
     try:
         return workflow.get_task_from_id(UUID(str(task_id)))
-    except Exception:  # noqa: BLE001 - SpiffWorkflow raises its own not-found type, or KeyError
+    except Exception:
         return None
 
 
@@ -268,6 +268,6 @@ def _parse_event_value(value) -> datetime | None:
         return None
     try:
         parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
-    except Exception:  # noqa: BLE001 - an unparseable value is reported as "no due time"
+    except Exception:
         return None
     return parse_instant(parsed) if isinstance(parsed, datetime) else None

@@ -19,8 +19,9 @@ import dis
 import json
 import os
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -28,8 +29,8 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from app.engine.errors import DomainError, ScriptFailed, ServiceTaskFailed
-from app.engine.workflow.limits import Budget, Limits, LimitingTransformer, ScriptLimitExceeded, helpers
+from app.engine.core.errors import DomainError, ScriptFailed, ServiceTaskFailed
+from app.engine.workflow.limits import Budget, LimitingTransformer, Limits, ScriptLimitExceeded, helpers
 
 _EXTRA_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
                    for name in ("dict", "list", "set", "frozenset", "sum", "min", "max", "any", "all", "enumerate",
@@ -114,7 +115,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         code = _compile(expression.strip(), "eval")
         namespace, budget = self._namespace({**(external_context or {}), **context})
-        return self._run(eval, code, namespace, budget)  # noqa: S307 - restricted bytecode
+        return self._run(eval, code, namespace, budget)
 
     def execute(self, script, context, external_context=None):
         external_context = external_context or {}
@@ -123,7 +124,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"Task data would hide the script function(s) {sorted(clash)}; rename the field(s)")
         code = _compile(script, "exec")
         namespace, budget = self._namespace({**external_context, **context})
-        self._run(exec, code, namespace, budget)  # noqa: S102 - restricted bytecode
+        self._run(exec, code, namespace, budget)
         hidden = self._reserved | set(external_context)
         for key in list(context):
             if key not in namespace:
@@ -148,7 +149,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             if not _raised_by_script(err):
                 raise
             raise ScriptError(f"it raised {_describe(err)}", line=_script_line(err)) from err
-        except BaseException as err:  # noqa: BLE001 - GeneratorExit, MemoryError, RecursionError ... all alike
+        except BaseException as err:
             raise ScriptError(_describe(err), line=_script_line(err)) from err
         if budget.exceeded:  # the script caught the limit itself (a bare except:) and went on
             raise ScriptError(f"stopped: {budget.exceeded}")
@@ -183,21 +184,6 @@ def _raised_by_script(err: BaseException) -> bool:
         return False
     code = tb.tb_frame.f_code.co_code
     return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in _RAISING_OPCODES
-
-
-def script_functions(clock, profile) -> dict[str, Callable]:
-    """The functions BPMN expressions may call. Deadlines come from the SLA profile in config/sla.toml."""
-    from app.engine.sla import due_at, parse_instant  # noqa: PLC0415 - keeps this module's imports light
-
-    def sla_due_at(sla_name, start_iso=None, product=None):
-        # ``product`` picks a regime's product track (DISP: payment services have their own deadline).
-        start = parse_instant(start_iso) if start_iso else clock.now()
-        return due_at(profile, sla_name, start, product=product).isoformat()
-
-    def now_iso():
-        return clock.now().isoformat()
-
-    return {"sla_due_at": sla_due_at, "now_iso": now_iso}
 
 
 ServiceCaller = Callable[[Any, str, dict], dict]
@@ -241,7 +227,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
             result = self._call_service(task, operation_name, params)
         except DomainError:
             raise
-        except Exception as err:  # noqa: BLE001 - re-raised with the element named
+        except Exception as err:
             raise ServiceTaskFailed(
                 f"Service task '{element_id}' (operator '{operation_name}') failed: {type(err).__name__}: {err}",
                 element_id=element_id, operator=operation_name) from err

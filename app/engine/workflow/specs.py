@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 from app.engine.workflow.serialization import load_specs
 
@@ -47,7 +47,7 @@ class WorkflowCache:
 
     def __init__(self, size: int = 256):
         self.size = size
-        self._items: "OrderedDict[int, tuple[int, str, object]]" = OrderedDict()
+        self._items: OrderedDict[int, tuple[int, str, object]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 

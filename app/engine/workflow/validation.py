@@ -21,10 +21,20 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from app.engine.errors import DefinitionError, InvalidDefinition
+from app.engine.core.errors import DefinitionError, InvalidDefinition
 from app.engine.workflow.parsing import (
-    BPMN_NS, NSMAP, BpmnDocument, cleaned, document_process_ids, error_at, find_by_id, has_element_id,
-    load_document, parse_process, schema_errors, shorten_tags,
+    BPMN_NS,
+    NSMAP,
+    BpmnDocument,
+    cleaned,
+    document_process_ids,
+    error_at,
+    find_by_id,
+    has_element_id,
+    load_document,
+    parse_process,
+    schema_errors,
+    shorten_tags,
 )
 from app.engine.workflow.scripting import source_problems
 
@@ -76,7 +86,7 @@ def validate_bpmn_files(files: Mapping[str, bytes], ctx: ValidationContext) -> l
         for check in _DOCUMENT_CHECKS:
             try:
                 errors += check(doc, ctx, processes)
-            except Exception:  # noqa: BLE001 - a file we cannot check is reported, never a traceback
+            except Exception:
                 log.exception("validation check %s failed on %s", check.__name__, doc.name)
                 errors.append(error_at(doc.name, doc.root, f"The validator could not run its check "
                                                            f"'{check.__name__.strip('_')}' on this file; please "
@@ -206,7 +216,7 @@ def _timer_problem(kind: str, expression: str, ctx: ValidationContext) -> str | 
     for index, data in enumerate(ctx.sample_data or [{}], start=1):
         try:
             value = ctx.evaluate(expression, dict(data))
-        except Exception as ex:  # noqa: BLE001 - the sandbox's error (ScriptError) or the evaluator's own
+        except Exception as ex:
             reason = _EXCEPTION_PREFIX.sub("", getattr(ex, "message", None) or str(ex))
             return (f"The {kind} expression {expression!r} fails with sample task data #{index} ({reason}). "
                     "It is a Python expression; a literal is quoted, e.g. '\"PT24H\"'.")

@@ -14,8 +14,7 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from app.web.pages import (complaints, errors, formatting, i18n, inbox, labels, modeler,  # noqa: PLC0415
-                               review, session, tasks)
+    from app.web.pages import complaints, errors, formatting, i18n, inbox, labels, modeler, review, session, tasks  # noqa: PLC0415
 
     # CSRF is checked by the page blueprints themselves (protect_blueprint), not for every route of the app.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)

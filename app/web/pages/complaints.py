@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
-from app.engine import read_policy
-from app.engine.actors import Actor
-from app.engine.errors import Conflict, InvalidSubmission
-from app.engine.retry import run_with_retry
-from app.engine.services import complaint_list, complaints, diagram_state, extensions
+from app.engine.access import read_policy
+from app.engine.complaints import extensions, registration
+from app.engine.core.actors import Actor
+from app.engine.core.errors import Conflict, InvalidSubmission
+from app.engine.core.retry import run_with_retry
+from app.engine.process import diagram_state
+from app.engine.reporting import complaint_list
 from app.web import current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
 
 bp = Blueprint("complaints", __name__)
 bp.before_request(signed_in_with_csrf)
@@ -30,7 +36,7 @@ def nav_allowed(actor: Actor, item: str) -> bool:
     if item == "own_complaints":
         return complaint_list.lists_only_own(actor)
     if item == "register":
-        return actor.is_staff and actor.has_any_role(complaints.REGISTERING_ROLES)
+        return actor.is_staff and actor.has_any_role(registration.REGISTERING_ROLES)
     return True
 
 
@@ -54,7 +60,7 @@ def extend(complaint_id: int):
     sla, _sep, extension = request.form.get("choice", "").partition("/")
     data = {"sla": sla, "extension": extension, "reason": request.form.get("reason", "")}
 
-    def command(uow):
+    def command(uow: UnitOfWork):
         record, outcome = extensions.request_extension(uow, current_user.actor, complaint_id, data)
         return outcome, record.state
 
@@ -169,7 +175,7 @@ def _cell(value) -> str:
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def register():
     actor = current_user.actor
-    form_name = complaints.REGISTRATION_FORM
+    form_name = registration.REGISTRATION_FORM
     schema = current_runtime().forms.schema_for_client(form_name)
     values, errors, status = {}, {}, 200
     if not nav_allowed(actor, "register"):  # the staff registration desk, whether shown or posted to
@@ -178,7 +184,7 @@ def register():
         values = form_renderer.parse(schema, request.form)
         try:
             with current_runtime().unit_of_work() as uow:
-                complaint = complaints.register_complaint(uow, actor, values)
+                complaint = registration.register_complaint(uow, actor, values)
                 complaint_id, tracking = complaint.id, complaint.tracking_number
         except InvalidSubmission as err:
             errors, status = err.errors, 422

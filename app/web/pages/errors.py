@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.engine.errors import DomainError
+from app.engine.core.errors import DomainError
 from app.web import errors as api_errors
 
 log = logging.getLogger(__name__)

@@ -1,13 +1,12 @@
 """Dates, times, money and SLA time left as the reader's locale and time zone write them (Babel)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-
-from flask import Flask
 from zoneinfo import ZoneInfo
 
 from babel import dates
+from flask import Flask
 from flask_babel import format_currency
 
 from app.web import current_runtime
@@ -53,7 +52,7 @@ def fmt_date(value, style: str = "medium") -> str:
         return ""
     locale, zone = reader_locale()
     if isinstance(value, datetime):  # the day it is in the reader's zone
-        value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone)
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
     return dates.format_date(value, style, locale=locale)
 
 

@@ -12,7 +12,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
-from app.engine.services.users import SUPPORTED_LOCALES
+from app.engine.identity.users import SUPPORTED_LOCALES
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
 DEFAULT_TIMEZONE = "UTC"

@@ -7,8 +7,8 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from app.engine.errors import InvalidSubmission
-from app.engine.services import worklist
+from app.engine.core.errors import InvalidSubmission
+from app.engine.work import worklist
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
 from app.web.pages.formatting import reader_zone

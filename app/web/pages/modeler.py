@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.engine.errors import InvalidDefinition
-from app.engine.services import drafts, reviews
+from app.engine.core.errors import InvalidDefinition
+from app.engine.governance import drafts, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
 from app.web.pages.i18n import gettext as _

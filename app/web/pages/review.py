@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.engine.errors import Conflict, InvalidDefinition, InvalidSubmission, NotAllowed
-from app.engine.services import drafts, migration, reviews
+from app.engine.core.errors import Conflict, InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.governance import drafts, migration, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
 from app.web.pages.i18n import gettext as _

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
-from app.engine.actors import Actor
-from app.engine.errors import InvalidSubmission
-from app.engine.services import users
+from app.engine.core.actors import Actor
+from app.engine.core.errors import InvalidSubmission
+from app.engine.identity import users
 from app.web import current_runtime
 from app.web.pages import check_csrf
 from app.web.pages.i18n import gettext as _
@@ -39,7 +39,7 @@ class SignedIn:
         return str(self.id)
 
     @classmethod
-    def of(cls, user) -> "SignedIn":
+    def of(cls, user) -> SignedIn:
         return cls(id=user.id, actor=users.actor_for(user), display_name=user.display_name, locale=user.locale,
                    timezone=user.timezone)
 

@@ -11,10 +11,11 @@ from datetime import date, datetime, time
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.engine import read_policy
-from app.engine.errors import Conflict, InvalidSubmission, NotAllowed
-from app.engine.retry import run_with_retry
-from app.engine.services import assignments, diagram_state, user_tasks
+from app.engine.access import read_policy
+from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.core.retry import run_with_retry
+from app.engine.process import diagram_state
+from app.engine.work import assignments, user_tasks
 from app.web import current_runtime
 from app.web.pages import form_renderer, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.web.pages.conftest import BROWSER, post, sign_in, text
 
@@ -50,7 +50,7 @@ def test_diagram_endpoints_follow_the_read_policy(client, driver):
 
 
 def test_complaint_list_filters_search_and_pages(client, driver, clock):
-    clock.set(datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc))  # the five registrations fall on one day
+    clock.set(datetime(2027, 3, 1, 2, 0, tzinfo=UTC))  # the five registrations fall on one day
     ids = []
     for n in range(5):
         ids.append(driver.register(n, customer_name=f"Listed Person {n}"))
@@ -129,7 +129,7 @@ def test_money_and_dates_follow_the_locale(client, driver):
 
 
 def test_a_breached_deadline_is_named_as_the_reader_reads_it(client, driver, clock):
-    from app.scheduler import fire_due_timers  # noqa: PLC0415
+    from app.scheduler import fire_due_timers
 
     cid = driver.register()
     clock.advance(hours=25)
@@ -145,9 +145,9 @@ def test_a_breached_deadline_is_named_as_the_reader_reads_it(client, driver, clo
 def test_a_customer_follows_their_own_complaints_from_my_complaints(app, client, demo, driver):
     """A customer lists the complaints they made, newest first, and opens each; another customer's complaint is
     neither listed nor readable; the staff list's filters and export are not theirs."""
-    from app.engine.services import complaints as complaint_service
-    from app.engine.services import users
-    from app.engine.simulation import registration
+    from app.engine.complaints import registration as complaint_service
+    from app.engine.demo.simulation import sample_registration
+    from app.engine.identity import users
 
     with demo.unit_of_work() as uow:
         users.upsert_user(uow, "customer2", "customer2-demo", display_name="Other Customer", roles=["customer"])
@@ -156,7 +156,7 @@ def test_a_customer_follows_their_own_complaints_from_my_complaints(app, client,
     ids = {}
     for n, who in ((1, "customer"), (2, "customer"), (3, "customer2")):
         with demo.unit_of_work() as uow:
-            complaint = complaint_service.register_complaint(uow, customers[who], registration(n))
+            complaint = complaint_service.register_complaint(uow, customers[who], sample_registration(n))
             ids[n] = (complaint.id, complaint.tracking_number)
     sign_in(client, "customer")
     page = text(client.get("/complaints", headers=BROWSER))

@@ -106,12 +106,13 @@ def test_keyset_pages_and_time_left_colours(client, driver, clock):
 
 def test_a_customer_inbox_holds_the_questions_put_to_them_without_staff_tools(app, demo, driver):
     """A customer's inbox: their feedback question, with no team tab, filters, staff columns or claiming."""
-    from app.engine.services import complaints, users
-    from app.engine.simulation import registration
+    from app.engine.complaints import registration
+    from app.engine.demo.simulation import sample_registration
+    from app.engine.identity import users
 
     with demo.unit_of_work() as uow:
         customer = users.sign_in_record(uow, "customer").actor
-        cid = complaints.register_complaint(uow, customer, registration(3)).id
+        cid = registration.register_complaint(uow, customer, sample_registration(3)).id
     client = app.test_client()
     sign_in(client, "customer")
     empty = text(client.get("/inbox", headers=BROWSER))

@@ -7,7 +7,6 @@ import dataclasses
 from sqlalchemy import select
 
 from app.engine.models import DefinitionReview, ProcessDefinition
-from app.engine.services import definitions
 from tests.support import deploy_lane_move
 from tests.web.pages.conftest import BROWSER, csrf_token, sign_in
 

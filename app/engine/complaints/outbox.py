@@ -1,0 +1,108 @@
+"""The outbox's delivery bookkeeping: claim due messages, record each result, give up into an incident.
+
+Sending itself (SMTP, files) is I/O and happens outside any transaction, in the sender adapter
+(app/delivery.py): claim in one unit of work, send, record in another. A claim is a row update (FOR UPDATE SKIP
+LOCKED on PostgreSQL, the write lock on SQLite), so any number of senders run without sending a message twice;
+a claim carries a lease, so a message claimed by a sender that died is retried once the lease ends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, or_, select
+
+from app.engine.models import Incident, OutboxMessage
+from app.engine.process import incidents
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
+
+LEASE = timedelta(minutes=10)           # far longer than one SMTP exchange (30 s timeout)
+MAX_ATTEMPTS = 6
+FIRST_RETRY = incidents.BACKOFF_FIRST   # then 2, 4, 8, 16 minutes: the incidents' backoff
+INCIDENT_KIND = "delivery"
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    idempotency_key: str
+    complaint_id: int | None
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    attempt: int
+
+
+def claim_due(uow: UnitOfWork, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[ClaimedMessage]:
+    """Claim up to ``limit`` messages that are due (or whose sender's lease ran out) for this sender."""
+    due = or_(and_(OutboxMessage.state == "pending",
+                   or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)),
+              and_(OutboxMessage.state == "sending", OutboxMessage.lease_until < now))
+    query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+    if uow.runtime.database.is_postgresql:
+        query = query.with_for_update(skip_locked=True)
+    rows = uow.session.scalars(query).all()
+    for row in rows:
+        row.state, row.lease_until, row.attempts = "sending", now + lease, row.attempts + 1
+    uow.session.flush()
+    return [ClaimedMessage(id=r.id, idempotency_key=r.idempotency_key, complaint_id=r.complaint_id, kind=r.kind,
+                           recipient=r.recipient, subject=r.subject, body=r.body, attempt=r.attempts)
+            for r in rows]
+
+
+def record_sent(uow: UnitOfWork, message: ClaimedMessage, now: datetime) -> None:
+    row = uow.session.get(OutboxMessage, message.id)
+    row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
+    incident = _open_incident(uow, message.id)
+    if incident is not None:
+        incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
+
+
+def record_failure(uow: UnitOfWork, message: ClaimedMessage, error: str, now: datetime, *, permanent: bool = False) -> bool:
+    """Schedule a retry with backoff; after MAX_ATTEMPTS, or at once for a permanent refusal, give up and open
+    an incident for managers. Returns True when the message was given up."""
+    row = uow.session.get(OutboxMessage, message.id)
+    row.last_error, row.lease_until = error[:2000], None
+    give_up = permanent or row.attempts >= MAX_ATTEMPTS
+    if give_up:
+        row.state, row.next_attempt_at = "failed", None
+    else:
+        row.state, row.next_attempt_at = "pending", now + incidents.backoff(row.attempts)
+    _record_incident(uow, row, error, now, give_up)
+    return give_up
+
+
+def retry_failed(uow: UnitOfWork, message_id: int, now: datetime) -> None:
+    """A manager fixed the cause (e.g. the customer's address): send the given-up message again."""
+    row = uow.session.get(OutboxMessage, message_id)
+    if row is not None and row.state == "failed":
+        row.state, row.next_attempt_at, row.attempts = "pending", now, 0
+
+
+def _incident_element(message_id: int) -> str:
+    return f"outbox_message:{message_id}"
+
+
+def _open_incident(uow: UnitOfWork, message_id: int) -> Incident | None:
+    return uow.session.scalar(select(Incident).where(Incident.kind == INCIDENT_KIND, Incident.state == "open",
+                                                     Incident.element_id == _incident_element(message_id)))
+
+
+def _record_incident(uow: UnitOfWork, row: OutboxMessage, error: str, now: datetime, gave_up: bool) -> None:
+    # One incident per message, opened at the first failure so managers see a message that is struggling,
+    # updated by every further attempt; it stays open when the sender gives up and resolves when it is sent.
+    incident = _open_incident(uow, row.id)
+    message = (f"{'Gave up sending' if gave_up else 'Could not send'} the {row.kind} message to "
+               f"{row.recipient} (attempt {row.attempts}): {error}")[:4000]
+    if incident is None:
+        uow.session.add(Incident(kind=INCIDENT_KIND, complaint_id=row.complaint_id,
+                                 element_id=_incident_element(row.id), error_type="delivery_failed",
+                                 message=message, state="open", attempts=row.attempts, first_failed_at=now,
+                                 last_failed_at=now, next_retry_at=row.next_attempt_at))
+    else:
+        incident.message, incident.attempts, incident.last_failed_at = message, row.attempts, now
+        incident.next_retry_at = row.next_attempt_at

@@ -1,0 +1,91 @@
+"""Registering complaints and reading one complaint's state."""
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from app.engine import audit
+from app.engine.access import read_policy
+from app.engine.core.actors import Actor
+from app.engine.core.errors import NotAllowed
+from app.engine.governance.definitions import latest_definition
+from app.engine.models import Complaint
+from app.engine.process import steps
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
+
+REGISTRATION_FORM = "register_complaint.schema.json"
+COMPLAINT_PROCESS = "complaint_handling"
+REGISTERING_ROLES = {"intake_agent", "coordinator", "customer", "channel"}
+
+
+def new_tracking_number(now) -> str:
+    # Random, not sequential: customers use it to follow their case, so it must not be guessable.
+    return f"CF-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+def start_data(complaint: Complaint) -> dict:
+    """The process's start data: the registered facts plus the variables the gateways read."""
+    received = complaint.received_at.isoformat()
+    return {
+        "complaint_id": complaint.id, "tracking_number": complaint.tracking_number,
+        "customer_name": complaint.customer_name, "customer_contact": complaint.customer_contact,
+        "channel": complaint.channel, "product": complaint.product, "category": complaint.category,
+        "severity": complaint.severity, "urgent": complaint.urgent,
+        "amount_involved": str(complaint.amount_involved) if complaint.amount_involved is not None else None,
+        "description": complaint.description, "received_at": received, "sla_clock_start": received,
+        "reopen_count": 0, "reopen_target": None, "language": complaint.language,
+    }
+
+
+def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
+    if not actor.has_any_role(REGISTERING_ROLES):
+        raise NotAllowed("Only intake staff, coordinators, channel integrations and customers may register complaints")
+    uow.runtime.forms.validate(REGISTRATION_FORM, data)  # lengths, choices, required text with content
+    text = _trimmed(data)
+    now = uow.now()
+    severity = data.get("severity", "general")
+    complaint = Complaint(
+        tracking_number=new_tracking_number(now), customer_name=text["customer_name"],
+        customer_contact=text["customer_contact"], customer_reference=text.get("customer_reference"),
+        channel=data["channel"], forwarded_reference=text.get("forwarded_reference"), product=text["product"],
+        category=data["category"], severity=severity,
+        urgent=severity == "urgent" or data["category"] == "fund_security",
+        amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
+        description=text["description"], status="registered", received_at=now,
+        # The customer's letters: the language they chose, else the regime's usual one (config/sla.toml).
+        language=data.get("language") or uow.settings.sla_profile.language,
+        registered_by=actor.username, registered_by_id=actor.user_id)
+    uow.session.add(complaint)
+    uow.session.flush()
+    # The registration's one instant (received_at, the process start): the history then reads "registered"
+    # before "process started" (same time, then the order written), not the other way round.
+    audit.record(uow, actor, "complaint_registered", complaint_id=complaint.id,
+                 tracking_number=complaint.tracking_number, channel=complaint.channel, occurred_at=now)
+    definition = latest_definition(uow.session, COMPLAINT_PROCESS)
+    steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
+    return complaint
+
+
+def _trimmed(data: dict) -> dict:
+    """The free-text fields without surrounding spaces; an optional one left blank is absent (stored NULL)."""
+    fields = ("customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product",
+              "description")
+    return {name: data[name].strip() for name in fields
+            if isinstance(data.get(name), str) and data[name].strip()}
+
+
+def may_read(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> bool:
+    return read_policy.may_read_complaint(uow, actor, complaint)
+
+
+def get_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
+    """The complaint as the read policy lets this actor see it (NotFound / NotAllowed otherwise)."""
+    return read_policy.complaint_view(uow, actor, read_policy.require_complaint(uow, actor, complaint_id))
+
+
+def summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
+    """The complaint row's fields this actor may see (no history, tasks or messages)."""
+    return read_policy.complaint_summary(uow, actor, complaint)

@@ -1,0 +1,216 @@
+"""Settings read from config/: SLA profiles, lane-to-role mapping, departments. Data, not code."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.engine.config.calendars import BusinessCalendar
+from app.engine.core.times import parse_duration
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
+DEFAULT_PROCESSES_DIR = PROJECT_ROOT / "processes"
+DEFAULT_FORMS_DIR = PROJECT_ROOT / "app" / "forms"
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "complaintflow.db"
+
+
+COUNTINGS = ("elapsed", "calendar_days", "business_days", "business_days_close")
+REGIMES = ("cbirc", "disp", "cfpb")
+SLA_KEYS = frozenset({"duration", "counting", "start", "warn_at", "extensions", "description"})
+
+
+@dataclass(frozen=True)
+class SlaExtension:
+    """A way the regime lets a deadline move, e.g. CBIRC's complex case: 15 days become 30."""
+
+    name: str
+    total: str | None = None           # the new total duration from the clock's start (ISO 8601) ...
+    add: str | None = None             # ... or a duration added to the current deadline
+    approval_role: str | None = None   # who must approve it (None: the coordinator decides alone)
+    customer_notice: bool = True       # the customer is told (a letter)
+    description: str = ""
+    requires: str | None = None        # an extension of the same SLA that must have been granted first
+    letter: str = "extension_notice"   # the letter that tells the customer (or holding_response)
+    title: str = ""                    # the short name staff see, translated through the catalog
+
+
+@dataclass(frozen=True)
+class SlaDefinition:
+    """One regulated or promised deadline: how long, counted how, from which event, warned when."""
+
+    name: str
+    duration: str                       # ISO 8601 (PT24H, P15D, P3D ...)
+    counting: str                       # one of COUNTINGS
+    start: str = "received"             # the event its clock starts at; it never restarts on a status change
+    warn_at: tuple[float, ...] = (0.75, 0.9)
+    extensions: tuple[SlaExtension, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SlaProfile:
+    """The deadlines of one regime (CBIRC, FCA DISP, CFPB) in the regime's own time zone and calendar."""
+
+    name: str
+    description: str
+    timezone: str                                   # IANA name: days and close of business are local
+    close_of_business: time
+    calendar: BusinessCalendar | None               # needed by business-day SLAs
+    slas: dict[str, SlaDefinition]
+    product_tracks: dict[str, dict[str, str]] = field(default_factory=dict)   # product -> {sla: its track}
+    regime: str = ""                                # cbirc | disp | cfpb: the mandated content of letters
+    language: str = "en"                            # letters' language when the customer chose none
+    currency: str = "CNY"
+    institution: dict[str, str] = field(default_factory=dict)                  # language -> the bank's name
+
+    @property
+    def durations(self) -> dict[str, str]:
+        return {name: sla.duration for name, sla in self.slas.items()}
+
+    def extension_titles(self) -> dict[str, str]:
+        """Every extension's name -> its title (the name when it has none), over all the profile's SLAs."""
+        return {e.name: e.title or e.name for sla in self.slas.values() for e in sla.extensions}
+
+
+@dataclass(frozen=True)
+class Settings:
+    sla_profile: SlaProfile
+    lane_roles: dict[str, tuple[str, ...]]
+    roles: dict[str, str]
+    departments: dict[str, str]
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    processes_dir: Path = DEFAULT_PROCESSES_DIR
+    forms_dir: Path = DEFAULT_FORMS_DIR
+
+
+def database_url() -> str:
+    """DATABASE_URL selects the database; the default is an SQLite file under instance/."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # psycopg 3 is the driver we ship; accept the common postgres:// spellings.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+    DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _read(path: Path) -> dict:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
+    data = _read(config_dir / "sla.toml")
+    name = name or os.environ.get("COMPLAINTFLOW_SLA_PROFILE") or data["active_profile"]
+    try:
+        raw = dict(data["profiles"][name])
+    except KeyError:
+        raise ValueError(f"config/sla.toml has no profile named {name!r}; known: "
+                         f"{', '.join(sorted(data.get('profiles', {})))}") from None
+    where = f"config/sla.toml, profile {name!r}"
+    calendar_name = raw.get("calendar")
+    calendar = _calendar(data.get("calendars", {}), calendar_name, where) if calendar_name else None
+    slas = {sla_name: _sla(sla_name, spec, f"{where}, SLA {sla_name!r}")
+            for sla_name, spec in raw.get("slas", {}).items()}
+    if not slas:
+        raise ValueError(f"{where}: defines no SLA")
+    needs_calendar = [s.name for s in slas.values() if s.counting.startswith("business")]
+    if needs_calendar and calendar is None:
+        raise ValueError(f"{where}: SLA(s) {', '.join(needs_calendar)} count business days but the profile "
+                         "names no calendar")
+    tracks = {product.casefold(): dict(mapping) for product, mapping in raw.get("product_tracks", {}).items()}
+    for product, mapping in tracks.items():
+        unknown = [t for t in (*mapping, *mapping.values()) if t not in slas]
+        if unknown:
+            raise ValueError(f"{where}: product track {product!r} names unknown SLA(s) {', '.join(unknown)}")
+    zone = raw.get("timezone", "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{where}: unknown time zone {zone!r}") from None
+    regime = raw.get("regime", "")
+    if regime not in REGIMES:
+        raise ValueError(f"{where}: regime must be one of {', '.join(REGIMES)}, not {regime!r}")
+    return SlaProfile(name=name, description=raw.get("description", ""), timezone=zone,
+                      close_of_business=time.fromisoformat(raw.get("close_of_business", "17:00")),
+                      calendar=calendar, slas=slas, product_tracks=tracks, regime=regime,
+                      language=raw.get("language", "en"), currency=raw.get("currency", "CNY"),
+                      institution=dict(data.get("institution", {})))
+
+
+def _calendar(calendars: dict, name: str, where: str) -> BusinessCalendar:
+    try:
+        spec = calendars[name]
+    except KeyError:
+        raise ValueError(f"{where}: no calendar named {name!r} in [calendars]") from None
+    return BusinessCalendar(
+        name=name, country=spec["country"], subdivision=spec.get("subdivision"),
+        extra_holidays=frozenset(date.fromisoformat(str(d)) for d in spec.get("extra_holidays", [])),
+        extra_working_days=frozenset(date.fromisoformat(str(d)) for d in spec.get("extra_working_days", [])))
+
+
+def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
+    unknown = set(spec) - SLA_KEYS
+    if unknown:   # a misspelt key would otherwise silently fall back to a default
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
+                         f"{', '.join(sorted(SLA_KEYS))}")
+    counting = spec.get("counting", "elapsed")
+    if counting not in COUNTINGS:
+        raise ValueError(f"{where}: counting must be one of {', '.join(COUNTINGS)}, not {counting!r}")
+    duration = str(spec["duration"])
+    try:
+        parts = parse_duration(duration)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    if counting != "elapsed" and (set(parts) - {"days", "weeks"} or not parts):
+        raise ValueError(f"{where}: {counting} counts whole days; write the duration in days (P15D), not "
+                         f"{duration!r}")
+    warn_at = tuple(float(x) for x in spec.get("warn_at", (0.75, 0.9)))
+    if any(not 0 < x < 1 for x in warn_at):
+        raise ValueError(f"{where}: warn_at thresholds are fractions between 0 and 1")
+    for key in ("total", "add"):
+        for extension in spec.get("extensions", []):
+            if extension.get(key) is not None:
+                try:
+                    parse_duration(str(extension[key]))
+                except ValueError as err:
+                    raise ValueError(f"{where}, extension {extension.get('name')!r}: {err}") from None
+    extensions = tuple(SlaExtension(name=e["name"], total=e.get("total"), add=e.get("add"),
+                                    approval_role=e.get("approval_role"),
+                                    customer_notice=e.get("customer_notice", True),
+                                    description=e.get("description", ""), requires=e.get("requires"),
+                                    letter=e.get("letter", "extension_notice"), title=e.get("title", ""))
+                       for e in spec.get("extensions", []))
+    names = {e.name for e in extensions}
+    for extension in extensions:
+        if extension.requires and extension.requires not in names:
+            raise ValueError(f"{where}: extension {extension.name!r} requires unknown extension {extension.requires!r}")
+        if extension.letter not in ("extension_notice", "holding_response"):
+            raise ValueError(f"{where}: extension {extension.name!r}: letter must be extension_notice or "
+                             f"holding_response, not {extension.letter!r}")
+        if (extension.total is None) == (extension.add is None):
+            raise ValueError(f"{where}: extension {extension.name!r} needs exactly one of total or add")
+    return SlaDefinition(name=name, duration=duration, counting=counting, start=spec.get("start", "received"),
+                         warn_at=warn_at, extensions=extensions, description=spec.get("description", ""))
+
+
+def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = None,
+                  processes_dir: Path | None = None, forms_dir: Path | None = None) -> Settings:
+    config_dir = Path(config_dir or os.environ.get("COMPLAINTFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    roles = _read(config_dir / "roles.toml")
+    departments = _read(config_dir / "departments.toml")["departments"]
+    return Settings(
+        sla_profile=load_sla_profile(config_dir, sla_profile),
+        lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
+        roles=dict(roles["roles"]),
+        departments=dict(departments),
+        config_dir=config_dir,
+        processes_dir=Path(processes_dir or DEFAULT_PROCESSES_DIR),
+        forms_dir=Path(forms_dir or DEFAULT_FORMS_DIR),
+    )

@@ -1,0 +1,119 @@
+"""Validating and deploying process definitions. An invalid definition is never deployed."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from app.engine import audit
+from app.engine.core.actors import Actor
+from app.engine.core.errors import DefinitionError, InvalidDefinition, NotFound
+from app.engine.deadlines.expressions import script_functions
+from app.engine.governance import reviews
+from app.engine.models import ProcessDefinition
+from app.engine.workflow.limits import Limits
+from app.engine.workflow.parsing import executable_process_ids, parse_process
+from app.engine.workflow.scripting import SandboxEnvironment
+from app.engine.workflow.serialization import dump_specs
+from app.engine.workflow.validation import ValidationContext, validate_bpmn_files
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
+
+_PROCESS_ID = re.compile(rb'<(?:\w+:)?process\b[^>]*\bid="([^"]+)"')
+
+
+def validation_context(runtime, known_processes=frozenset()) -> ValidationContext:
+    # A timer expression is evaluated per sample at validation: a short budget keeps a runaway from slowing it.
+    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile),
+                                     Limits(seconds=0.5))
+    now = runtime.clock.now().isoformat()
+    # First passes and a reopened case: a timer that names an SLA only for reopened cases (the review clock)
+    # is checked against the profile too.
+    samples = [{"received_at": now, "sla_clock_start": now, "urgent": urgent, "severity": severity,
+                "category": category, "product": product, "reopen_count": reopens, "customer_satisfied": None,
+                **({"review_requested_at": now} if reopens else {})}
+               for urgent, severity, category, product, reopens in (
+                   (False, "general", "fees_charges", "Credit card", 0),
+                   (True, "urgent", "fund_security", "Payment account", 0),
+                   (False, "general", "fees_charges", "Credit card", 1))]
+    return ValidationContext(forms_dir=runtime.settings.forms_dir, operators=frozenset(runtime.operators),
+                             lane_roles=runtime.settings.lane_roles,
+                             evaluate=lambda expression, data: environment.evaluate(expression, dict(data)),
+                             sample_data=samples, known_processes=frozenset(known_processes))
+
+
+def validate_files(runtime, files: Mapping[str, bytes]) -> list:
+    """Errors of the given files, with the processes in processes/ known as call-activity targets."""
+    return validate_bpmn_files(files, validation_context(runtime, _process_ids_in(runtime.settings.processes_dir)))
+
+
+def _process_ids_in(directory: Path) -> set[str]:
+    ids: set[str] = set()
+    for path in Path(directory).glob("*.bpmn"):
+        ids.update(m.decode() for m in _PROCESS_ID.findall(path.read_bytes()))
+    return ids
+
+
+def read_directory(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.bpmn"))}
+
+
+def latest_definition(session, process_id: str) -> ProcessDefinition:
+    definition = session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+                                 .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    if definition is None:
+        raise NotFound(f"Process {process_id!r} has not been deployed; run `complaintflow deploy`")
+    return definition
+
+
+def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: str | None = None) -> list[ProcessDefinition]:
+    """Validate the bundle and deploy a new version of every process whose source (or whose called
+    processes' sources) changed. Returns the definitions now current for the bundle's processes. ``reason``
+    (why this version exists) is kept on each new version and in the audit trail."""
+    if not files:
+        raise InvalidDefinition([DefinitionError(file="(no files)", message=(
+            "There is no .bpmn file to deploy: nothing was deployed."))])
+    errors = validate_bpmn_files(files, validation_context(uow.runtime))
+    if errors:
+        raise InvalidDefinition(errors)
+    checksums = {name: hashlib.sha256(source).hexdigest() for name, source in files.items()}
+    owner = {pid: name for name, source in files.items() for pid in executable_process_ids({name: source})}
+    current = []
+    for process_id, file_name in owner.items():
+        spec, subprocess_specs = parse_process(files, process_id)
+        called = [{"process_id": pid, "checksum": checksums[owner[pid]]}
+                  for pid in sorted(subprocess_specs) if pid in owner]
+        latest = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+                                     .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+        if latest and latest.checksum == checksums[file_name] and latest.called_processes == called:
+            current.append(latest)
+            continue
+        # With config/governance.toml signoff_required, only bytes compliance approved become a version.
+        reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name)
+        version = (uow.session.scalar(select(func.max(ProcessDefinition.version))
+                                      .where(ProcessDefinition.process_id == process_id)) or 0) + 1
+        definition = ProcessDefinition(
+            process_id=process_id, name=spec.description or process_id, version=version, file_name=file_name,
+            bpmn_source=files[file_name].decode("utf-8"), checksum=checksums[file_name],
+            spec_json=dump_specs(spec, subprocess_specs), called_processes=called,
+            deployed_at=uow.now(), deployed_by=actor.username, deploy_reason=reason)
+        uow.session.add(definition)
+        uow.session.flush()
+        uow.runtime.specs.put(definition.id, spec, subprocess_specs)
+        audit.record(uow, actor, "definition_deployed", process_id=process_id, version=version,
+                     file=file_name, checksum=checksums[file_name], reason=reason)
+        current.append(definition)
+    if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
+        raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(
+            "No executable process in these files: nothing was deployed."))])
+    return current
+
+
+def list_definitions(uow: UnitOfWork) -> list[ProcessDefinition]:
+    return list(uow.session.scalars(select(ProcessDefinition)
+                                    .order_by(ProcessDefinition.process_id, ProcessDefinition.version)))

@@ -1,0 +1,285 @@
+"""The review desk: every definition version with its review status, the semantic diff between two versions,
+and compliance's sign-off (with the gate that keeps unapproved versions from being deployed).
+
+Sign-off is keyed by the file's sha256 checksum: a process owner submits a draft (its exact bytes) for review,
+compliance approves or rejects that checksum with a comment, and ``require_signoff`` (called by
+definitions.deploy for every version it is about to create) finds the approval for exactly those bytes. Four
+eyes: whoever submitted or deployed a checksum cannot sign it off, and an approver cannot deploy what they
+approved themselves.
+"""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from app.engine import audit
+from app.engine.core.actors import Actor
+from app.engine.core.errors import (
+    DefinitionError,
+    DomainError,
+    InvalidDefinition,
+    InvalidSubmission,
+    NotAllowed,
+    NotFound,
+)
+from app.engine.models import DefinitionReview, ProcessDefinition, ProcessDraft, ProcessInstance
+from app.engine.workflow.diff import diff_bpmn
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
+
+REVIEWER_ROLES = frozenset({"compliance"})
+DESK_ROLES = frozenset({"compliance", "process_owner", "system"})
+SUBMITTER_ROLES = frozenset({"process_owner", "system"})
+DECISIONS = ("approved", "rejected")
+
+
+# --- who may do what -----------------------------------------------------------------------------------------
+
+def may_see_desk(actor: Actor) -> bool:
+    return actor.has_any_role(DESK_ROLES)
+
+
+def may_sign_off(actor: Actor) -> bool:
+    return actor.has_any_role(REVIEWER_ROLES)
+
+
+def _require_desk(actor: Actor) -> None:
+    if not may_see_desk(actor):
+        raise NotAllowed("Only compliance and process owners open the review desk")
+
+
+# --- configuration -------------------------------------------------------------------------------------------
+
+def signoff_required(settings) -> bool:
+    """config/governance.toml ``signoff_required``; read on every check (deploys are rare) so a change of the
+    switch applies without a restart. A missing file means no gate."""
+    path = Path(settings.config_dir) / "governance.toml"
+    if not path.exists():
+        return False
+    with path.open("rb") as fh:
+        value = tomllib.load(fh).get("signoff_required", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{path}: signoff_required must be true or false, not {value!r}")
+    return value
+
+
+def checksum_of(source: str | bytes) -> str:
+    return hashlib.sha256(source.encode("utf-8") if isinstance(source, str) else source).hexdigest()
+
+
+# --- the desk ------------------------------------------------------------------------------------------------
+
+def desk(uow: UnitOfWork, actor: Actor) -> dict:
+    """Every version (newest first per process) with who/when/why, instance counts and review status, and
+    the submissions not deployed yet."""
+    _require_desk(actor)
+    counts: dict[int, dict[str, int]] = {}
+    for definition_id, status, n in uow.session.execute(
+            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
+            .group_by(ProcessInstance.definition_id, ProcessInstance.status)):
+        counts.setdefault(definition_id, {})[status] = n
+    versions = list(uow.session.scalars(select(ProcessDefinition)
+                                        .order_by(ProcessDefinition.process_id, ProcessDefinition.version.desc())))
+    statuses = review_statuses(uow, {d.checksum for d in versions})
+    rows = [dict(_version_row(d), running=counts.get(d.id, {}).get("running", 0),
+                 completed=counts.get(d.id, {}).get("completed", 0), review=statuses.get(d.checksum))
+            for d in versions]
+    deployed = {d.checksum for d in versions}
+    pending = []
+    for submission in uow.session.scalars(select(DefinitionReview).where(DefinitionReview.action == "submitted")
+                                          .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc())):
+        if submission.checksum in deployed or any(p["checksum"] == submission.checksum for p in pending):
+            continue
+        pending.append({"id": submission.id, "process_id": submission.process_id, "file_name": submission.file_name,
+                        "checksum": submission.checksum, "submitted_by": submission.actor,
+                        "submitted_at": submission.occurred_at, "comment": submission.comment})
+    for row in pending:
+        row["review"] = review_statuses(uow, {row["checksum"]}).get(row["checksum"])
+    return {"versions": rows, "submissions": pending, "signoff_required": signoff_required(uow.settings),
+            "may_sign_off": may_sign_off(actor)}
+
+
+def _version_row(d: ProcessDefinition) -> dict:
+    return {"id": d.id, "process_id": d.process_id, "version": d.version, "name": d.name, "file_name": d.file_name,
+            "deployed_by": d.deployed_by, "deployed_at": d.deployed_at, "reason": d.deploy_reason,
+            "checksum": d.checksum}
+
+
+def review_statuses(uow: UnitOfWork, checksums) -> dict[str, dict]:
+    """checksum -> {"status": approved|rejected, "reviewer", "comment", "at"}; absent = pending (no decision)."""
+    if not checksums:
+        return {}
+    result: dict[str, dict] = {}
+    for row in uow.session.scalars(select(DefinitionReview).where(
+            DefinitionReview.checksum.in_(list(checksums)), DefinitionReview.action.in_(DECISIONS))
+            .order_by(DefinitionReview.occurred_at, DefinitionReview.id)):
+        result[row.checksum] = {"status": row.action, "reviewer": row.actor, "comment": row.comment,
+                                "at": row.occurred_at}  # the latest decision wins
+    return result
+
+
+def trail(uow: UnitOfWork, actor: Actor, checksum: str) -> list[DefinitionReview]:
+    _require_desk(actor)
+    return list(uow.session.scalars(select(DefinitionReview).where(DefinitionReview.checksum == checksum)
+                                    .order_by(DefinitionReview.occurred_at, DefinitionReview.id)))
+
+
+# --- diffs ---------------------------------------------------------------------------------------------------
+
+def version_diff(uow: UnitOfWork, actor: Actor, definition_id: int, against_id: int | None = None) -> dict:
+    """The semantic diff of a version against ``against_id`` (default: the previous version of its process)."""
+    _require_desk(actor)
+    new = _definition(uow, definition_id)
+    if against_id is None:
+        old = uow.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.process_id == new.process_id, ProcessDefinition.version < new.version)
+            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    else:
+        old = _definition(uow, against_id)
+        if old.process_id != new.process_id:  # two versions of one definition, never a file against another's
+            raise DomainError(f"Version {against_id} belongs to {old.process_id}, not {new.process_id}: only two "
+                              "versions of the same definition can be compared")
+    return _diff_result(uow, old, new.bpmn_source, new=_version_row(new), checksum=new.checksum)
+
+
+def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
+    """Every version of one definition, oldest first: what the diff page offers to compare."""
+    _require_desk(actor)
+    return [{"id": d_id, "version": version} for d_id, version in uow.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.version).where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version))]
+
+
+def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
+    """The semantic diff of a submitted (not yet deployed) file against the newest deployed version."""
+    _require_desk(actor)
+    submission = uow.session.get(DefinitionReview, submission_id)
+    if submission is None or submission.action != "submitted":
+        raise NotFound(f"Submission {submission_id} does not exist")
+    old = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == submission.process_id)
+                              .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    new = {"id": None, "submission_id": submission.id, "process_id": submission.process_id, "version": None,
+           "file_name": submission.file_name, "deployed_by": None, "submitted_by": submission.actor,
+           "deployed_at": None, "reason": submission.comment, "checksum": submission.checksum}
+    return _diff_result(uow, old, submission.bpmn_source, new=new, checksum=submission.checksum)
+
+
+def _diff_result(uow: UnitOfWork, old: ProcessDefinition | None, new_source: str, *, new: dict, checksum: str) -> dict:
+    settings = uow.settings
+    sla_names = frozenset(settings.sla_profile.slas)
+    old_source = old.bpmn_source if old is not None else ""
+    changes = diff_bpmn(old_source, new_source, lane_roles=settings.lane_roles, sla_names=sla_names) \
+        if old is not None else None
+    return {"old": _version_row(old) if old is not None else None, "new": new, "changes": changes,
+            "old_source": old_source, "new_source": new_source,
+            "review": review_statuses(uow, {checksum}).get(checksum)}
+
+
+def _definition(uow: UnitOfWork, definition_id: int) -> ProcessDefinition:
+    definition = uow.session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"Definition version {definition_id} does not exist")
+    return definition
+
+
+# --- submissions and sign-off --------------------------------------------------------------------------------
+
+def submit(uow: UnitOfWork, actor: Actor, *, process_id: str, file_name: str, source: str, author: str | None = None,
+           comment: str | None = None) -> DefinitionReview:
+    """Ask compliance to review these exact bytes. ``author``: who wrote them (a draft's author), when the
+    process owner submitting is someone else; both are kept out of the sign-off."""
+    if not actor.has_any_role(SUBMITTER_ROLES):
+        raise NotAllowed("Only process owners submit definitions for review")
+    checksum = checksum_of(source)
+    row = DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=actor.username,
+                           comment=(comment or "").strip() or None, file_name=file_name, bpmn_source=source,
+                           occurred_at=uow.now())
+    uow.session.add(row)
+    if author and author != actor.username:
+        uow.session.add(DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=author,
+                                         comment="author", file_name=file_name, occurred_at=uow.now()))
+    uow.session.flush()
+    audit.record(uow, actor, "definition_submitted", process_id=process_id, checksum=checksum, file=file_name)
+    return row
+
+
+def submit_draft(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
+    """Submit a modeler draft (app/engine/services/drafts.py) as it stands now; a later edit needs a new one."""
+    if not actor.has_any_role(SUBMITTER_ROLES):
+        raise NotAllowed("Only process owners submit definitions for review")
+    draft = uow.session.get(ProcessDraft, draft_id)
+    if draft is None:
+        raise NotFound(f"Draft {draft_id} does not exist")
+    return submit(uow, actor, process_id=draft.process_id, file_name=draft.file_name, source=draft.bpmn_source,
+                  author=draft.author, comment=comment)
+
+
+def draft_review(uow: UnitOfWork, draft: ProcessDraft) -> dict:
+    """Where a draft's saved bytes stand with compliance: submitted (the latest submission of exactly these
+    bytes, or None), the decision on them (None = none yet) and whether the deploy gate needs an approval."""
+    checksum = checksum_of(draft.bpmn_source)
+    submitted = uow.session.scalars(select(DefinitionReview).where(
+        DefinitionReview.checksum == checksum, DefinitionReview.action == "submitted",
+        DefinitionReview.bpmn_source.is_not(None))
+        .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc()).limit(1)).first()
+    return {"checksum": checksum, "signoff_required": signoff_required(uow.settings),
+            "submission": None if submitted is None else {"id": submitted.id, "by": submitted.actor,
+                                                           "at": submitted.occurred_at},
+            "review": review_statuses(uow, {checksum}).get(checksum)}
+
+
+def authors(uow: UnitOfWork, checksum: str) -> set[str]:
+    """Everyone who submitted or deployed these bytes: none of them may sign them off."""
+    names = set(uow.session.scalars(select(DefinitionReview.actor).where(
+        DefinitionReview.checksum == checksum, DefinitionReview.action == "submitted")))
+    names.update(uow.session.scalars(select(ProcessDefinition.deployed_by).where(
+        ProcessDefinition.checksum == checksum)))
+    return names
+
+
+def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment: str) -> DefinitionReview:
+    """Compliance approves or rejects a version (or a submitted draft) by its checksum, with a comment."""
+    if not may_sign_off(actor):
+        raise NotAllowed("Only compliance signs off definition versions")
+    if decision not in DECISIONS:
+        raise InvalidSubmission({"decision": ["Choose approve or reject"]})
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidSubmission({"comment": ["Say why (the comment is part of the audit trail)"]})
+    known = uow.session.scalars(select(DefinitionReview.process_id).where(DefinitionReview.checksum == checksum)
+                                .limit(1)).first() or uow.session.scalars(
+        select(ProcessDefinition.process_id).where(ProcessDefinition.checksum == checksum).limit(1)).first()
+    if known is None:
+        raise NotFound("No deployed version or submission has this checksum")
+    if actor.username in authors(uow, checksum):
+        raise NotAllowed("You deployed or submitted this version: someone else must sign it off (four eyes)")
+    row = DefinitionReview(process_id=known, checksum=checksum, action=decision, actor=actor.username,
+                           comment=comment, occurred_at=uow.now())
+    uow.session.add(row)
+    uow.session.flush()
+    audit.record(uow, actor, "definition_" + decision, process_id=known, checksum=checksum, comment=comment)
+    return row
+
+
+def require_signoff(uow: UnitOfWork, checksum: str, deployer: str, *, file_name: str = "") -> None:
+    """The deploy gate (definitions.deploy, so the modeler and `complaintflow deploy` alike). Raises
+    InvalidDefinition, which every deploy path already reports as "nothing deployed", naming the file."""
+    if not signoff_required(uow.settings):
+        return
+    status = review_statuses(uow, {checksum}).get(checksum)
+    problem = None
+    if status is None:
+        problem = (f"Sign-off is required before deployment and compliance has not approved this file "
+                   f"(sha256 {checksum[:12]}…): submit it for review on the review desk.")
+    elif status["status"] != "approved":
+        problem = (f"Sign-off is required before deployment and compliance rejected this file "
+                   f"(sha256 {checksum[:12]}…): {status['comment']}")
+    elif status["reviewer"] == deployer:
+        problem = "You signed off this file yourself: someone else must deploy it (four eyes)."
+    if problem:
+        raise InvalidDefinition([DefinitionError(file=file_name or "(bundle)", message=problem)])

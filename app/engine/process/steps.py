@@ -1,0 +1,527 @@
+"""One step of one process instance: the single path every command takes (register, complete, fire timers).
+
+    load (row, lock version, rows, workflow) -> fire the timers already due by the step's clock -> apply the
+    command -> run until the workflow waits -> ONE snapshot -> save the rows that differ -> outcome
+
+The order matters: a timer due by our clock fires *before* the command is applied, so completing a task can
+never silently cancel its overdue SLA timer (SpiffWorkflow would). The instance row's lock version makes a
+concurrent step lose (StaleInstance). A refusal that still carries a change ("the deadline fired and cancelled
+the task you tried to complete") is an outcome: the firing commits, and the adapter reports the refusal after
+the commit. Every time the step writes comes from one clock: ``now``.
+
+This is the only service module that drives the workflow package.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
+
+from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy.orm.attributes import flag_modified
+
+from app.engine import audit
+from app.engine.core.actors import Actor
+from app.engine.core.errors import Conflict, NotFound
+from app.engine.core.times import parse_instant
+from app.engine.deadlines import sla_warnings
+from app.engine.deadlines.expressions import script_functions
+from app.engine.deadlines.sla import resolve_sla
+from app.engine.models import Complaint, Incident, ProcessDefinition, ProcessInstance, Timer, UserTask
+from app.engine.process import incidents
+from app.engine.process.service_tasks import ServiceContext, duplicate_message_is_stale
+from app.engine.workflow import runner
+from app.engine.workflow.scripting import SandboxedScriptEngine
+from app.engine.workflow.serialization import dump_state, load_state
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
+
+# Process variables mirrored onto the complaint row (the process's data contract).
+MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
+# Task properties that are expressions, evaluated in the task's data when its row is created.
+EVALUATED_PROPERTIES = ("assignedDepartment",)
+# Timer properties, likewise: the SLA a deadline enforces and when its clock started (warnings, extensions).
+TIMER_PROPERTIES = ("sla", "slaClockStart")
+
+# What a worker sees next to the form: the case facts and earlier decisions, never internal bookkeeping.
+CONTEXT_FIELDS = ("tracking_number", "customer_name", "channel", "product", "category", "severity", "urgent",
+                  "amount_involved", "description", "lead_department", "departments", "department", "findings",
+                  "resolution_summary", "remedy_type", "redress_amount", "customer_message", "approval_decision",
+                  "approval_comment", "reopen_count", "reopen_reason", "customer_satisfied", "satisfaction_rating",
+                  "feedback_comment")
+
+
+# --- commands ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartProcess:
+    definition: ProcessDefinition
+    data: Mapping
+    complaint: Complaint | None = None
+
+
+@dataclass(frozen=True)
+class CompleteTask:
+    task: UserTask
+    data: Mapping
+
+
+@dataclass(frozen=True)
+class FireTimers:
+    """Fire what is due by the step's clock, nothing else (the scheduler's command)."""
+
+
+@dataclass(frozen=True)
+class ExtendDeadline:
+    """Ask the process to extend a deadline (services/extensions.py): the BPMN message ``extension_requested``
+    with the request as payload. The diagram decides what follows (approval, then the service task that moves
+    the waiting timer, in the step that applies it); timers due by the step's clock fire first."""
+    payload: Mapping
+    message: str = "extension_requested"
+
+
+# --- outcome -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FiredTimer:
+    element_id: str
+    name: str
+    due_at: datetime | None
+
+
+@dataclass
+class Outcome:
+    """What a step did, reported by the adapter after the commit."""
+
+    instance_id: int
+    completed: bool                             # the command was applied
+    fired: tuple[FiredTimer, ...] = ()          # timers that fired first (due by the step's clock)
+    refused: str | None = None                  # why the command was not applied although the step committed
+    finished: bool = False                      # the process has nothing left to do
+    task: UserTask | None = None                # the completed task's row (CompleteTask)
+    incidents_resolved: int = 0
+
+    def raise_if_refused(self) -> None:
+        """For adapters, after the commit: a refusal is a Conflict (HTTP 409), the firing stays committed."""
+        if self.refused:
+            raise Conflict(self.refused)
+
+
+# --- the step ------------------------------------------------------------------------------------------------
+
+class _FixedClock:
+    """The step's clock for scripts (``sla_due_at`` without a start, ``now_iso``): one instant per step."""
+
+    def __init__(self, now: datetime):
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+@dataclass
+class Step:
+    uow: object
+    actor: Actor
+    now: datetime
+    row: ProcessInstance
+    complaint: Complaint | None
+    timer_rows: dict[str, Timer] = field(default_factory=dict)    # waiting/broken timers, by SpiffWorkflow id
+    task_rows: dict[str, UserTask] = field(default_factory=dict)  # ready tasks, by SpiffWorkflow id
+    # The ready task rows as this process's last save of this very version left them (id, due_at, created_at), by
+    # SpiffWorkflow id: set instead of loading task_rows when the workflow came from the cache (see _READY_ROWS).
+    ready_rows: dict[str, ReadyRow] | None = None
+    workflow: object = None
+    fired: list[Timer] = field(default_factory=list)
+    open_incident: bool = False                                   # an incident is open on this instance
+
+
+def start_process(uow: UnitOfWork, actor: Actor, definition: ProcessDefinition, data: Mapping,
+                  complaint: Complaint | None = None, *, now: datetime | None = None) -> Outcome:
+    """Start a new instance of ``definition`` and run it until it waits (complaints.register_complaint)."""
+    now = now or uow.now()
+    row = ProcessInstance(definition_id=definition.id, complaint_id=complaint.id if complaint else None,
+                          state="", status="running", created_at=now, updated_at=now)
+    uow.session.add(row)
+    uow.session.flush()
+    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint)
+    spec, subprocess_specs = _specs(uow, definition.id)
+    audit.record(uow, actor, "process_started", complaint_id=row.complaint_id, instance_id=row.id,
+                 process_id=definition.process_id, version=definition.version, occurred_at=now)
+    step.workflow = runner.start(spec, subprocess_specs, _script_engine(step), data)
+    return _finish(step, Outcome(instance_id=row.id, completed=True))
+
+
+def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command, *, now: datetime | None = None,
+             claim: bool = False, preloaded: Preloaded | None = None) -> Outcome | None:
+    """One step on an existing instance. ``claim`` (the scheduler) takes the row with FOR UPDATE SKIP LOCKED
+    on PostgreSQL and returns None when another process holds it. ``preloaded``: the step's first reads, done
+    for several instances at once by ``prefetch`` in this transaction (the scheduler's batches)."""
+    now = now or uow.now()
+    step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
+    if step is None:
+        return None
+    due = _fire_due_timers(step)
+    if isinstance(command, FireTimers):
+        if not due:
+            return Outcome(instance_id=instance_id, completed=True)  # nothing to do, nothing written
+        return _finish(step, Outcome(instance_id=instance_id, completed=True))
+    if isinstance(command, CompleteTask):
+        return _complete(step, command)
+    if isinstance(command, ExtendDeadline):
+        return _extend(step, command)
+    raise TypeError(f"unknown command {command!r}")
+
+
+# The step's reads, built once (building a select costs more than SQLAlchemy's cached compile of it). One
+# round trip for the instance, its complaint and whether an incident is open on it (only then does a successful
+# firing look incidents up to resolve them); then the rows the save compares against.
+_INSTANCES = (select(ProcessInstance, Complaint,
+                     exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
+              .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id))
+_INSTANCE = _INSTANCES.where(ProcessInstance.id == bindparam("instance_id"))
+_INSTANCE_CLAIMED = _INSTANCE.with_for_update(of=ProcessInstance, skip_locked=True)
+_WAITING_TIMERS = select(Timer).where(or_(Timer.state == "waiting", Timer.state == "broken"))  # no expanding IN
+_TIMER_ROWS = _WAITING_TIMERS.where(Timer.instance_id == bindparam("instance_id"))
+_READY_TASKS = select(UserTask).where(UserTask.state == "ready")
+_TASK_ROWS = _READY_TASKS.where(UserTask.instance_id == bindparam("instance_id"))
+
+
+@dataclass
+class Preloaded:
+    """A step's first reads, done ahead: for several instances at once (``prefetch``) or with the task a
+    completion names (``load_task``). ``None``: not read yet, the step reads it."""
+    row: ProcessInstance
+    complaint: Complaint | None
+    open_incident: bool
+    timer_rows: dict[str, Timer] | None = field(default_factory=dict)
+    task_rows: dict[str, UserTask] | None = field(default_factory=dict)
+
+
+# A completion's first read: the task, its instance, complaint and open-incident flag in one round trip (the
+# service checks the caller's right on task and complaint, the step goes on from the instance row).
+_TASK_WITH_INSTANCE = (select(UserTask, ProcessInstance, Complaint,
+                              exists().where(Incident.instance_id == ProcessInstance.id, Incident.state == "open"))
+                       .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+                       .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+                       .where(UserTask.id == bindparam("task_id")))
+
+
+def load_task(uow: UnitOfWork, task_id: int) -> tuple[UserTask, Preloaded] | None:
+    """A task with what a step on its instance reads first (None if no such task). The rows are read without a
+    lock, as a step always reads them: the instance's lock version decides at the save."""
+    found = uow.session.execute(_TASK_WITH_INSTANCE, {"task_id": task_id}).one_or_none()
+    if found is None:
+        return None
+    task, row, complaint, has_incident = found
+    return task, Preloaded(row, complaint, bool(has_incident), timer_rows=None, task_rows=None)
+
+
+def prefetch(uow: UnitOfWork, instance_ids: list[int], *, claim: bool = False) -> dict[int, Preloaded]:
+    """The first reads of the steps on ``instance_ids`` in three queries, whatever their number: instances with
+    complaint and open-incident flag (``claim``: FOR UPDATE SKIP LOCKED on PostgreSQL, so an instance another
+    process holds is left out), their waiting timers and their ready tasks."""
+    ids = list(instance_ids)
+    query = _INSTANCES.where(ProcessInstance.id.in_(ids))
+    if claim and uow.runtime.database.is_postgresql:
+        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
+    loaded = {row.id: Preloaded(row, complaint, bool(has_incident))
+              for row, complaint, has_incident in uow.session.execute(query)}
+    if loaded:
+        for timer in uow.session.scalars(_WAITING_TIMERS.where(Timer.instance_id.in_(list(loaded)))):
+            loaded[timer.instance_id].timer_rows[timer.spiff_task_id] = timer
+        for task in uow.session.scalars(_READY_TASKS.where(UserTask.instance_id.in_(list(loaded)))):
+            loaded[task.instance_id].task_rows[task.spiff_task_id] = task
+    return loaded
+
+
+def load_instance(uow: UnitOfWork, actor: Actor, instance_id: int, now: datetime, *, claim: bool = False,
+                  preloaded: Preloaded | None = None) -> Step | None:
+    params = {"instance_id": instance_id}
+    if preloaded is not None:
+        row, complaint, has_incident = preloaded.row, preloaded.complaint, preloaded.open_incident
+    else:
+        claimed = claim and uow.runtime.database.is_postgresql
+        found = uow.session.execute(_INSTANCE_CLAIMED if claimed else _INSTANCE, params).one_or_none()
+        if found is None:
+            if claim:
+                return None
+            raise NotFound(f"Process instance {instance_id} does not exist")
+        row, complaint, has_incident = found
+    step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint, open_incident=bool(has_incident))
+    # The rows the save compares against, read once: the step never re-queries what it writes.
+    # Timer rows are always read: their due times decide what fires first, and a deadline may be moved in the
+    # database. Ready task rows change only in steps, each of which moves the lock version: on the version this
+    # process saved they are known, and a row is fetched (by id, usually from the identity map) only to change it.
+    timer_rows = preloaded.timer_rows if preloaded is not None else None
+    step.timer_rows = (timer_rows if timer_rows is not None else
+                       {t.spiff_task_id: t for t in uow.session.scalars(_TIMER_ROWS, params)})
+    step.workflow = _workflow(uow, row, step)
+    step.ready_rows = getattr(step.workflow, _READY_ROWS, None)
+    if step.ready_rows is None:
+        task_rows = preloaded.task_rows if preloaded is not None else None
+        step.task_rows = (task_rows if task_rows is not None else
+                          {t.spiff_task_id: t for t in uow.session.scalars(_TASK_ROWS, params)})
+    return step
+
+
+def _workflow(uow: UnitOfWork, row: ProcessInstance, step: Step):
+    # The live workflow this process saved at this very version, if any (runtime.workflows): no deserialization.
+    workflow = uow.runtime.workflows.take(row.id, row.lock_version, row.state)
+    if workflow is None:
+        spec, subprocess_specs = _specs(uow, row.definition_id)
+        workflow = load_state(row.state, spec, subprocess_specs)  # carries no _READY_ROWS: rows are read
+    # Deserializing resets the script engine to SpiffWorkflow's unsandboxed default: set ours every time.
+    workflow.script_engine = _script_engine(step)
+    return workflow
+
+
+def _fire_due_timers(step: Step) -> list[Timer]:
+    """Fire this instance's waiting timers due by the step's clock; returns the rows that were due."""
+    due = sorted((t for t in step.timer_rows.values()
+                  if t.state == "waiting" and t.due_at is not None and t.due_at <= step.now),
+                 key=lambda t: t.due_at)
+    if not due:
+        return []
+    fired_ids = set(runner.fire_timers(step.workflow, [t.spiff_task_id for t in due]))
+    step.fired = [t for t in due if t.spiff_task_id in fired_ids]
+    for timer in step.fired:
+        audit.record(step.uow, step.actor, "timer_fired", complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, element_id=timer.element_id, due_at=timer.due_at.isoformat(),
+                     occurred_at=step.now)
+    return due
+
+
+def _complete(step: Step, command: CompleteTask) -> Outcome:
+    task, now = command.task, step.now
+    if task.instance_id != step.row.id:
+        raise NotFound(f"Task {task.id} is not part of process instance {step.row.id}")
+    try:
+        runner.complete_user_task(step.workflow, task.spiff_task_id, command.data)
+    except (Conflict, NotFound) as err:
+        if not step.fired:
+            raise  # nothing happened: roll back
+        # An overdue timer interrupted this task: keep the firing, refuse the completion.
+        refusal = f"{err.message}: its deadline passed before it was completed"
+        return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal, task=task))
+    task.completed_by = step.actor.username
+    task.completed_by_id = step.actor.user_id
+    task.completed_at = now
+    task.submitted_data = dict(command.data)
+    audit.record(step.uow, step.actor, "task_completed", complaint_id=task.complaint_id,
+                 instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                 data=dict(command.data), occurred_at=now)
+    return _finish(step, Outcome(instance_id=step.row.id, completed=True, task=task))
+
+
+def _extend(step: Step, command: ExtendDeadline) -> Outcome:
+    if any(t.spiff_task_id == command.payload.get("timer") for t in step.fired):
+        # Timers first: the deadline to extend passed before the request and has just fired (and escalated).
+        refusal = "The deadline passed before it could be extended: it has fired and the case is escalated"
+        return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal))
+    if runner.catch_message(step.workflow, command.message, command.payload):
+        audit.record(step.uow, step.actor, "extension_requested", complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, **{k: command.payload.get(k) for k in ("sla", "extension", "reason")},
+                     occurred_at=step.now)
+        return _finish(step, Outcome(instance_id=step.row.id, completed=True))
+    refusal = "The case is not at a stage whose deadline can be extended (handling has not started or is over)"
+    if not step.fired:
+        raise Conflict(refusal)
+    return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal))
+
+
+def _finish(step: Step, outcome: Outcome) -> Outcome:
+    """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
+    known = step.ready_rows.keys() if step.ready_rows is not None else step.task_rows.keys()
+    snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=known,
+                               evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys())
+    with step.uow.session.no_autoflush:
+        waiting = _save_timers(step, snapshot)
+        ready = _save_tasks(step, snapshot, waiting)
+        _save_complaint(step, snapshot, ready, waiting)
+    row = step.row
+    row.state = dump_state(step.workflow)
+    row.status = "completed" if snapshot.finished else "running"
+    row.updated_at = step.now
+    # Always write the row, even if nothing in it changed: the UPDATE carries the lock-version check, so a
+    # step decided on a stale read can never commit its task, timer or complaint rows.
+    flag_modified(row, "state")
+    with duplicate_message_is_stale():   # the service tasks' queued messages are written here too
+        step.uow.session.flush()
+    # The ready rows as written (ids are known after the flush), for the next step on this version.
+    setattr(step.workflow, _READY_ROWS, {task.task_id: ReadyRow(r.id, r.due_at, r.created_at) if isinstance(r, UserTask)
+                                         else r for r, task in ready})
+    # Back into the cache under the version just written, once (and only if) the transaction commits.
+    step.uow.runtime.workflows.after_commit(step.uow.session, row.id, lambda: row.lock_version, row.state,
+                                            step.workflow)
+    outcome.fired = tuple(FiredTimer(t.element_id, t.name, t.due_at) for t in step.fired)
+    outcome.finished = snapshot.finished
+    if step.fired and step.open_incident:
+        # A timer path that works again: an incident left by an earlier failing attempt is over.
+        outcome.incidents_resolved = incidents.resolve_open(step.uow, row.id, step.now)
+    return outcome
+
+
+def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
+    rows, now = step.timer_rows, step.now
+    fired_ids = {t.spiff_task_id for t in step.fired}
+    waiting = {w.task_id: w for w in snapshot.timers}
+    for task_id, row in rows.items():
+        if task_id not in waiting:
+            fired = task_id in fired_ids or task_id in snapshot.completed
+            row.state = "fired" if fired else "cancelled"
+            row.fired_at = now if fired else None
+    result = []
+    for task_id, timer in waiting.items():
+        row = rows.get(task_id)
+        if row is None:
+            row = Timer(instance_id=step.row.id, complaint_id=step.row.complaint_id, spiff_task_id=task_id,
+                        element_id=timer.element_id, name=timer.name, host_task_id=timer.host_task_id,
+                        created_at=now, warned_level=0, **_sla_of(step, timer))
+            step.uow.session.add(row)
+        if row.due_at != timer.due_at:
+            row.due_at = timer.due_at
+            if timer.due_at is not None:
+                sla_warnings.arm(row, step.uow.settings.sla_profile, now)
+        row.state = "waiting" if timer.due_at else "broken"
+        if row.state == "waiting":
+            result.append(row)
+    return result
+
+
+def _sla_of(step: Step, timer: runner.WaitingTimer) -> dict:
+    """The SLA a new timer enforces (resolved by the case's product track) and when its clock started."""
+    name, start = timer.values.get("sla"), timer.values.get("slaClockStart")
+    if name:
+        product = step.complaint.product if step.complaint else None
+        try:
+            name = resolve_sla(step.uow.settings.sla_profile, str(name), product).name
+        except KeyError:
+            pass  # the deployment check refuses unknown SLAs; an old definition keeps its name
+    return {"sla": str(name) if name else None, "started_at": parse_instant(start) if start else step.now}
+
+
+class ReadyRow(NamedTuple):
+    id: int
+    due_at: datetime | None
+    created_at: datetime
+
+
+# Attribute of a live workflow: its ready task rows as the save that cached it left them (Step.ready_rows).
+_READY_ROWS = "_complaintflow_ready_rows"
+
+
+def _task_row(step: Step, task_id: str) -> UserTask:
+    """The row of a ready task, to change it: loaded with the step, or fetched by id (identity map first)."""
+    row = step.task_rows.get(task_id)
+    if row is None:
+        row = step.uow.session.get(UserTask, step.ready_rows[task_id].id)
+        step.task_rows[task_id] = row
+    return row
+
+
+def _open_task_rows(step: Step) -> list[UserTask]:
+    """The instance's ready task rows, by id (the service tasks' view of the case's open work): those the step
+    loaded, or, on a step that knew only their ids (a cached workflow), all of them in one query, kept for the
+    rest of the step."""
+    if step.ready_rows is not None and len(step.task_rows) < len(step.ready_rows):
+        loaded = {t.spiff_task_id: t for t in step.uow.session.scalars(_TASK_ROWS, {"instance_id": step.row.id})}
+        step.task_rows.update((k, v) for k, v in loaded.items() if k not in step.task_rows)
+    return sorted((t for t in step.task_rows.values() if t.id is not None), key=lambda t: t.id)
+
+
+def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
+    """Returns the ready tasks, each as (its row, or a ReadyRow if the row did not change, snapshot entry), in the
+    engine's order."""
+    now, settings = step.now, step.uow.settings
+    known = step.ready_rows if step.ready_rows is not None else {
+        task_id: ReadyRow(row.id, row.due_at, row.created_at) for task_id, row in step.task_rows.items()}
+    ready_ids = {t.task_id for t in snapshot.ready}
+    for task_id in known:
+        if task_id not in ready_ids:
+            row = _task_row(step, task_id)
+            row.state = "completed" if task_id in snapshot.completed else "cancelled"
+            row.completed_at = row.completed_at or now
+    due_by_host: dict[str, datetime] = {}
+    for timer in waiting:
+        if timer.host_task_id and (timer.host_task_id not in due_by_host
+                                   or timer.due_at < due_by_host[timer.host_task_id]):
+            due_by_host[timer.host_task_id] = timer.due_at
+    current = []
+    for task in snapshot.ready:
+        dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
+        due = min(dues) if dues else None
+        seen = known.get(task.task_id)
+        if seen is None:
+            department = task.values.get("assignedDepartment")
+            title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
+            row = UserTask(instance_id=step.row.id, complaint_id=step.row.complaint_id,
+                           spiff_task_id=task.task_id, element_id=task.element_id, title=title, lane=task.lane,
+                           candidate_roles=list(settings.lane_roles.get(task.lane, ())), department=department,
+                           form=task.properties.get("formJsonSchemaFilename"), context=_context(task.data),
+                           state="ready", created_at=now, due_at=due)
+            step.uow.session.add(row)
+            current.append((row, task))
+        elif seen.due_at != due:
+            row = _task_row(step, task.task_id)
+            row.due_at = due
+            current.append((row, task))
+        else:
+            current.append((seen, task))
+    return current
+
+
+def _context(data) -> dict:
+    return {k: data[k] for k in CONTEXT_FIELDS if k in data}
+
+
+def _save_complaint(step: Step, snapshot: runner.Snapshot, ready, waiting: list[Timer]) -> None:
+    complaint = step.complaint
+    if complaint is None:
+        return
+    if ready:
+        # The newest ready task says where the case stands; among tasks of one step, the engine's order.
+        _, (newest, task) = max(enumerate(ready), key=lambda item: (item[1][0].created_at, item[0]))
+        for name in MIRRORED_VARIABLES:
+            value = task.data.get(name)
+            if value is not None and getattr(complaint, name) != value:
+                setattr(complaint, name, value)
+        label = task.properties.get("complaintStatus")
+        if complaint.status != "closed" and label and complaint.status != label:
+            complaint.status = label
+    dues = [t.due_at for t in waiting if t.due_at]
+    due = min(dues) if dues else None
+    if complaint.due_at != due:
+        complaint.due_at = due
+
+
+# --- the workflow's surroundings -----------------------------------------------------------------------------
+
+def _script_engine(step: Step) -> SandboxedScriptEngine:
+    uow = step.uow
+    operators = uow.runtime.operators
+
+    def call_service(task, operation_name, params):
+        handler = operators.get(operation_name)
+        if handler is None:
+            raise LookupError(f"no service-task operator named {operation_name!r} is registered in app/tasks")
+        ctx = ServiceContext(session=uow.session, settings=uow.settings, now=step.now, instance=step.row,
+                             complaint=step.complaint, element_id=task.task_spec.bpmn_id,
+                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username,
+                             reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
+                                                                                            due),
+                             open_tasks=lambda: _open_task_rows(step))
+        # The handler's queries need none of the step's pending writes (its rows are saved after the run): no
+        # autoflush, so the complaint and audit rows go out in the step's one flush, not one per query.
+        with uow.session.no_autoflush:
+            return handler(ctx, **params)
+
+    return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings.sla_profile), call_service)
+
+
+def _specs(uow: UnitOfWork, definition_id: int):
+    def serialized() -> str:
+        return uow.session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+    return uow.runtime.specs.get(definition_id, serialized)
