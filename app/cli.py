@@ -181,7 +181,7 @@ def list_tokens(username):
     header = ("id", "user", "name", "created", "expires", "last used", "revoked")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 @tokens.command("revoke")

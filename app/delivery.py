@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from app.engine.complaints import outbox
 from app.engine.config.settings import PROJECT_ROOT
+from app.engine.core.actors import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class FileTransport:
     """Development transport: each message becomes an .eml file, named after its idempotency key so a
     repeated delivery would overwrite, not duplicate."""
 
+    channel = "file"   # how the history says the message left
+
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
@@ -57,6 +60,8 @@ class FileTransport:
 
 
 class SmtpTransport:
+    channel = "email"
+
     def __init__(self, host: str, port: int = 25, *, username: str | None = None, password: str | None = None,
                  starttls: bool = False, timeout: float = 30):
         self.host, self.port, self.username, self.password = host, port, username, password
@@ -144,12 +149,15 @@ def _deliver_one(runtime, transport, sender: str, message: outbox.ClaimedMessage
         permanent, error = True, str(err)
     except (OSError, smtplib.SMTPException) as err:
         error = f"{type(err).__name__}: {err}"
+    # The sender is the system's job (the scheduler's or `complaintflow deliver`): no person acts.
+    channel = getattr(transport, "channel", "email")  # a transport a test or an embedder gives may not say
     with runtime.unit_of_work() as uow:
         if error is None:
-            outbox.record_sent(uow, message, uow.now())
+            outbox.record_sent(uow, SYSTEM, message, uow.now(), channel=channel)
             report.sent += 1
             return
-        gave_up = outbox.record_failure(uow, message, error, uow.now(), permanent=permanent)
+        gave_up = outbox.record_failure(uow, SYSTEM, message, error, uow.now(), permanent=permanent,
+                                        channel=channel)
     report.errors.append(f"message {message.id}: {error}")
     if gave_up:
         report.given_up += 1

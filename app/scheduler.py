@@ -12,9 +12,11 @@ backoff; it never stops the others.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +25,10 @@ from app.engine.core.db import RETRYABLE_PGCODES
 from app.engine.core.errors import StaleInstance
 from app.engine.process import incidents, timers
 from app.engine.process import steps as steps_service
+
+if TYPE_CHECKING:
+    from app.delivery import DeliveryReport
+    from app.engine.deadlines.sla_warnings import WarningReport
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +136,8 @@ def _fire_instances(runtime, instance_ids: list[int], now: datetime, report: Fir
     for instance_id, outcome in outcomes:
         if _count(instance_id, outcome, now, report):
             fired.add(instance_id)
-    for instance_id, err in failures:
-        _record_failure(runtime, instance_id, err, now, report)
+    for instance_id, error in failures:
+        _record_failure(runtime, instance_id, error, now, report)
     return fired
 
 
@@ -177,8 +183,8 @@ def next_due_at(runtime, after: datetime | None = None) -> datetime | None:
 @dataclass
 class RunReport:
     timers: FiringReport
-    warnings: object            # sla_warnings.WarningReport
-    delivery: object | None     # delivery.DeliveryReport (None when the run does not send)
+    warnings: WarningReport
+    delivery: DeliveryReport | None     # None when the run does not send
 
     def summary(self) -> str:
         text = f"{self.timers.summary()}, lag {self.timers.lag:.1f} s; {self.warnings.summary()}"
@@ -251,7 +257,5 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     blocking.add_job(lambda: wake(runtime, blocking, echo), "interval", seconds=WAKE_POLL, max_instances=1,
                      coalesce=True, id="wake-poll")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         blocking.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass

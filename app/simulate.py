@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from app.engine.core.retry import run_with_retry
 from app.engine.demo import simulation
@@ -25,9 +26,9 @@ def simulate(runtime, count: int, *, start: int = 0) -> SimulationResult:
         actors = simulation.load_actors(uow)
     began, completed = time.perf_counter(), 0
     for n in range(start, start + count):
-        complaint_id = run_with_retry(runtime, lambda uow, n=n: simulation.register_case(uow, actors, n))
+        complaint_id = run_with_retry(runtime, partial(simulation.register_case, actors=actors, n=n))
         visits: dict[str, int] = {}
-        while run_with_retry(runtime, lambda uow, n=n: simulation.complete_next_task(
-                uow, actors, complaint_id, n, visits)):
+        while run_with_retry(runtime, partial(simulation.complete_next_task, actors=actors, complaint_id=complaint_id,
+                                              n=n, visits=visits)):
             completed += 1
     return SimulationResult(complaints=count, tasks_completed=completed, seconds=time.perf_counter() - began)

@@ -125,7 +125,7 @@ def _template_rows(connection, complaint_id: int) -> dict[str, list[dict]]:
 def _replacer(template: Template, new: dict, new_complaint_id: int):
     old = template.rows["complaints"][0]
     pairs = [(old[k], new[k]) for k in ("tracking_number", "customer_name", "customer_contact")]
-    id_pattern = re.compile(r'("complaint_id": ?)%d\b' % template.complaint_id)
+    id_pattern = re.compile(rf'("complaint_id": ?){template.complaint_id}\b')
 
     def replace(value):
         if isinstance(value, str):

@@ -230,7 +230,7 @@ class Result:
 
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0
 
 
 class Client:
@@ -326,7 +326,7 @@ def run_scenario(name: str, port: int, clients: int, requests: list[tuple[str, s
         thread.join()
     result.seconds = time.perf_counter() - began
     cpu_after = cpu_seconds(server, database)
-    result.server_cpu, result.database_cpu = (after - before for after, before in zip(cpu_after, cpu_before))
+    result.server_cpu, result.database_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=False))
     return result
 
 

@@ -56,6 +56,7 @@ from app.engine.complaints.registration import COMPLAINT_PROCESS, new_tracking_n
 from app.engine.config.settings import load_settings
 from app.engine.core.clock import SystemClock
 from app.engine.core.db import Database
+from app.engine.deadlines.expressions import script_functions
 from app.engine.demo.simulation import answer, sample_registration
 from app.engine.models import (
     Complaint,
@@ -64,7 +65,7 @@ from app.engine.models import (
 from app.engine.runtime import Runtime
 from app.engine.workflow import runner
 from app.engine.workflow.parsing import parse_process
-from app.engine.workflow.scripting import SandboxedScriptEngine, script_functions
+from app.engine.workflow.scripting import SandboxedScriptEngine
 from app.simulate import simulate
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -266,7 +267,7 @@ class InMemory:
         self.spec, self.subprocess_specs = parse_process(files, COMPLAINT_PROCESS)
         self.settings, self.clock = settings, clock
         self.departments = sorted(settings.departments)
-        self.functions = script_functions(clock, settings.sla_profile)
+        self.functions = script_functions(clock, settings)
 
     def _call_service(self, task, operation_name, params):
         return {"message_id": 1, "sent_at": self.clock.now().isoformat(), "operator": operation_name}
@@ -424,10 +425,10 @@ def state_growth(settings, clock, loops: int = 3) -> None:
             runtime.close()
     print(f"\nStored state of one closed case (2 departments): {base:,} bytes with no rejection or reopening")
     for label, sizes in (("rejection", rejected), ("reopening", reopened)):
-        steps = [b - a for a, b in zip([base, *sizes], sizes)]
+        steps = [b - a for a, b in zip([base, *sizes], sizes, strict=False)]
         linear = max(steps) <= 1.25 * min(steps) and min(steps) > 0
         print(f"  per {label:<10} " + "  ".join(f"{k}: {size:,} B (+{step:,})" for k, (size, step)
-                                                  in enumerate(zip(sizes, steps), start=1))
+                                                  in enumerate(zip(sizes, steps, strict=False), start=1))
               + f"   growth {'linear' if linear else 'NOT linear'} (about +{sum(steps) / len(steps) / 1024:.1f} KB each)")
 
 

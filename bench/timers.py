@@ -120,7 +120,7 @@ def lags(connection, phase: str) -> tuple[list[float], int, datetime | None, dat
 
 
 def percentile(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] if values else float("nan")
 
 
 def cli(url: str, *arguments: str, **kwargs) -> subprocess.Popen:

@@ -75,14 +75,14 @@ class Case:
         self.ids = itertools.count()
 
     def new_task(self, now) -> dict:
-        return dict(instance_id=self.instance_id, complaint_id=self.complaint_id, spiff_task_id=f"b{next(self.ids)}",
-                    element_id="investigate_complaint", title="Investigate", lane="Departments",
-                    candidate_roles=["department_officer"], department=None, form="investigate.json",
-                    context={"tracking_number": "CF-1"}, state="ready", created_at=now)
+        return {"instance_id": self.instance_id, "complaint_id": self.complaint_id, "spiff_task_id": f"b{next(self.ids)}",
+                    "element_id": "investigate_complaint", "title": "Investigate", "lane": "Departments",
+                    "candidate_roles": ["department_officer"], "department": None, "form": "investigate.json",
+                    "context": {"tracking_number": "CF-1"}, "state": "ready", "created_at": now}
 
     def audit(self, now, k: int) -> dict:
-        return dict(occurred_at=now, actor="bench", actor_id=None, action="task_completed",
-                    complaint_id=self.complaint_id, instance_id=self.instance_id, detail={"data": {"k": k}})
+        return {"occurred_at": now, "actor": "bench", "actor_id": None, "action": "task_completed",
+                    "complaint_id": self.complaint_id, "instance_id": self.instance_id, "detail": {"data": {"k": k}}}
 
 
 def orm_step(runtime: Runtime, case: Case, k: int) -> None:

@@ -9,11 +9,8 @@ import re
 import shutil
 from datetime import timedelta
 
-import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from app.cli import main
 from app.engine.config.settings import DEFAULT_PROCESSES_DIR
 from app.engine.governance import definitions
 from app.engine.identity.users import actor_for
@@ -21,29 +18,6 @@ from app.engine.models import Complaint, ProcessInstance, User
 from tests.support import CaseDriver
 
 PROCESS_FILES = sorted(str(p) for p in DEFAULT_PROCESSES_DIR.glob("*.bpmn"))
-
-
-@pytest.fixture
-def cli(runtime, database_url, monkeypatch):
-    """Invoke the CLI on the test database; fails the test with the output when the exit code is unexpected."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    runner = CliRunner()
-
-    def invoke(*args, exit_code=0):
-        # Each command closes its own runtime (pytest turns a leaked connection's ResourceWarning into an error).
-        result = runner.invoke(main, [str(a) for a in args])
-        assert result.exit_code == exit_code, (
-            f"`complaintflow {' '.join(map(str, args))}` exited {result.exit_code}\n{result.output}"
-            + (f"\n{result.exception!r}" if result.exception and not isinstance(result.exception, SystemExit) else ""))
-        return result
-
-    return invoke
-
-
-@pytest.fixture
-def demo_cli(cli):
-    cli("load-demo")
-    return cli
 
 
 def versions(runtime) -> dict[str, list[int]]:

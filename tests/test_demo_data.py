@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from app.engine.identity.users import authenticate_password
 from app.engine.models import User
-from tests.test_cli import cli, versions  # noqa: F401 - the fixture
+from tests.test_cli import versions
 
 RUN_SCRIPT = Path(__file__).resolve().parents[1] / "run"
 

@@ -1,5 +1,6 @@
 """The house rules of the architecture: the engine never imports Flask, so tests, the CLI, the scheduler and the
-web drive the same services; every engine module imports on its own (no import cycle hides behind an order)."""
+web drive the same services; every engine module imports on its own (no import cycle hides behind an order); and
+the import contract of pyproject.toml holds (floors, the engine's package order, no cycle at any level)."""
 from __future__ import annotations
 
 import pkgutil
@@ -40,3 +41,11 @@ def test_each_engine_module_imports_first_without_a_cycle():
                   "        del sys.modules[loaded]\n"
                   "    importlib.import_module(name)\n")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_import_contract_holds():
+    # The same check ./test runs first; here too, so `pytest` alone catches an upward import or a cycle.
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert result.stdout.count(" KEPT") >= 5 and "BROKEN" not in result.stdout

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from app.engine.identity.users import authenticate_token
 from app.engine.models import ApiToken
-from tests.test_cli import cli, demo_cli  # noqa: F401 - the fixtures
 
 
 def actor_of(runtime, token):

@@ -23,10 +23,12 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from app.engine.core.errors import InvalidSubmission, NotFound
 
@@ -45,8 +47,8 @@ def complaint_column_lengths() -> dict[str, int]:
     """Field name -> length of the ``complaints`` column of that name, for every ``String(n)`` column."""
     from app.engine.models import Complaint  # noqa: PLC0415 - the models are only needed to read lengths
 
-    return {column.name: column.type.length for column in Complaint.__table__.columns
-            if getattr(column.type, "length", None)}
+    return {column.name: length for column in Complaint.__table__.columns
+            if (length := getattr(column.type, "length", None))}
 
 
 class FormStore:
@@ -86,7 +88,7 @@ class FormStore:
         """The schema as served to clients: the validated schema itself, properties in declared order."""
         return copy.deepcopy(self.schema(name))
 
-    def validate(self, name: str, data) -> dict:
+    def validate(self, name: str, data: object) -> dict:
         if not isinstance(data, dict):
             raise InvalidSubmission({"": ["The form data must be a JSON object"]})
         unstorable = text_problems(data)
@@ -116,10 +118,10 @@ def prepare(schema: dict, name: str, departments: Mapping[str, str], column_leng
     return schema
 
 
-def _expand_choices(node, lists: Mapping[str, Mapping[str, str]]) -> None:
+def _expand_choices(node: object, lists: Mapping[str, Mapping[str, str]]) -> None:
     """``"format": "department"`` / ``"extension"`` -> ``oneOf`` of the configured codes and titles."""
     if isinstance(node, dict):
-        choices = lists.get(node.get("format"))
+        choices = lists.get(node.get("format", ""))
         if choices is not None:
             del node["format"]
             if choices:  # a profile without extensions: the field stays text, the service says none is allowed
@@ -196,11 +198,11 @@ def choice_values(prop: dict) -> list | None:
 
 # --- text a database cannot store ----------------------------------------------------------------------------
 
-def text_problems(data, prefix: str = "") -> dict[str, list[str]]:
+def text_problems(data: object, prefix: str = "") -> dict[str, list[str]]:
     """Field path -> message for every string (key or value) PostgreSQL or UTF-8 cannot store: NUL characters
     and unpaired surrogates (JSON's "\\ud800" decodes to one). Iterative, so any depth is safe."""
     problems: dict[str, list[str]] = {}
-    stack = [(prefix, data)]
+    stack: list[tuple[str, object]] = [(prefix, data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
@@ -230,7 +232,7 @@ def _unstorable(text: str) -> str | None:
     return None
 
 
-def excerpt(value, limit: int = EXCERPT_LENGTH) -> str:
+def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
     """A short, printable excerpt of a rejected value, safe to put in a message."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)[:limit * 4]
     text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
@@ -243,17 +245,17 @@ TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number
               "array": "a list", "object": "an object", "null": "null"}
 
 
-def _path_key(path, order: Mapping[str, int]):
+def _path_key(path: Iterable[str | int], order: Mapping[str, int]) -> tuple[int, list[str]]:
     parts = list(path)
-    head = order.get(parts[0], len(order)) if parts else -1
+    head = order.get(str(parts[0]), len(order)) if parts else -1
     return head, [str(p) for p in parts]
 
 
-def _join(path, field) -> str:
+def _join(path: str, field: str) -> str:
     return f"{path}.{field}" if path else field
 
 
-def _describe(error) -> list[tuple[str, str]]:
+def _describe(error: ValidationError) -> list[tuple[str, str]]:
     path = ".".join(str(p) for p in error.absolute_path)
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "required":
@@ -265,16 +267,16 @@ def _describe(error) -> list[tuple[str, str]]:
     return [(path, _message(kind, expected, value, error))]
 
 
-def _message(kind, expected, value, error) -> str:
+def _message(kind: str, expected: Any, value: Any, error: ValidationError) -> str:  # jsonschema's untyped values
     """Our own wording: jsonschema's messages quote the whole value (a 10 MB string gives a 10 MB message)."""
     blank = isinstance(value, str) and not value.strip()
     if (kind == "pattern" and expected == HAS_CONTENT) or (kind == "minLength" and blank):
         return "This field must not be blank"
-    if kind in ("oneOf", "enum") and choice_values(error.schema) is not None:
-        choices = ", ".join(str(c) for c in choice_values(error.schema))
-        return f"{excerpt(value)!r} is not one of the choices: {choices}"
+    choices = choice_values(error.schema) if kind in ("oneOf", "enum") else None
+    if choices is not None:
+        return f"{excerpt(value)!r} is not one of the choices: {', '.join(str(c) for c in choices)}"
     messages = {
-        "type": lambda: "Must be " + " or ".join(TYPE_NAMES.get(t, t) for t in
+        "type": lambda: "Must be " + " or ".join(str(TYPE_NAMES.get(t, t)) for t in
                                                   (expected if isinstance(expected, list) else [expected])),
         "maxLength": lambda: f"At most {expected} characters (this has {len(value)})",
         "minLength": lambda: f"At least {expected} characters",

@@ -21,14 +21,16 @@ Operator = Callable[..., dict]
 
 class Runtime:
     def __init__(self, url: str | None = None, *, operators: Mapping[str, Operator], clock: Clock | None = None,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, workflow_cache_size: int = WorkflowCache.SIZE):
         """``operators``: the service-task handlers by name; the composition root (``app.composition``) passes
-        them, so the engine never imports the code above it."""
+        them, so the engine never imports the code above it. ``workflow_cache_size``: how many live workflows
+        stay in memory between steps; 0 turns the cache off, every step deserializes the stored state (what a
+        process sees whose instances were last stepped elsewhere; the tests' cold mode)."""
         self.settings = settings or load_settings()
         self.clock = clock or SystemClock()
         self.database = Database(url or database_url())
         self.specs = SpecCache()
-        self.workflows = WorkflowCache()
+        self.workflows = WorkflowCache(workflow_cache_size)
         self.workflows.attach(self.database.sessions)
         self.forms = FormStore(self.settings.forms_dir, self.settings.departments,
                                extensions=self.settings.sla_profile.extension_titles())

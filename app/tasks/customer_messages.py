@@ -12,7 +12,7 @@ from app.tasks.registry import operator
 
 def _letter(ctx: ServiceContext, kind: str, **facts):
     """A letter in the customer's language with the regime's mandated content (app/engine/letters)."""
-    complaint, profile = ctx.complaint, ctx.settings.sla_profile
+    complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     language = language_for(complaint.language or ctx.data.get("language"), profile)
     return render_letter(kind, language, profile, customer_name=complaint.customer_name,
                          tracking_number=complaint.tracking_number, **facts)
@@ -20,7 +20,7 @@ def _letter(ctx: ServiceContext, kind: str, **facts):
 
 @operator("send_acknowledgement")
 def send_acknowledgement(ctx: ServiceContext) -> dict:
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
     profile = ctx.settings.sla_profile
     start = parse_instant(ctx.data.get("sla_clock_start") or complaint.received_at)
     deadline = due_at(profile, "urgent_handling" if ctx.data.get("urgent") else "decision", start,
@@ -38,7 +38,7 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
 def send_reply(ctx: ServiceContext) -> dict:
     """The decision letter: the approved message plus what the regime requires (CBIRC: facts, basis and the
     remaining remedies; DISP: the ombudsman referral right and its six months; CFPB: the response category)."""
-    complaint, data = ctx.complaint, ctx.data
+    complaint, data = ctx.require_complaint(), ctx.data
     letter = _letter(ctx, "decision", customer_message=str(data.get("customer_message", "")),
                      facts_checked=data.get("facts_checked") or data.get("resolution_summary"),
                      decision_basis=data.get("decision_basis"), redress_amount=data.get("redress_amount"),
@@ -51,7 +51,7 @@ def send_reply(ctx: ServiceContext) -> dict:
 
 @operator("close_complaint")
 def close_complaint(ctx: ServiceContext, outcome: str) -> dict:
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
     complaint.status = "closed"
     complaint.outcome = outcome
     complaint.closed_at = ctx.now

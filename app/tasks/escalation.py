@@ -26,7 +26,7 @@ def _users(ctx: ServiceContext, role: str, department: str | None = None) -> lis
 
 def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
     """Send ``user`` a staff notice (app/engine/letters/templates), in their language and time zone."""
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
     notice = render_notice(kind, user, ctx.settings.sla_profile, tracking_number=complaint.tracking_number,
                            customer_name=complaint.customer_name, **facts)
     ctx.send(kind if kind == "instruction" else "escalation", user.email or user.username, notice.subject,
@@ -35,10 +35,11 @@ def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
 
 @operator("flag_overdue")
 def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
+    before = complaint.is_overdue
     complaint.is_overdue = True
     complaint.breached_slas = [*complaint.breached_slas, {"sla": sla, "at": ctx.now.isoformat()}]
-    ctx.audit("sla_breached", sla=sla)
+    ctx.audit("sla_breached", before={"is_overdue": before}, after={"is_overdue": True}, sla=sla)
     return {"sla": sla, "flagged_at": ctx.now.isoformat()}
 
 
@@ -48,7 +49,7 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
     recipients: dict[str, User] = {}
     for task in ctx.open_tasks():
         if task.assignee_id:
-            user = ctx.session.get(User, task.assignee_id)
+            user = ctx.session.get_one(User, task.assignee_id)
             recipients[user.username] = user
         elif task.department:
             recipients.update({u.username: u for u in _users(ctx, "department_officer", task.department)})
@@ -64,7 +65,7 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
 def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
     """Repeated breaches of one case add to the open escalation: a note on its intervention task."""
     open_task = next((t for t in ctx.open_tasks() if t.element_id in INTERVENTION_TASKS), None)
-    opened_now = ctx.complaint.id in ctx.session.info.get(_OPENED, set())
+    opened_now = ctx.require_complaint().id in ctx.session.info.get(_OPENED, set())
     if open_task is None and not opened_now:
         return {"joined": False}
     note = {"sla": sla, "at": ctx.now.isoformat(), "note": f"The '{sla}' deadline has also passed"}
@@ -78,25 +79,30 @@ def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
 
 @operator("escalate_to_head")
 def escalate_to_head(ctx: ServiceContext, sla: str) -> dict:
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
+    before = complaint.escalation_level
     complaint.escalation_level = max(complaint.escalation_level, 1)
     ctx.session.info.setdefault(_OPENED, set()).add(complaint.id)
     heads = _users(ctx, "head_of_complaints")
     for user in heads:
         _notice(ctx, "escalated_to_head", user, sla=sla, level=complaint.escalation_level)
-    ctx.audit("escalated_to_head", sla=sla, level=complaint.escalation_level, heads=[u.username for u in heads])
+    ctx.audit("escalated_to_head", before={"escalation_level": before},
+              after={"escalation_level": complaint.escalation_level}, sla=sla, level=complaint.escalation_level,
+              heads=[u.username for u in heads])
     return {"level": complaint.escalation_level, "heads": [u.username for u in heads]}
 
 
 @operator("escalate_to_executive")
 def escalate_to_executive(ctx: ServiceContext, sla: str) -> dict:
     """The head did not act within the escalation_response SLA: one level further."""
-    complaint = ctx.complaint
+    complaint = ctx.require_complaint()
+    before = complaint.escalation_level
     complaint.escalation_level = max(complaint.escalation_level, 2)
     executives = _users(ctx, "executive")
     for user in executives:
         _notice(ctx, "escalated_to_executive", user, sla=sla, level=complaint.escalation_level)
-    ctx.audit("escalated_to_executive", sla=sla, level=complaint.escalation_level,
+    ctx.audit("escalated_to_executive", before={"escalation_level": before},
+              after={"escalation_level": complaint.escalation_level}, sla=sla, level=complaint.escalation_level,
               executives=[u.username for u in executives])
     return {"level": complaint.escalation_level, "executives": [u.username for u in executives]}
 
@@ -127,7 +133,7 @@ def withdraw_open_interventions(ctx: ServiceContext, reason: str) -> list[int]:
     for task in ctx.open_tasks():
         if task.element_id in INTERVENTION_TASKS:
             ctx.audit("intervention_withdrawn", reason=reason, task_id=task.id, element_id=task.element_id,
-                      escalation_level=ctx.complaint.escalation_level)
+                      escalation_level=ctx.require_complaint().escalation_level)
             withdrawn.append(task.id)
     return withdrawn
 
@@ -164,16 +170,17 @@ def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
     waiting = ctx.session.scalars(select(Timer).where(Timer.instance_id == ctx.instance.id,
                                                       Timer.state == "waiting", Timer.sla.is_not(None))).all()
     sla = next((t.sla for t in waiting if any(e.name == extension_name
-                                              for e in getattr(profile.slas.get(t.sla), "extensions", ()))), None)
+                                              for e in getattr(profile.slas.get(t.sla or ""), "extensions", ()))), None)
     if sla is None:
-        declared = sorted({e.name for t in waiting for e in getattr(profile.slas.get(t.sla), "extensions", ())})
+        declared = sorted({e.name for t in waiting for e in getattr(profile.slas.get(t.sla or ""), "extensions", ())})
         raise InvalidSubmission({"extension": [
-            f"No running deadline of this case allows {extension_name!r}; allowed now: "
-            f"{', '.join(declared) or 'none'}"]})
-    allowed = extensions.check_allowed(ctx.session, profile, ctx.complaint, ctx.instance.id, sla, extension_name)
-    record = DeadlineExtension(complaint_id=ctx.complaint.id, instance_id=ctx.instance.id, timer_id=allowed.timer.id,
+            (f"No running deadline of this case allows {extension_name!r}; allowed now: "
+            f"{', '.join(declared) or 'none'}")]})
+    complaint = ctx.require_complaint()
+    allowed = extensions.check_allowed(ctx.session, profile, complaint, ctx.instance.id, sla, extension_name)
+    record = DeadlineExtension(complaint_id=complaint.id, instance_id=ctx.instance.id, timer_id=allowed.timer.id,
                                sla=allowed.sla.name, extension=allowed.extension.name, reason=reason,
-                               state="requested", requested_by=ctx.actor, requested_at=ctx.now)
+                               state="requested", requested_by=ctx.actor.username, requested_at=ctx.now)
     ctx.session.add(record)
     ctx.session.flush()
     return extensions.apply(ctx, record)
@@ -182,6 +189,6 @@ def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
 def _instruct(ctx: ServiceContext, instruction: str) -> dict:
     from app.engine.deadlines.sla_warnings import coordinators, owners  # noqa: PLC0415
     recipients = {**owners(ctx.session, ctx.settings, _work_tasks(ctx)), **coordinators(ctx.session)}
-    for username, user in sorted(recipients.items()):
+    for _username, user in sorted(recipients.items()):
         _notice(ctx, "instruction", user, instruction=instruction)
     return {"notified": sorted(recipients)}

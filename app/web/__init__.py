@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import cast
 
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.composition import build_runtime
@@ -18,7 +20,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     app = Flask(__name__, instance_path=instance_path)
     app.config.from_mapping(config or {})
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1024 * 1024)  # larger: 413 JSON
-    app.json.sort_keys = False  # bodies keep their declared order: a form's fields in display order
+    # Bodies keep their declared order (a form's fields in display order); Flask's default provider has sort_keys.
+    cast("DefaultJSONProvider", app.json).sort_keys = False
     app.extensions["complaintflow"] = runtime or build_runtime()
 
     from app.web import api, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
@@ -32,7 +35,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     pages.register(app)  # after errors.register: browser routes get HTML error pages, /api/v1 keeps JSON
     app.add_url_rule("/healthz", "healthz", healthz)
     from app.web.server_timing import ServerTiming  # noqa: PLC0415
-    app.wsgi_app = ServerTiming(app.wsgi_app)  # outermost: it times everything the app does
+    # outermost: it times everything the app does. Wrapping wsgi_app is Flask's documented way to add middleware.
+    app.wsgi_app = ServerTiming(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -41,7 +45,7 @@ def _trust_proxies(app: Flask) -> None:
     # it (otherwise every client would share the proxy's address). Trust only as many hops as are really there.
     hops = int(app.config.get("TRUSTED_PROXIES", os.environ.get("COMPLAINTFLOW_TRUSTED_PROXIES", "0")))
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def current_runtime() -> Runtime:

@@ -2,7 +2,7 @@
 result; errors become HTTP responses in app/web/errors.py."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import g, request, url_for
 from flask_smorest import Blueprint
@@ -87,8 +87,8 @@ def list_tasks():
         page = worklist.list_tasks(uow, g.actor, view=args.get("view", "team"), filters=filters,
                                    after=args.get("after"), limit=limit)
         counts = None if args.get("after") else worklist.count_tasks(uow, g.actor)
-    following = (url_for("api.list_tasks", **{**args.to_dict(), "after": page.next_cursor})
-                 if page.next_cursor else None)
+    query: dict[str, Any] = {**args.to_dict(), "after": page.next_cursor}  # url_for's **values are Any
+    following = url_for("api.list_tasks", **query) if page.next_cursor else None
     return {"view": page.view, "tasks": [item.as_dict() for item in page.items], "next": following,
             **({"counts": counts} if counts is not None else {})}
 
@@ -111,7 +111,8 @@ def complete_task(task_id: int):
 
     def complete(uow: UnitOfWork):
         outcome = user_tasks.complete_user_task(uow, g.actor, task_id, data)
-        return outcome, None if outcome.refused else user_tasks.completion_result(uow, g.actor, outcome.task)
+        task = outcome.task  # the completed task's row (set on every completion)
+        return outcome, None if outcome.refused or task is None else user_tasks.completion_result(uow, g.actor, task)
 
     # Retried when a sibling task of the same case won the instance lock; 409 only if this task is gone.
     outcome, body = run_with_retry(current_runtime(), complete)

@@ -35,7 +35,7 @@ def require_actor() -> None:
 
 def _authenticate(credentials: Authorization | None) -> Actor | None:
     check = _CHECKS.get(credentials.type) if credentials else None
-    if check is None:
+    if credentials is None or check is None:
         return None  # no credentials at all is not a guess: nothing to count
     # A bearer token names no account (and 256 random bits are not guessed): it counts for the address only.
     account = (credentials.username or "") if credentials.type == "basic" else None

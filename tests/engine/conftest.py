@@ -1,12 +1,11 @@
 import pytest
 from sqlalchemy import select
 
-from app.composition import build_runtime
 from app.engine.config.settings import load_settings
 from app.engine.demo.loader import load_demo
 from app.engine.identity.users import actor_for
 from app.engine.models import User
-from tests.conftest import _empty_tables
+from tests.conftest import _empty_tables, check_workflow_cache, make_runtime
 from tests.support import CaseDriver
 
 
@@ -16,13 +15,13 @@ def case(demo, actors):
 
 
 @pytest.fixture
-def regime(database_url, clock):
+def regime(database_url, clock, workflow_cache):
     """``regime("uk_fca")``: a case driver on a runtime with that SLA profile active (the demo users and the
     shipped diagrams loaded: deploying them checks every timer's SLA name against the profile)."""
     runtimes = []
 
     def make(profile: str) -> CaseDriver:
-        runtime = build_runtime(database_url, clock=clock, settings=load_settings(sla_profile=profile))
+        runtime = make_runtime(database_url, clock, workflow_cache, settings=load_settings(sla_profile=profile))
         runtimes.append(runtime)
         with runtime.unit_of_work() as uow:
             load_demo(uow)
@@ -31,5 +30,8 @@ def regime(database_url, clock):
 
     yield make
     for runtime in runtimes:
-        _empty_tables(runtime.database)
-        runtime.close()
+        try:
+            check_workflow_cache(runtime, workflow_cache)
+        finally:
+            _empty_tables(runtime.database)
+            runtime.close()

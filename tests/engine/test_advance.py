@@ -16,8 +16,10 @@ def test_a_timer_that_falls_due_during_the_steps_runs_in_the_same_advance():
     workflow = runner.start(spec, subprocess_specs, SandboxedScriptEngine({}), {})
     [first] = runner.ready_user_tasks(workflow)
     refresh = workflow.refresh_timers
+    passes = []  # every engine pass of an advance ends with one timer refresh: count those
 
     def refresh_late():
+        passes.append(len(workflow.event_manager.tasks))
         for task in workflow.event_manager.tasks.values():
             task._set_internal_data(event_value=(datetime.now(UTC) - timedelta(seconds=1)).isoformat())
         refresh()
@@ -26,3 +28,8 @@ def test_a_timer_that_falls_due_during_the_steps_runs_in_the_same_advance():
     runner.complete_user_task(workflow, first.task_id, {})
     assert [t.element_id for t in runner.ready_user_tasks(workflow)] == ["second"]
     assert not runner.snapshot(workflow).timers
+    assert passes == [1, 0], "a pass that reached the timer (made ready by its refresh), one that ran it"
+    passes.clear()
+    runner.complete_user_task(workflow, runner.ready_user_tasks(workflow)[0].task_id, {})
+    assert runner.is_completed(workflow)
+    assert passes == [0], "no timer made ready: one pass"

@@ -15,6 +15,9 @@ from app.engine.models import AuditEvent, DeadlineExtension
 from app.engine.work import user_tasks
 from app.scheduler import fire_due_timers
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 # Monday 2027-03-01 10:00 in Shanghai.
 RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -47,8 +50,8 @@ def in_handling(case):
 
 def actions(case, cid):
     with case.runtime.unit_of_work() as uow:
-        return [e for e in uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid)
-                                                .order_by(AuditEvent.id))]
+        return list(uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid)
+                                                .order_by(AuditEvent.id)))
 
 
 def test_the_decision_timer_knows_its_sla_and_its_clock_start(case, clock):

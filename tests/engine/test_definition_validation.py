@@ -268,7 +268,7 @@ def test_parse_process_names_the_call_activity_of_a_missing_process():
         parse_process(files(sub=None), "Process_minimal")
     error = the_error(raised.value.errors)
     assert (error.element_id, error.line) == ("Call_escalate", line_of(MAIN_TEXT, 'id="Call_escalate"'))
-    spec, subprocess_specs = parse_process(files(sub=None), "Process_minimal", external={"Process_sub"})
+    _spec, subprocess_specs = parse_process(files(sub=None), "Process_minimal", external={"Process_sub"})
     assert subprocess_specs == {}
 
 
@@ -418,8 +418,8 @@ def test_doctype_with_an_external_entity_is_refused_and_never_resolved(ctx, tmp_
 
 @pytest.mark.parametrize("old, new, element_id, expected", [
     ('<bpmn:timerEventDefinition id="TimerDef_reminder">',
-     '<bpmn:messageEventDefinition id="Msg_def" messageRef="Message_missing" /><bpmn:timerEventDefinition '
-     'id="TimerDef_reminder">', "Timer_reminder", "messageRef 'Message_missing' names no <bpmn:message>"),
+     ('<bpmn:messageEventDefinition id="Msg_def" messageRef="Message_missing" /><bpmn:timerEventDefinition '
+     'id="TimerDef_reminder">'), "Timer_reminder", "messageRef 'Message_missing' names no <bpmn:message>"),
     ('<bpmn:timerEventDefinition id="TimerDef_reminder">',
      '<bpmn:compensateEventDefinition id="Comp_def" /><bpmn:timerEventDefinition id="TimerDef_reminder">',
      "Timer_reminder", "Compensation events are not supported"),

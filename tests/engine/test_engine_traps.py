@@ -52,6 +52,7 @@ def test_a_predicted_task_cannot_be_run():
     assert [t.element_id for t in runner.ready_user_tasks(workflow)] == ["enter_items"]
 
 
+@pytest.mark.both_caches
 def test_completing_the_same_task_twice_through_the_service_is_a_conflict(case):
     cid = case.register()
     task = case.task(cid, "classify_complaint")
@@ -64,15 +65,21 @@ def test_completing_the_same_task_twice_through_the_service_is_a_conflict(case):
 
 # --- our script engine is set again after every load --------------------------------------------------------
 
-def test_every_load_gets_the_sandboxed_script_engine(case, actors):
+@pytest.mark.both_caches
+def test_every_load_gets_the_sandboxed_script_engine(case, actors, clock):
+    """Cold, the workflow comes out of deserialize_json with SpiffWorkflow's unsandboxed default engine; warm, out
+    of the cache with the engine of the step that saved it (that step's clock and session). Either way the step
+    installs a fresh sandboxed engine of its own."""
     cid = case.register()
+    later = clock.advance(hours=1)
     with case.runtime.unit_of_work() as uow:
         instance_id = uow.session.scalar(select(ProcessInstance.id).where(ProcessInstance.complaint_id == cid))
-        step = steps.load_instance(uow, actors["intake"], instance_id, uow.now())
+        step = steps.load_instance(uow, actors["intake"], instance_id, later)
         assert isinstance(step.workflow.script_engine, SandboxedScriptEngine)
         task_id = runner.ready_user_tasks(step.workflow)[0].task_id
         with pytest.raises(ScriptFailed, match="__import__"):  # the sandbox refuses it
             runner.evaluate(step.workflow, task_id, "__import__('os').getcwd()")
+        assert runner.evaluate(step.workflow, task_id, "now_iso()") == later.isoformat()  # this step's clock
         assert runner.evaluate(step.workflow, task_id, "sla_due_at('decision', received_at)") > \
             runner.evaluate(step.workflow, task_id, "received_at")
 
@@ -118,6 +125,7 @@ def test_dates_and_money_survive_a_save_and_load():
 
 # --- service-task failures show their real error and leave the instance recoverable ------------------------
 
+@pytest.mark.both_caches
 def test_a_failing_service_task_names_its_error_and_rolls_the_step_back(case, actors):
     cid = case.register()
     task = case.task(cid, "classify_complaint")

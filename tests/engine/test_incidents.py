@@ -12,6 +12,9 @@ from app.engine.process import incidents, timers
 from app.scheduler import fire_due_timers
 from app.tasks import OPERATORS
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 
 def _instance_of(runtime, cid) -> int:
     with runtime.unit_of_work() as uow:

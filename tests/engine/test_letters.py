@@ -8,9 +8,9 @@ import pytest
 from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 from app.engine.letters import KINDS, NOTICE_KINDS, language_for, open_work, render_letter, render_notice
 
-DECISION = dict(customer_name="Li Wei", tracking_number="CF-20270104-ABCD", customer_message="We refunded the fee.",
-                facts_checked="The fee was posted twice.", decision_basis="Card terms, clause 4.2",
-                redress_amount="25.00", remedy_type="monetary_redress")
+DECISION = {"customer_name": "Li Wei", "tracking_number": "CF-20270104-ABCD", "customer_message": "We refunded the fee.",
+                "facts_checked": "The fee was posted twice.", "decision_basis": "Card terms, clause 4.2",
+                "redress_amount": "25.00", "remedy_type": "monetary_redress"}
 
 
 def profile(name):
@@ -49,9 +49,9 @@ def test_dates_are_local_to_the_regime():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_letter_renders_in_both_languages_without_template_residue(kind):
-    facts = dict(customer_name="Li Wei", tracking_number="CF-1", product="Credit card", customer_message="OK",
-                 deadline=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
-                 previous_deadline=datetime(2027, 2, 1, 9, 0, tzinfo=UTC), reason="Complex case")
+    facts = {"customer_name": "Li Wei", "tracking_number": "CF-1", "product": "Credit card", "customer_message": "OK",
+                 "deadline": datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+                 "previous_deadline": datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "reason": "Complex case"}
     for language in ("en", "zh_CN"):
         letter = render_letter(kind, language, profile("cn_cbirc"), **facts)
         assert letter.subject and "CF-1" in letter.body + letter.subject
@@ -72,9 +72,9 @@ class Staff:
         self.locale, self.timezone = locale, timezone
 
 
-NOTICE_FACTS = dict(tracking_number="CF-7", customer_name="Li Wei", sla="decision", level=1, percent=75,
-                    due_at=datetime(2027, 3, 1, 9, 0, tzinfo=UTC), instruction="Call the customer today.",
-                    open_work=[("Investigate complaint", "Credit cards"), ("Approve resolution", None)])
+NOTICE_FACTS = {"tracking_number": "CF-7", "customer_name": "Li Wei", "sla": "decision", "level": 1, "percent": 75,
+                    "due_at": datetime(2027, 3, 1, 9, 0, tzinfo=UTC), "instruction": "Call the customer today.",
+                    "open_work": [("Investigate complaint", "Credit cards"), ("Approve resolution", None)]}
 
 
 @pytest.mark.parametrize("kind", NOTICE_KINDS)

@@ -11,6 +11,9 @@ from app.engine.core.errors import StaleInstance
 from app.engine.models import OutboxMessage
 from app.engine.work import user_tasks
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 
 class _DryRun(Exception):
     """Rolls the dry run back."""

@@ -12,6 +12,9 @@ from app.engine.core.errors import InvalidSubmission, NotAllowed
 from app.engine.governance import definitions, migration
 from app.engine.models import AuditEvent, ProcessDefinition, ProcessInstance, UserTask
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 
 def new_version(runtime, actor):
     """v2: the reopening decision renamed (a removed task for cases waiting there) and the approval moved from

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.engine.access import read_policy
 from app.engine.complaints import registration
+from app.engine.config.settings import load_settings
 from app.engine.core.actors import SCHEDULER, Actor
 from app.engine.core.errors import NotAllowed, NotFound
 from app.engine.models import Complaint, UserTask
@@ -22,7 +23,7 @@ def driver(demo, actors):
 
 def readable(runtime, actor) -> set[int]:
     with runtime.unit_of_work() as uow:
-        return set(uow.session.scalars(select(Complaint.id).where(read_policy.complaint_scope(actor))))
+        return set(uow.session.scalars(select(Complaint.id).where(read_policy.complaint_scope(uow.settings, actor))))
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_intake_loses_sight_of_cases_it_neither_registered_nor_worked_on(demo, a
 def test_system_reads_everything_and_an_unknown_role_nothing(demo, cases):
     assert readable(demo, SCHEDULER) == set(cases.values())
     assert readable(demo, Actor("stranger", 999, frozenset({"visitor"}))) == set()
-    assert read_policy.audience(Actor("stranger", 999, frozenset({"visitor"}))) == "none"
+    assert read_policy.audience(demo, Actor("stranger", 999, frozenset({"visitor"}))) == "none"
 
 
 def test_require_complaint_404_then_403(demo, actors, cases):
@@ -106,11 +107,13 @@ def test_fields_by_audience(demo, actors, cases):
 
 
 def test_unclassified_variables_stay_internal():
+    table = load_settings().permissions
     officer = Actor("o", 1, frozenset({"department_officer"}), "cards")
     data = {"root_cause": "x", "triage_note": "y", "brand_new_field": "z", "tracking_number": "CF-1"}
-    assert read_policy.filter_variables(officer, data) == {"root_cause": "x", "tracking_number": "CF-1"}
-    assert read_policy.filter_variables(Actor("c", 2, frozenset({"customer"})), data) == {"tracking_number": "CF-1"}
-    assert read_policy.filter_variables(Actor("k", 3, frozenset({"coordinator"})), data) == data
+    assert read_policy.filter_variables(table, officer, data) == {"root_cause": "x", "tracking_number": "CF-1"}
+    customer, coordinator = Actor("c", 2, frozenset({"customer"})), Actor("k", 3, frozenset({"coordinator"}))
+    assert read_policy.filter_variables(table, customer, data) == {"tracking_number": "CF-1"}
+    assert read_policy.filter_variables(table, coordinator, data) == data
 
 
 def test_customer_task_context_has_no_case_file(demo, actors, driver):
@@ -125,7 +128,7 @@ def test_customer_task_context_has_no_case_file(demo, actors, driver):
     driver.approve(cid)
     task = driver.task(cid, "record_feedback")
     assert "approval_comment" in task.context and "findings" in task.context  # what the filter has to remove
-    context = read_policy.task_context(actors["customer"], task)
+    context = read_policy.task_context(demo, actors["customer"], task)
     assert context and not {"findings", "approval_comment", "resolution_summary", "customer_message",
                             "redress_amount", "lead_department"} & set(context)
 

@@ -112,6 +112,10 @@ def test_every_exception_a_script_raises_is_a_script_error(raised):
 def test_a_real_interrupt_is_not_mistaken_for_the_scripts_own():
     """Ctrl+C (or a worker being stopped) while a script runs still stops the process."""
     import _thread
+    import signal
+    # interrupt_main() does nothing while SIGINT is ignored, as it is for a job started in the background
+    # (nohup, setsid, &): install Python's own handler for this test, whatever disposition the run inherited.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.2, _thread.interrupt_main)
     timer.start()
     try:
@@ -119,6 +123,7 @@ def test_a_real_interrupt_is_not_mistaken_for_the_scripts_own():
             SandboxEnvironment({}, Limits(seconds=10)).execute("i = 0\nwhile True:\n    i += 1", {})
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- through a workflow: the element is named and nothing of the step is kept ----------------------------------

@@ -1,10 +1,14 @@
 """The scheduler fires several instances per transaction, each step in a savepoint (issue 15): a failing step loses
 nothing of the others (tests/engine/test_incidents.py), and a commit that fails for the whole batch is retried one
 instance per transaction, so every timer still fires, once."""
+import pytest
 from sqlalchemy import event, func, select
 
 from app.engine.models import AuditEvent
 from app.scheduler import fire_due_timers
+
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
 
 
 def test_a_batch_whose_commit_fails_is_fired_again_one_instance_at_a_time(case, clock):

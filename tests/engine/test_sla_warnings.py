@@ -15,6 +15,9 @@ from app.engine.models import AuditEvent, OutboxMessage
 from app.engine.work import worklist
 from app.scheduler import fire_due_timers, run_once
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 RECEIVED = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
 

@@ -3,18 +3,23 @@ queries and writes only what changed; a step on the version this process saved t
 the cache. The bounds make a regression (a per-row query, an extra flush, a lost cache) fail here."""
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, update
 
 from app.engine.models import ProcessInstance
 from app.engine.work import user_tasks
 from app.engine.workflow import serialization
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 # A plain completion (an investigation: one task done, the next one created, no timer change). Reads: the task
 # with its instance, complaint (the caller's right) and open-incident flag in one query, then the instance's
-# timers; on the version this process saved, the ready task rows are known (no query).
+# timers; warm (on the version this process saved) the ready task rows are known, cold (the workflow loaded from
+# its row) they are read in one more query. The definition's spec is cached per process in both.
 # Writes: audit INSERT, complaint UPDATE, instance UPDATE (the version check), task UPDATE, task INSERT.
-MAX_READS = 2
-MAX_WRITES = 5
+READS = {"warm": 2, "cold": 3}
+WRITES = 5
 
 
 @contextmanager
@@ -42,7 +47,7 @@ def _complete(case, cid, element_id, data):
     return seen
 
 
-def test_a_plain_completion_stays_within_its_statement_budget(case):
+def test_a_plain_completion_stays_within_its_statement_budget(case, workflow_cache):
     cid = case.register()
     case.classify(cid)
     case.triage(cid)
@@ -50,26 +55,30 @@ def test_a_plain_completion_stays_within_its_statement_budget(case):
                                                           "posting", "proposed_remedy": "Refund"})
     reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     writes = [s for s in seen if s not in reads]
-    assert len(reads) <= MAX_READS, "\n".join(reads)
-    assert len(writes) <= MAX_WRITES, "\n".join(writes)
+    assert len(reads) == READS[workflow_cache], "\n".join(reads)
+    assert len(writes) == WRITES, "\n".join(writes)
 
 
-def test_a_step_on_the_current_version_skips_deserialization(case, monkeypatch):
+def test_a_step_on_the_current_version_skips_deserialization(case, monkeypatch, workflow_cache):
+    """Warm, a step on the version this process saved takes the live workflow; cold, every step deserializes.
+    The cache's counters agree with the deserializations counted here: one load per step that missed."""
     loads = []
     original = serialization.load_state
     monkeypatch.setattr("app.engine.process.steps.load_state",
                         lambda *a, **kw: loads.append(1) or original(*a, **kw))
+    cache = case.runtime.workflows
     cid = case.register()
     case.classify(cid)
     case.triage(cid)
-    assert loads == [], "each step ran on the version this process had just saved"
+    assert len(loads) == {"warm": 0, "cold": 2}[workflow_cache], "warm: each step ran on the version just saved"
     # Someone else moved the row on (another process): the next step must read the stored state.
     with case.runtime.unit_of_work() as uow:
         row = uow.session.query(ProcessInstance).filter_by(complaint_id=cid).one()
         uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == row.id)
                             .values(lock_version=row.lock_version + 1))
     case.investigate(cid, "cards")
-    assert loads == [1]
+    assert len(loads) == {"warm": 1, "cold": 3}[workflow_cache]
+    assert (cache.hits, cache.misses) == {"warm": (2, 1), "cold": (0, 3)}[workflow_cache]
 
 
 class _Blocking:

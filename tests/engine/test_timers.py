@@ -9,6 +9,9 @@ from app.engine.core.errors import Conflict
 from app.engine.models import AuditEvent, UserTask
 from app.scheduler import fire_due_timers
 
+# Each test runs warm and cold (live-workflow cache on, off): tests/conftest.py, WORKFLOW_CACHES.
+pytestmark = pytest.mark.both_caches
+
 
 def _waiting(case, cid, element_id):
     return [t for t in case.timers(cid) if t.element_id == element_id and t.state == "waiting"]

@@ -43,7 +43,8 @@ def test_a_second_breach_adds_a_note_to_the_open_intervention(case, clock):
     assert case.complaint(cid).escalation_level == 1
 
 
-def test_the_head_not_acting_in_time_escalates_to_an_executive(case, clock):
+def test_the_head_not_acting_in_time_escalates_to_an_executive(case, clock, workflow_cache):
+    cache = case.runtime.workflows
     cid = breach_first_response(case, clock)
     clock.advance(hours=24, minutes=1)
     assert fire_due_timers(case.runtime).fired == 1
@@ -59,6 +60,9 @@ def test_the_head_not_acting_in_time_escalates_to_an_executive(case, clock):
     [instruction, *_] = case.messages(cid, "instruction")
     assert instruction.body.rstrip().endswith("Classify it today")    # the head's words, under a translated line
     assert case.complaint(cid).tracking_number in instruction.subject
+    # Three steps on started instances (the breach, the head's deadline on the escalation, the instruction):
+    # warm, each on the workflow this process cached; cold, each deserialized from its row.
+    assert (cache.hits, cache.misses) == {"warm": (3, 0), "cold": (0, 3)}[workflow_cache]
 
 
 def test_the_head_reassigns_the_open_work_to_a_person(case, clock):
@@ -92,11 +96,11 @@ def test_the_head_extends_a_running_deadline_from_the_intervention(case, clock):
     cid = breach_first_response(case, clock)     # first response breached; the decision clock will run
     case.classify(cid)
     case.triage(cid)
-    before = [t for t in case.timers(cid) if t.sla == "decision" and t.state == "waiting"][0].due_at
+    before = next(t for t in case.timers(cid) if t.sla == "decision" and t.state == "waiting").due_at
     case.complete(cid, "intervene_overdue_complaint", {"intervention_action": "extend", "extension": "complex_case",
                                                        "instruction": "Records from the card scheme are needed"},
                   actor=case.actors["head"])
-    after = [t for t in case.timers(cid) if t.sla == "decision" and t.state == "waiting"][0].due_at
+    after = next(t for t in case.timers(cid) if t.sla == "decision" and t.state == "waiting").due_at
     assert after == before + timedelta(days=15)
     assert len(case.messages(cid, "extension_notice")) == 1
     assert "intervene_overdue_complaint" not in case.ready_names(cid)

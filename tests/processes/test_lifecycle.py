@@ -1,6 +1,9 @@
 """The complaint process, path by path, through the real engine and database.
 
-Every step is its own transaction that reloads the workflow from its stored state, as production does.
+Every step is its own transaction. Each test runs twice (tests/processes/conftest.py): cold, where every step
+reloads the workflow from its stored state (deserialized, the sandboxed script engine installed again), as
+production does for an instance last stepped by another process or before a restart; and warm, where a step on
+the version this process saved takes the live workflow from the cache, as production does otherwise.
 """
 from datetime import timedelta
 
@@ -8,7 +11,8 @@ from app.composition import build_runtime
 from tests.support import CaseDriver
 
 
-def test_approved_first_time(case):
+def test_approved_first_time(case, workflow_cache):
+    cache = case.runtime.workflows
     cid = case.register()
     assert case.complaint(cid).status == "classifying"
     assert [m.kind for m in case.messages(cid)] == []
@@ -28,6 +32,8 @@ def test_approved_first_time(case):
     assert complaint.closed_at is not None and complaint.reopen_count == 0
     assert case.ready(cid) == []
     assert {t.state for t in case.timers(cid)} == {"cancelled"}
+    # Six completions, six steps: warm, each took the workflow its predecessor cached; cold, each loaded the row.
+    assert (cache.hits, cache.misses) == {"warm": (6, 0), "cold": (0, 6)}[workflow_cache]
 
 
 def test_rejected_then_approved_carries_the_comment_to_the_rework(case):

@@ -2,15 +2,18 @@
 
 Two questions, answered here and nowhere else:
 
-* **Which complaints** an actor may read: ``complaint_scope(actor)`` is a SQL where-clause on ``Complaint``, so
-  lists, exports and counts filter in the database; ``may_read_complaint`` / ``require_complaint`` evaluate the
-  same clause for one complaint, so a single complaint and a list can never disagree.
+* **Which complaints** an actor may read: ``complaint_scope(settings, actor)`` is a SQL where-clause on
+  ``Complaint``, so lists, exports and counts filter in the database; ``may_read_complaint`` /
+  ``require_complaint`` evaluate the same clause for one complaint, so a single complaint and a list can never
+  disagree.
 * **Which fields**: every field of a complaint and every process variable belongs to one *field class*
   (``PUBLIC``, ``SUBMITTED``, ``CASE_FILE``, ``INTERNAL``), declared once as data below; an actor's *audience*
   says which classes it sees. A variable nobody classified is ``INTERNAL``: a new form field stays with
   complaint management until someone decides otherwise.
 
-Scopes (an actor with several roles gets the union; the widest audience wins):
+Scopes (an actor with several roles gets the union; the widest audience wins). Which roles get which scope and
+which audience is data, config/permissions.toml (the ``complaint.read_*`` actions and ``[audiences]``); what each
+scope and audience means is code, here:
 
 * customer: the complaints they registered; audience ``customer`` = public fields and their own submissions
   (what they entered at registration and as feedback), the customer-facing messages sent to them, milestones
@@ -36,17 +39,20 @@ complaint management's own notes (classification and triage notes).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement, True_
 
+from app.engine.access import permissions
+from app.engine.access.permissions import TableSource
+from app.engine.config.permissions import NO_AUDIENCE
 from app.engine.core.actors import Actor
 from app.engine.core.errors import NotAllowed, NotFound
 from app.engine.models import AuditEvent, Complaint, Incident, OutboxMessage, UserTask
 
 if TYPE_CHECKING:
+    from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
 
 # --- field classes and audiences -------------------------------------------------------------------------
@@ -56,24 +62,15 @@ SUBMITTED = "submitted"    # what the customer entered (registration facts, feed
 CASE_FILE = "case_file"    # what the people handling the case need: findings, drafts, decisions, staff names
 INTERNAL = "internal"      # complaint management's own notes
 
+# What each audience sees, widest first as config/permissions.py's AUDIENCES ranks them; which roles read with
+# which audience is config/permissions.toml [audiences].
 AUDIENCE_CLASSES: dict[str, frozenset[str]] = {
     "internal": frozenset({PUBLIC, SUBMITTED, CASE_FILE, INTERNAL}),
     "case_file": frozenset({PUBLIC, SUBMITTED, CASE_FILE}),
     "customer": frozenset({PUBLIC, SUBMITTED}),
     "channel": frozenset({PUBLIC}),
-    "none": frozenset(),
+    NO_AUDIENCE: frozenset(),
 }
-# Widest first: an actor with several roles gets the first audience one of its roles grants.
-ROLE_AUDIENCES: tuple[tuple[str, str], ...] = (
-    ("system", "internal"), ("coordinator", "internal"), ("approver", "internal"),
-    ("head_of_complaints", "internal"), ("executive", "internal"), ("compliance", "internal"),
-    ("department_officer", "case_file"), ("intake_agent", "case_file"),
-    ("customer", "customer"), ("channel", "channel"),
-)
-ALL_COMPLAINT_ROLES = frozenset({"system", "coordinator", "approver", "head_of_complaints", "executive",
-                                 "compliance"})
-DEFINITION_ROLES = frozenset({"system", "process_owner", "compliance", "head_of_complaints"})
-FIGURE_ROLES = frozenset({"system", "process_owner", "compliance", "head_of_complaints", "coordinator"})
 
 # The complaint row, by field class. ``department_in_charge`` is the lead department's *name* (never people).
 COMPLAINT_FIELDS: dict[str, str] = {
@@ -107,6 +104,15 @@ VARIABLE_CLASSES: dict[str, str] = {
     "classification_note": INTERNAL, "triage_note": INTERNAL,
 }
 
+# The values an event changed (its before/after, audit/writer.py), by field class; unlisted: INTERNAL. A
+# completion's before/after is form data instead, classed as the process variables above.
+CHANGE_CLASSES: dict[str, str] = {
+    "assignee": CASE_FILE, "follow_up_at": CASE_FILE, "due_at": CASE_FILE, "is_overdue": CASE_FILE,
+    "escalation_level": CASE_FILE, "warned_level": CASE_FILE, "state": CASE_FILE, "definition_id": CASE_FILE,
+    "version": CASE_FILE, "review": CASE_FILE,
+}
+FORM_DATA_ACTIONS = frozenset({"task_completed"})
+
 # What the public audiences see of the history: milestones only, without who or any detail.
 PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed",
                             "deadline_extended"})
@@ -114,65 +120,62 @@ PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "rep
 CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply", "extension_notice", "holding_response"})
 
 
-def audience(actor: Actor) -> str:
-    """``internal`` | ``case_file`` | ``customer`` | ``channel`` | ``none``."""
-    return next((aud for role, aud in ROLE_AUDIENCES if role in actor.roles), "none")
+def audience(source: TableSource, actor: Actor) -> str:
+    """``internal`` | ``case_file`` | ``customer`` | ``channel`` | ``none``: the widest one the actor's roles get
+    in config/permissions.toml ``[audiences]``."""
+    return permissions.table(source).audience_of(actor.roles)
 
 
-def visible_classes(actor: Actor) -> frozenset[str]:
-    return AUDIENCE_CLASSES[audience(actor)]
+def visible_classes(source: TableSource, actor: Actor) -> frozenset[str]:
+    return AUDIENCE_CLASSES[audience(source, actor)]
 
 
-def may_read_definitions(actor: Actor) -> bool:
-    return actor.has_any_role(DEFINITION_ROLES)
+def may_read_definitions(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "definition.read")
 
 
-def may_read_figures(actor: Actor) -> bool:
-    return actor.has_any_role(FIGURE_ROLES)
+def may_read_figures(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "figures.read")
 
 
-def filter_variables(actor: Actor, data: dict | None) -> dict:
+def filter_variables(source: TableSource, actor: Actor, data: dict | None) -> dict:
     """Process variables (task context, form data, audit detail) the actor may see."""
-    classes = visible_classes(actor)
+    classes = visible_classes(source, actor)
     return {k: v for k, v in (data or {}).items() if VARIABLE_CLASSES.get(k, INTERNAL) in classes}
 
 
 # --- which complaints ------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _configured_lane_roles() -> dict[str, tuple[str, ...]]:
-    from app.engine.config.settings import load_settings  # noqa: PLC0415 - only when no runtime settings are given
-    return load_settings().lane_roles
-
-
-def complaint_scope(actor: Actor, lane_roles: dict[str, tuple[str, ...]] | None = None) -> ColumnElement[bool]:
-    """Where-clause on ``Complaint``: the complaints ``actor`` may read. ``lane_roles`` defaults to config/."""
-    if actor.has_any_role(ALL_COMPLAINT_ROLES):
+def complaint_scope(settings: Settings, actor: Actor) -> ColumnElement[bool]:
+    """Where-clause on ``Complaint``: the complaints ``actor`` may read (the runtime's settings: its permission
+    table and its lanes)."""
+    if permissions.may(settings, actor, "complaint.read_all"):
         return true()
     uid = actor.user_id
     clauses = []
-    if uid is not None and actor.has_any_role({"customer", "channel", "intake_agent"}):
+    if uid is not None and permissions.may(settings, actor, "complaint.read_registered"):
         clauses.append(Complaint.registered_by_id == uid)
-    if actor.has_any_role({"department_officer"}):
+    if permissions.may(settings, actor, "complaint.read_department"):
         clauses.append(_task_exists(or_(UserTask.assignee_id == uid, UserTask.completed_by_id == uid))
                        if uid is not None else false())
         if actor.department:
             clauses += [Complaint.lead_department == actor.department,
                         _task_exists(UserTask.department == actor.department)]
-    if actor.has_any_role({"intake_agent"}):
-        lanes = [lane for lane, roles in (lane_roles or _configured_lane_roles()).items() if "intake_agent" in roles]
+    lane_workers = actor.roles & permissions.table(settings).roles_for("complaint.read_lane_work")
+    if lane_workers:
+        lanes = [lane for lane, roles in settings.lane_roles.items() if lane_workers.intersection(roles)]
         waiting = (UserTask.state == "ready") & UserTask.lane.in_(lanes)
         clauses.append(_task_exists(or_(waiting, UserTask.completed_by_id == uid) if uid is not None else waiting))
     return or_(*clauses) if clauses else false()
 
 
-def _task_exists(condition) -> ColumnElement[bool]:
+def _task_exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists(select(UserTask.id).where(UserTask.complaint_id == Complaint.id, condition))
 
 
 def may_read_complaint(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> bool:
     # The same clause as the lists, evaluated for this one row: a list and a single read never disagree.
-    scope = complaint_scope(actor, uow.settings.lane_roles)
+    scope = complaint_scope(uow.settings, actor)
     if isinstance(scope, True_):  # every complaint: no need to ask the database
         return True
     query = select(Complaint.id).where(Complaint.id == complaint.id, scope)
@@ -193,7 +196,7 @@ def require_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Compl
 
 def complaint_summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
     """The complaint row's fields this actor sees (no history, tasks or messages). Does not check the scope."""
-    classes = visible_classes(actor)
+    classes = visible_classes(uow, actor)
     values = _complaint_values(uow, complaint)
     return {name: values[name] for name, cls in COMPLAINT_FIELDS.items() if cls in classes}
 
@@ -201,9 +204,9 @@ def complaint_summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> di
 def complaint_view(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
     """The complaint as this actor may see it: fields, process variables, open tasks, history and messages by
     audience. Call it on a complaint from ``require_complaint`` (it does not check the scope itself)."""
-    aud = audience(actor)
+    aud = audience(uow, actor)
     view = complaint_summary(uow, actor, complaint)
-    if aud == "none":
+    if aud == NO_AUDIENCE:
         return view
     view["history"] = _history(uow, actor, complaint)
     if aud == "channel":
@@ -213,7 +216,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
         return view
     tasks = list(uow.session.scalars(select(UserTask).where(UserTask.complaint_id == complaint.id)
                                      .order_by(UserTask.id)))
-    view["variables"] = _variables(actor, tasks)
+    view["variables"] = _variables(uow, actor, tasks)
     view["open_tasks"] = [{"id": t.id, "name": t.element_id, "title": t.title, "lane": t.lane,
                            "department": t.department, "due_at": _iso(t.due_at)}
                           for t in tasks if t.state == "ready"]
@@ -239,9 +242,9 @@ def incident_view(incident: Incident) -> dict:
             "resolved_at": iso(incident.resolved_at)}
 
 
-def task_context(actor: Actor, task: UserTask) -> dict:
+def task_context(source: TableSource, actor: Actor, task: UserTask) -> dict:
     """The facts shown next to a task's form, filtered for this actor."""
-    return filter_variables(actor, task.context)
+    return filter_variables(source, actor, task.context)
 
 
 def _complaint_values(uow: UnitOfWork, complaint: Complaint) -> dict:
@@ -267,37 +270,48 @@ VIEW_VARIABLES = ("category", "severity", "urgent", "lead_department", "departme
                   "approval_comment", "customer_satisfied", "satisfaction_rating", "reopen_count")
 
 
-def _variables(actor: Actor, tasks: list[UserTask]) -> dict:
+def _variables(uow: UnitOfWork, actor: Actor, tasks: list[UserTask]) -> dict:
     """The variables as the most recent task saw or set them (the complaint's task rows in id order, not the
     workflow)."""
     merged: dict = {}
     for row in tasks:
         for data in (row.context, row.submitted_data):
             merged.update({k: v for k, v in (data or {}).items() if k in VIEW_VARIABLES})
-    return filter_variables(actor, merged)
+    return filter_variables(uow, actor, merged)
 
 
 def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
     events = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == complaint.id)
                                  .order_by(AuditEvent.occurred_at, AuditEvent.id))
-    if CASE_FILE not in visible_classes(actor):
+    if CASE_FILE not in visible_classes(uow, actor):
         return [{"at": _iso(e.occurred_at), "action": e.action} for e in events if e.action in PUBLIC_ACTIONS]
-    return [{"at": _iso(e.occurred_at), "actor": e.actor, "action": e.action, "detail": _detail(actor, e.detail)}
+    return [{"at": _iso(e.occurred_at), "actor": e.actor, "action": e.action, "detail": _detail(uow, actor, e.detail),
+             "before": _change(uow, actor, e.action, e.before), "after": _change(uow, actor, e.action, e.after)}
             for e in events]
 
 
-def _detail(actor: Actor, detail: dict | None) -> dict:
+def _detail(uow: UnitOfWork, actor: Actor, detail: dict | None) -> dict:
     # Bookkeeping keys (element ids, SLA names, recipients) are case file; submitted form data is filtered.
     detail = dict(detail or {})
     if isinstance(detail.get("data"), dict):
-        detail["data"] = filter_variables(actor, detail["data"])
+        detail["data"] = filter_variables(uow, actor, detail["data"])  # a completion recorded before 0012
     return detail
+
+
+def _change(uow: UnitOfWork, actor: Actor, action: str, values: dict | None) -> dict | None:
+    """An event's before or after as the actor may see it: the history's detail rule, value by value."""
+    if values is None:
+        return None
+    if action in FORM_DATA_ACTIONS:
+        return filter_variables(uow, actor, values)
+    classes = visible_classes(uow, actor)
+    return {k: v for k, v in values.items() if CHANGE_CLASSES.get(k, INTERNAL) in classes}
 
 
 def _messages(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
     messages = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
                                    .order_by(OutboxMessage.id))
-    if CASE_FILE in visible_classes(actor):
+    if CASE_FILE in visible_classes(uow, actor):
         return [{"kind": m.kind, "recipient": m.recipient, "subject": m.subject, "created_at": _iso(m.created_at),
                  "sent_at": _iso(m.sent_at)} for m in messages]
     # The customer reads what was sent to them, and only that.

@@ -17,18 +17,21 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from app.engine.access import read_policy
+from app.engine.access import permissions, read_policy
 from app.engine.config.settings import SlaDefinition, SlaExtension
 from app.engine.core.actors import Actor
-from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.deadlines.sla import add_duration, resolve_sla
 from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
 from app.engine.process import steps
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.engine.config.settings import Settings, SlaProfile
+    from app.engine.process.service_tasks import ServiceContext
     from app.engine.runtime import UnitOfWork
 
-REQUESTING_ROLES = frozenset({"coordinator", "head_of_complaints"})
 COMPLAINT_PROCESS = "complaint_handling"
 MAX_REASON = 2000
 LIVE_STATES = ("requested", "awaiting_approval", "applied")
@@ -44,22 +47,24 @@ class Allowed:
     new_due_at: datetime
 
 
-def new_due_at(profile, sla: SlaDefinition, extension: SlaExtension, timer: Timer) -> datetime:
+def new_due_at(profile: SlaProfile, sla: SlaDefinition, extension: SlaExtension, timer: Timer) -> datetime:
     """``total``: the new total counted from the clock's start; ``add``: added to the current deadline. Both
     count the way the SLA counts (CBIRC's 30 days are calendar days, DISP's 35 business days business days)."""
     if extension.total:
         return add_duration(profile, sla.counting, extension.total, timer.started_at or timer.created_at)
+    # The profile gives every extension a total or an add (config check); a waiting timer has its due time.
+    assert extension.add is not None and timer.due_at is not None
     return add_duration(profile, sla.counting, extension.add, timer.due_at)
 
 
-def check_allowed(session, profile, complaint: Complaint, instance_id: int, sla_name: str,
+def check_allowed(session: Session, profile: SlaProfile, complaint: Complaint, instance_id: int, sla_name: str,
                   extension_name: str) -> Allowed:
     """Refuse, naming why, an extension the profile does not allow for this case now (Conflict, HTTP 409)."""
     try:
         sla = resolve_sla(profile, sla_name, complaint.product)
     except KeyError:
-        raise InvalidSubmission({"sla": [f"Profile {profile.name!r} has no deadline named {sla_name!r}; known: "
-                                         f"{', '.join(sorted(profile.slas))}"]}) from None
+        raise InvalidSubmission({"sla": [(f"Profile {profile.name!r} has no deadline named {sla_name!r}; known: "
+                                         f"{', '.join(sorted(profile.slas))}")]}) from None
     named = f"the '{sla.name}' deadline of profile {profile.name!r}"
     if not sla.extensions:
         raise Conflict(f"No extension is allowed: {named} declares none")
@@ -87,11 +92,12 @@ def check_allowed(session, profile, complaint: Complaint, instance_id: int, sla_
     return Allowed(sla=sla, extension=extension, timer=timer, new_due_at=new_due_at(profile, sla, extension, timer))
 
 
-def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int, data: dict) -> tuple[DeadlineExtension, steps.Outcome]:
+def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int,
+                      data: dict) -> tuple[DeadlineExtension, steps.Outcome]:
     """The coordinator's request (API and page). Returns the extension row and the step's outcome (the adapter
     raises a refusal after the commit: a deadline that fired first stays fired)."""
-    if not actor.has_any_role(REQUESTING_ROLES):
-        raise NotAllowed("Only coordinators and the head of complaint management may extend a deadline")
+    permissions.require(uow, actor, "deadline.extend",
+                        "Only coordinators and the head of complaint management may extend a deadline")
     sla_name, extension_name, reason = _parse(data)
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     instance = _running_instance(uow, complaint)
@@ -107,14 +113,16 @@ def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int, data: di
     payload = {"extension_id": record.id, "sla": record.sla, "extension": record.extension, "reason": reason,
                "approval_role": allowed.extension.approval_role, "requested_by": actor.username,
                "timer": allowed.timer.spiff_task_id,
-               "previous_due_at": allowed.timer.due_at.isoformat(), "new_due_at": allowed.new_due_at.isoformat()}
+               "previous_due_at": allowed.timer.due_at.isoformat() if allowed.timer.due_at else None,
+               "new_due_at": allowed.new_due_at.isoformat()}
     outcome = steps.run_step(uow, actor, instance.id, steps.ExtendDeadline(payload), now=now)
+    assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
     if outcome.refused:
         record.state, record.comment, record.decided_at = "refused", outcome.refused, now
     return record, outcome
 
 
-def apply(ctx, record: DeadlineExtension, *, comment: str | None = None) -> dict:
+def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None = None) -> dict:
     """Move the deadline (called by the service tasks inside the step): the workflow's timer through
     ``ctx.reschedule_timer`` (the step saves its row and re-arms its warnings), the record, the history and the
     customer's letter. A deadline that passed while the request waited for approval is not moved."""
@@ -124,10 +132,10 @@ def apply(ctx, record: DeadlineExtension, *, comment: str | None = None) -> dict
     sla = profile.slas.get(record.sla)
     extension = next((e for e in (sla.extensions if sla else ()) if e.name == record.extension), None)
     timer = ctx.session.get(Timer, record.timer_id) if record.timer_id else None
-    record.decided_by, record.decided_at = ctx.actor, ctx.now
+    record.decided_by, record.decided_at = ctx.actor.username, ctx.now
     if comment:
         record.comment = comment
-    if extension is None or timer is None or timer.state != "waiting" or timer.due_at is None:
+    if sla is None or extension is None or timer is None or timer.state != "waiting" or timer.due_at is None:
         record.state = "refused"
         record.comment = "The deadline was no longer running when the extension was to be applied"
         ctx.audit("extension_refused", extension_id=record.id, sla=record.sla, extension=record.extension,
@@ -144,9 +152,10 @@ def apply(ctx, record: DeadlineExtension, *, comment: str | None = None) -> dict
                   reason=record.comment)
         return {"applied": False, "extension_id": record.id}
     record.state, record.previous_due_at, record.new_due_at = "applied", previous, due
-    ctx.audit("deadline_extended", extension_id=record.id, sla=record.sla, extension=record.extension,
-              reason=record.reason, previous_due_at=previous.isoformat(), new_due_at=due.isoformat(),
-              requested_by=record.requested_by, approved_by=ctx.actor if extension.approval_role else None)
+    ctx.audit("deadline_extended", before={"due_at": previous.isoformat()}, after={"due_at": due.isoformat()},
+              extension_id=record.id, sla=record.sla, extension=record.extension, reason=record.reason,
+              requested_by=record.requested_by,
+              approved_by=ctx.actor.username if extension.approval_role else None)
     message_id = None
     complaint = ctx.complaint
     if extension.customer_notice and complaint is not None:
@@ -158,17 +167,20 @@ def apply(ctx, record: DeadlineExtension, *, comment: str | None = None) -> dict
     return {"applied": True, "extension_id": record.id, "new_due_at": due.isoformat(), "message_id": message_id}
 
 
-def refuse(ctx, record: DeadlineExtension, comment: str | None) -> dict:
-    record.state, record.decided_by, record.decided_at, record.comment = "refused", ctx.actor, ctx.now, comment
+def refuse(ctx: ServiceContext, record: DeadlineExtension, comment: str | None) -> dict:
+    record.state, record.decided_by, record.decided_at, record.comment = ("refused", ctx.actor.username, ctx.now,
+                                                                          comment)
     ctx.audit("extension_refused", extension_id=record.id, sla=record.sla, extension=record.extension,
               reason=comment)
     return {"applied": False, "extension_id": record.id}
 
 
-def withdraw_pending(ctx, reason: str) -> list[int]:
+def withdraw_pending(ctx: ServiceContext, reason: str) -> list[int]:
     """Requests of this case still waiting (for the head's approval) when it closes: withdrawn, with the reason
     in the record and the history. The diagram cancels their approval task in the same step (the terminate
     end event); without this the record would say "awaiting approval" for ever."""
+    if ctx.complaint is None:  # a process without a case has no requests
+        return []
     pending = ctx.session.scalars(select(DeadlineExtension).where(
         DeadlineExtension.complaint_id == ctx.complaint.id,
         DeadlineExtension.state.in_(("requested", "awaiting_approval"))).order_by(DeadlineExtension.id)).all()
@@ -189,13 +201,13 @@ def view(record: DeadlineExtension) -> dict:
 
 def list_extensions(uow: UnitOfWork, actor: Actor, complaint_id: int) -> list[dict]:
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
-    if read_policy.audience(actor) != "internal":
+    if read_policy.audience(uow, actor) != "internal":
         return []
     return [view(r) for r in uow.session.scalars(select(DeadlineExtension).where(
         DeadlineExtension.complaint_id == complaint.id).order_by(DeadlineExtension.id))]
 
 
-def choices(settings, complaint: Complaint) -> list[dict]:
+def choices(settings: Settings, complaint: Complaint) -> list[dict]:
     """The extensions the profile declares for this case's deadlines (the page's form offers these)."""
     profile = settings.sla_profile
     seen, out = set(), []
@@ -209,7 +221,7 @@ def choices(settings, complaint: Complaint) -> list[dict]:
     return out
 
 
-def _parse(data) -> tuple[str, str, str]:
+def _parse(data: object) -> tuple[str, str, str]:
     errors: dict[str, list[str]] = {}
     values = {}
     for name in ("sla", "extension", "reason"):

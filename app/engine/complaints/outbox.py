@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 
+from app.engine import audit
+from app.engine.core.actors import Actor
 from app.engine.models import Incident, OutboxMessage
 from app.engine.process import incidents
 
@@ -54,24 +56,36 @@ def claim_due(uow: UnitOfWork, now: datetime, limit: int = 50, lease: timedelta 
             for r in rows]
 
 
-def record_sent(uow: UnitOfWork, message: ClaimedMessage, now: datetime) -> None:
-    row = uow.session.get(OutboxMessage, message.id)
+def record_sent(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: datetime, *,
+                channel: str = "email") -> None:
+    """``channel``: how the message left (``email``; ``file`` in development)."""
+    row = uow.session.get_one(OutboxMessage, message.id)  # a claimed message: its row exists
+    before = row.state
     row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
+    audit.record(uow, actor, "message_sent", at=now, complaint_id=row.complaint_id, before={"state": before},
+                 after={"state": "sent"}, message_id=row.id, kind=row.kind, channel=channel,
+                 attempt=row.attempts)
     incident = _open_incident(uow, message.id)
     if incident is not None:
         incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
 
 
-def record_failure(uow: UnitOfWork, message: ClaimedMessage, error: str, now: datetime, *, permanent: bool = False) -> bool:
+def record_failure(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, error: str, now: datetime, *,
+                   permanent: bool = False, channel: str = "email") -> bool:
     """Schedule a retry with backoff; after MAX_ATTEMPTS, or at once for a permanent refusal, give up and open
     an incident for managers. Returns True when the message was given up."""
-    row = uow.session.get(OutboxMessage, message.id)
+    row = uow.session.get_one(OutboxMessage, message.id)  # a claimed message: its row exists
+    before = row.state
     row.last_error, row.lease_until = error[:2000], None
     give_up = permanent or row.attempts >= MAX_ATTEMPTS
     if give_up:
         row.state, row.next_attempt_at = "failed", None
     else:
         row.state, row.next_attempt_at = "pending", now + incidents.backoff(row.attempts)
+    # Every failed attempt is in the history: a retry is "pending" again, a given-up message "failed".
+    audit.record(uow, actor, "message_failed", at=now, complaint_id=row.complaint_id, before={"state": before},
+                 after={"state": row.state}, message_id=row.id, kind=row.kind, channel=channel,
+                 attempt=row.attempts, error=row.last_error[:500], gave_up=give_up)
     _record_incident(uow, row, error, now, give_up)
     return give_up
 

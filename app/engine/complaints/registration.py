@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.engine import audit
-from app.engine.access import read_policy
+from app.engine.access import permissions, read_policy
 from app.engine.core.actors import Actor
-from app.engine.core.errors import NotAllowed
+from app.engine.deadlines.urgency import is_urgent
 from app.engine.governance.definitions import latest_definition
 from app.engine.models import Complaint
 from app.engine.process import steps
@@ -18,10 +19,9 @@ if TYPE_CHECKING:
 
 REGISTRATION_FORM = "register_complaint.schema.json"
 COMPLAINT_PROCESS = "complaint_handling"
-REGISTERING_ROLES = {"intake_agent", "coordinator", "customer", "channel"}
 
 
-def new_tracking_number(now) -> str:
+def new_tracking_number(now: datetime) -> str:
     # Random, not sequential: customers use it to follow their case, so it must not be guessable.
     return f"CF-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
@@ -41,8 +41,8 @@ def start_data(complaint: Complaint) -> dict:
 
 
 def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
-    if not actor.has_any_role(REGISTERING_ROLES):
-        raise NotAllowed("Only intake staff, coordinators, channel integrations and customers may register complaints")
+    permissions.require(uow, actor, "complaint.register",
+                        "Only intake staff, coordinators, channel integrations and customers may register complaints")
     uow.runtime.forms.validate(REGISTRATION_FORM, data)  # lengths, choices, required text with content
     text = _trimmed(data)
     now = uow.now()
@@ -52,7 +52,7 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
         customer_contact=text["customer_contact"], customer_reference=text.get("customer_reference"),
         channel=data["channel"], forwarded_reference=text.get("forwarded_reference"), product=text["product"],
         category=data["category"], severity=severity,
-        urgent=severity == "urgent" or data["category"] == "fund_security",
+        urgent=is_urgent(uow.settings.urgent_categories, data["category"], severity),
         amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
         description=text["description"], status="registered", received_at=now,
         # The customer's letters: the language they chose, else the regime's usual one (config/sla.toml).
@@ -62,8 +62,8 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     uow.session.flush()
     # The registration's one instant (received_at, the process start): the history then reads "registered"
     # before "process started" (same time, then the order written), not the other way round.
-    audit.record(uow, actor, "complaint_registered", complaint_id=complaint.id,
-                 tracking_number=complaint.tracking_number, channel=complaint.channel, occurred_at=now)
+    audit.record(uow, actor, "complaint_registered", at=now, complaint_id=complaint.id,
+                 tracking_number=complaint.tracking_number, channel=complaint.channel)
     definition = latest_definition(uow.session, COMPLAINT_PROCESS)
     steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
     return complaint

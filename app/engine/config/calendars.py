@@ -45,7 +45,7 @@ class BusinessCalendar:
             return "bank holiday (configured)"
         return self._holidays_of(day.year).get(day)
 
-    def _holidays_of(self, year: int):
+    def _holidays_of(self, year: int) -> holidays.HolidayBase:
         # One object per year: the library fills years lazily on lookup, which is not safe across threads.
         with self._lock:
             if year not in self._years:

@@ -1,4 +1,4 @@
-"""Settings read from config/: SLA profiles, lane-to-role mapping, departments. Data, not code."""
+"""Settings read from config/: SLA profiles, lane-to-role mapping, departments, permissions. Data, not code."""
 from __future__ import annotations
 
 import os
@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.engine.config.calendars import BusinessCalendar
+from app.engine.config.permissions import Permissions, load_permissions
 from app.engine.core.times import parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -82,6 +83,9 @@ class Settings:
     lane_roles: dict[str, tuple[str, ...]]
     roles: dict[str, str]
     departments: dict[str, str]
+    permissions: Permissions                 # config/permissions.toml: who may take which action
+    # Categories that are always urgent, whatever the recorded severity (config/sla.toml [urgency]).
+    urgent_categories: frozenset[str] = frozenset()
     config_dir: Path = DEFAULT_CONFIG_DIR
     processes_dir: Path = DEFAULT_PROCESSES_DIR
     forms_dir: Path = DEFAULT_FORMS_DIR
@@ -200,6 +204,15 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
                          warn_at=warn_at, extensions=extensions, description=spec.get("description", ""))
 
 
+def _urgent_categories(config_dir: Path) -> frozenset[str]:
+    urgency = _read(config_dir / "sla.toml").get("urgency")
+    categories = urgency.get("categories") if isinstance(urgency, dict) else None
+    if not isinstance(categories, list) or not all(isinstance(c, str) and c for c in categories):
+        raise ValueError("config/sla.toml: [urgency] categories must list the category codes that are always "
+                         "urgent (e.g. categories = [\"fund_security\"])")
+    return frozenset(categories)
+
+
 def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = None,
                   processes_dir: Path | None = None, forms_dir: Path | None = None) -> Settings:
     config_dir = Path(config_dir or os.environ.get("COMPLAINTFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
@@ -210,6 +223,8 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
         lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
         roles=dict(roles["roles"]),
         departments=dict(departments),
+        permissions=load_permissions(config_dir, roles["roles"]),
+        urgent_categories=_urgent_categories(config_dir),
         config_dir=config_dir,
         processes_dir=Path(processes_dir or DEFAULT_PROCESSES_DIR),
         forms_dir=Path(forms_dir or DEFAULT_FORMS_DIR),

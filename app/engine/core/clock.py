@@ -26,7 +26,7 @@ class ManualClock:
         with self._lock:
             return self._now
 
-    def advance(self, delta: timedelta | None = None, **kwargs) -> datetime:
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         with self._lock:
             self._now += delta if delta is not None else timedelta(**kwargs)
             return self._now

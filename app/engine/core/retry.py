@@ -11,15 +11,18 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.engine.core.errors import StaleInstance
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Runtime, UnitOfWork
 
 T = TypeVar("T")
 ATTEMPTS = 5
 
 
-def run_with_retry(runtime, command: Callable[[object], T], *, attempts: int = ATTEMPTS) -> T:
+def run_with_retry(runtime: Runtime, command: Callable[[UnitOfWork], T], *, attempts: int = ATTEMPTS) -> T:
     """``command(uow)`` in its own unit of work, committed; run again on StaleInstance, up to ``attempts``."""
     for attempt in range(1, attempts + 1):
         try:

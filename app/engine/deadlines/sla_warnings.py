@@ -16,16 +16,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select, update
 
+from app.engine import audit
+from app.engine.core.actors import SCHEDULER
 from app.engine.identity.users import active_users
 from app.engine.letters import open_work, render_notice
-from app.engine.models import AuditEvent, Complaint, OutboxMessage, Timer, User, UserTask
+from app.engine.models import Complaint, OutboxMessage, Timer, User, UserTask
 
 if TYPE_CHECKING:
-    from app.engine.runtime import UnitOfWork
+    from sqlalchemy import CursorResult
+    from sqlalchemy.orm import Session
+
+    from app.engine.config.settings import Settings, SlaProfile
+    from app.engine.runtime import Runtime, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +41,13 @@ BATCH = 100
 
 # --- thresholds ----------------------------------------------------------------------------------------------
 
-def thresholds(profile, sla: str | None) -> tuple[float, ...]:
+def thresholds(profile: SlaProfile, sla: str | None) -> tuple[float, ...]:
     """The warning shares of an SLA, ascending (an SLA the profile lacks warns at the defaults)."""
     definition = profile.slas.get(sla) if sla else None
     return tuple(sorted(definition.warn_at if definition is not None else DEFAULT_THRESHOLDS))
 
 
-def sla_state(profile, sla: str | None, used: float | None) -> str:
+def sla_state(profile: SlaProfile, sla: str | None, used: float | None) -> str:
     """'breached' | 'warning' | 'ok' from the share of the SLA used ('' without a deadline)."""
     if used is None:
         return ""
@@ -52,17 +58,18 @@ def sla_state(profile, sla: str | None, used: float | None) -> str:
 
 
 def threshold_at(timer: Timer, share: float) -> datetime:
+    assert timer.due_at is not None  # only a deadline that is running has thresholds
     start = timer.started_at or timer.created_at
     return start + (timer.due_at - start) * share
 
 
-def levels_passed(profile, timer: Timer, now: datetime) -> int:
+def levels_passed(profile: SlaProfile, timer: Timer, now: datetime) -> int:
     if timer.due_at is None:
         return 0
     return sum(1 for share in thresholds(profile, timer.sla) if threshold_at(timer, share) <= now)
 
 
-def arm(timer: Timer, profile, now: datetime) -> None:
+def arm(timer: Timer, profile: SlaProfile, now: datetime) -> None:
     """Set the next warning of a new or moved timer. A moved (extended) deadline may push thresholds already
     warned of back into the future: those are warned of again for the new deadline, never twice for one."""
     shares = thresholds(profile, timer.sla)
@@ -104,17 +111,19 @@ def warn_timer(uow: UnitOfWork, timer_id: int, now: datetime) -> int:
     following = threshold_at(timer, shares[level]) if level < len(shares) else None
     if level <= timer.warned_level:
         return 0
-    claimed = uow.session.execute(
+    warned = timer.warned_level
+    # An UPDATE gives a CursorResult (its rowcount); SQLAlchemy 2.1 types every execute() as a plain Result.
+    claimed = cast("CursorResult", uow.session.execute(
         update(Timer).where(Timer.id == timer_id, Timer.warned_level < level, Timer.state == "waiting")
         .values(warned_level=level, next_warning_at=following)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if claimed != 1:
         return 0   # another scheduler warned of this level first
     uow.session.refresh(timer)
-    return _notify(uow, timer, level, shares[level - 1], now)
+    return _notify(uow, timer, warned, level, shares[level - 1], now)
 
 
-def fire_due_warnings(runtime, now: datetime | None = None, *, batch: int = BATCH) -> WarningReport:
+def fire_due_warnings(runtime: Runtime, now: datetime | None = None, *, batch: int = BATCH) -> WarningReport:
     """Every warning due by ``now`` (default: the runtime's clock), one transaction per timer."""
     now = now or runtime.clock.now()
     report = WarningReport()
@@ -140,7 +149,7 @@ def fire_due_warnings(runtime, now: datetime | None = None, *, batch: int = BATC
 
 # --- who is told -----------------------------------------------------------------------------------------------
 
-def owners(session, settings, tasks: list[UserTask]) -> dict[str, User]:
+def owners(session: Session, settings: Settings, tasks: list[UserTask]) -> dict[str, User]:
     """Whoever holds the tasks: the assignee, else the task department's officers, else the lane's roles."""
     users = active_users(session)
     found: dict[str, User] = {}
@@ -151,17 +160,18 @@ def owners(session, settings, tasks: list[UserTask]) -> dict[str, User]:
             found.update({u.username: u for u in users
                           if "department_officer" in (u.roles or []) and u.department == task.department})
         else:
-            roles = set(settings.lane_roles.get(task.lane, ()))
+            roles = set(settings.lane_roles.get(task.lane or "", ()))
             found.update({u.username: u for u in users if roles & set(u.roles or [])})
     return found
 
 
-def coordinators(session) -> dict[str, User]:
+def coordinators(session: Session) -> dict[str, User]:
     users = active_users(session)
     return {u.username: u for u in users if "coordinator" in (u.roles or [])}
 
 
-def _notify(uow: UnitOfWork, timer: Timer, level: int, share: float, now: datetime) -> int:
+def _notify(uow: UnitOfWork, timer: Timer, warned: int, level: int, share: float, now: datetime) -> int:
+    assert timer.due_at is not None  # warn_timer warns only of a running deadline
     session = uow.session
     complaint = session.get(Complaint, timer.complaint_id) if timer.complaint_id else None
     # The tasks this deadline bounds: the ready tasks of the instance whose due time is this timer's.
@@ -181,10 +191,10 @@ def _notify(uow: UnitOfWork, timer: Timer, level: int, share: float, now: dateti
                                   complaint_id=timer.complaint_id, kind="sla_warning",
                                   recipient=user.email or user.username, subject=notice.subject,
                                   body=notice.body, created_at=now))
-    session.add(AuditEvent(occurred_at=now, actor="scheduler", action="sla_warning",
-                           complaint_id=timer.complaint_id, instance_id=timer.instance_id,
-                           detail={"sla": timer.sla, "level": level, "share": share,
-                                   "due_at": timer.due_at.isoformat(), "recipients": sorted(recipients),
-                                   "tasks": [t.id for t in tasks]}))
+    # The warning job is the scheduler's: the level warned of is the timer's change.
+    audit.record(uow, SCHEDULER, "sla_warning", at=now, complaint_id=timer.complaint_id,
+                 instance_id=timer.instance_id, before={"warned_level": warned}, after={"warned_level": level},
+                 sla=timer.sla, level=level, share=share, due_at=timer.due_at.isoformat(),
+                 recipients=sorted(recipients), tasks=[t.id for t in tasks])
     session.flush()
     return len(recipients)

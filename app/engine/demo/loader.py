@@ -17,6 +17,7 @@ from app.engine.identity import users
 from app.engine.models import User
 
 if TYPE_CHECKING:
+    from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
 
 
@@ -37,7 +38,7 @@ def load_demo(uow: UnitOfWork, *, reset_users: bool = False) -> dict:
             "definitions": [(d.process_id, d.version) for d in deployed]}
 
 
-def demo_users(settings) -> list[dict]:
+def demo_users(settings: Settings) -> list[dict]:
     """The demo users of config/demo_users.toml, department officers expanded (one per department)."""
     with (settings.config_dir / "demo_users.toml").open("rb") as fh:
         config = tomllib.load(fh)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,14 +22,16 @@ from app.engine.workflow.serialization import dump_specs
 from app.engine.workflow.validation import ValidationContext, validate_bpmn_files
 
 if TYPE_CHECKING:
-    from app.engine.runtime import UnitOfWork
+    from sqlalchemy.orm import Session
+
+    from app.engine.runtime import Runtime, UnitOfWork
 
 _PROCESS_ID = re.compile(rb'<(?:\w+:)?process\b[^>]*\bid="([^"]+)"')
 
 
-def validation_context(runtime, known_processes=frozenset()) -> ValidationContext:
+def validation_context(runtime: Runtime, known_processes: Collection[str] = frozenset()) -> ValidationContext:
     # A timer expression is evaluated per sample at validation: a short budget keeps a runaway from slowing it.
-    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings.sla_profile),
+    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings),
                                      Limits(seconds=0.5))
     now = runtime.clock.now().isoformat()
     # First passes and a reopened case: a timer that names an SLA only for reopened cases (the review clock)
@@ -47,7 +49,7 @@ def validation_context(runtime, known_processes=frozenset()) -> ValidationContex
                              sample_data=samples, known_processes=frozenset(known_processes))
 
 
-def validate_files(runtime, files: Mapping[str, bytes]) -> list:
+def validate_files(runtime: Runtime, files: Mapping[str, bytes]) -> list[DefinitionError]:
     """Errors of the given files, with the processes in processes/ known as call-activity targets."""
     return validate_bpmn_files(files, validation_context(runtime, _process_ids_in(runtime.settings.processes_dir)))
 
@@ -63,7 +65,7 @@ def read_directory(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.bpmn"))}
 
 
-def latest_definition(session, process_id: str) -> ProcessDefinition:
+def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
     definition = session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                                  .order_by(ProcessDefinition.version.desc()).limit(1)).first()
     if definition is None:
@@ -71,7 +73,8 @@ def latest_definition(session, process_id: str) -> ProcessDefinition:
     return definition
 
 
-def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: str | None = None) -> list[ProcessDefinition]:
+def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes],
+           reason: str | None = None) -> list[ProcessDefinition]:
     """Validate the bundle and deploy a new version of every process whose source (or whose called
     processes' sources) changed. Returns the definitions now current for the bundle's processes. ``reason``
     (why this version exists) is kept on each new version and in the audit trail."""
@@ -83,7 +86,7 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: st
         raise InvalidDefinition(errors)
     checksums = {name: hashlib.sha256(source).hexdigest() for name, source in files.items()}
     owner = {pid: name for name, source in files.items() for pid in executable_process_ids({name: source})}
-    current = []
+    current, now = [], uow.now()
     for process_id, file_name in owner.items():
         spec, subprocess_specs = parse_process(files, process_id)
         called = [{"process_id": pid, "checksum": checksums[owner[pid]]}
@@ -101,12 +104,14 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: st
             process_id=process_id, name=spec.description or process_id, version=version, file_name=file_name,
             bpmn_source=files[file_name].decode("utf-8"), checksum=checksums[file_name],
             spec_json=dump_specs(spec, subprocess_specs), called_processes=called,
-            deployed_at=uow.now(), deployed_by=actor.username, deploy_reason=reason)
+            deployed_at=now, deployed_by=actor.username, deploy_reason=reason)
         uow.session.add(definition)
         uow.session.flush()
         uow.runtime.specs.put(definition.id, spec, subprocess_specs)
-        audit.record(uow, actor, "definition_deployed", process_id=process_id, version=version,
-                     file=file_name, checksum=checksums[file_name], reason=reason)
+        audit.record(uow, actor, "definition_deployed", at=now,
+                     before={"definition_id": latest.id, "version": latest.version} if latest else None,
+                     after={"definition_id": definition.id, "version": version}, process_id=process_id,
+                     version=version, file=file_name, checksum=checksums[file_name], reason=reason)
         current.append(definition)
     if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
         raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(

@@ -17,27 +17,28 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from app.engine import audit
+from app.engine.access import permissions
+from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
-from app.engine.core.errors import DefinitionError, InvalidDefinition, InvalidSubmission, NotAllowed, NotFound
+from app.engine.core.errors import DefinitionError, InvalidDefinition, InvalidSubmission, NotFound
 from app.engine.governance import definitions, reviews
 from app.engine.models import ProcessDefinition, ProcessDraft
 from app.engine.workflow.parsing import executable_process_ids
 
 if TYPE_CHECKING:
-    from app.engine.runtime import UnitOfWork
+    from app.engine.models import DefinitionReview
+    from app.engine.runtime import Operator, Runtime, UnitOfWork
 
-EDITOR_ROLES = frozenset({"process_owner"})
 MAX_SOURCE_BYTES = 2_000_000
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}\.bpmn$")
 
 
-def require_editor(actor: Actor) -> None:
-    if not actor.has_any_role(EDITOR_ROLES):
-        raise NotAllowed("Only process owners edit and deploy process definitions")
+def require_editor(source: TableSource, actor: Actor) -> None:
+    permissions.require(source, actor, "definition.edit", "Only process owners edit and deploy process definitions")
 
 
-def may_edit(actor: Actor) -> bool:
-    return actor.has_any_role(EDITOR_ROLES)
+def may_edit(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "definition.edit")
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,17 @@ class ValidationResult:
 # --- reading -------------------------------------------------------------------------------------------------
 
 def list_versions(uow: UnitOfWork, actor: Actor) -> list[ProcessDefinition]:
-    require_editor(actor)
+    require_editor(uow, actor)
     return definitions.list_definitions(uow)
 
 
 def list_drafts(uow: UnitOfWork, actor: Actor) -> list[ProcessDraft]:
-    require_editor(actor)
+    require_editor(uow, actor)
     return list(uow.session.scalars(select(ProcessDraft).order_by(ProcessDraft.process_id, ProcessDraft.id)))
 
 
 def get_version(uow: UnitOfWork, actor: Actor, definition_id: int) -> ProcessDefinition:
-    require_editor(actor)
+    require_editor(uow, actor)
     definition = uow.session.get(ProcessDefinition, definition_id)
     if definition is None:
         raise NotFound(f"There is no process definition {definition_id}")
@@ -73,7 +74,7 @@ def get_version(uow: UnitOfWork, actor: Actor, definition_id: int) -> ProcessDef
 
 
 def get_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> ProcessDraft:
-    require_editor(actor)
+    require_editor(uow, actor)
     draft = uow.session.get(ProcessDraft, draft_id)
     if draft is None:
         raise NotFound(f"There is no draft {draft_id}")
@@ -117,7 +118,7 @@ def open_draft(uow: UnitOfWork, actor: Actor, definition_id: int, source: str | 
 def import_draft(uow: UnitOfWork, actor: Actor, file_name: str, data: bytes) -> tuple[ProcessDraft, ValidationResult]:
     """A draft from a file saved by a desktop modeler. It is validated like any draft; an invalid file is kept
     as a draft (so it can be fixed here) but, like any draft, can only be deployed once valid."""
-    require_editor(actor)
+    require_editor(uow, actor)
     source = _checked_source(data)
     process_ids = _executable_ids(file_name, source)
     if len(process_ids) != 1:
@@ -178,7 +179,7 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, draft_id: int, reason: str) -> P
     return definition
 
 
-def submit_for_review(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None):
+def submit_for_review(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
     """Ask compliance to sign off the draft as saved (services/reviews.py keys the sign-off by its checksum).
     Only a valid draft: a file that cannot be deployed is not worth a reviewer's time, and fixing it would change
     the bytes and need a second review anyway."""
@@ -198,7 +199,7 @@ def discard_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> None:
 
 # --- what the editor offers ------------------------------------------------------------------------------------
 
-def editor_choices(runtime) -> dict:
+def editor_choices(runtime: Runtime) -> dict:
     """The choices of the modeler's properties panel, from the same data the validator checks against."""
     settings = runtime.settings
     forms = sorted(p.name for p in settings.forms_dir.glob("*.schema.json"))
@@ -212,14 +213,14 @@ def editor_choices(runtime) -> dict:
             "roles": dict(settings.roles)}
 
 
-def _operator_parameters(func) -> list[dict]:
+def _operator_parameters(func: Operator) -> list[dict]:
     """The handler's keyword parameters after the context: what the diagram passes as spiffworkflow:parameter."""
     params = list(inspect.signature(func).parameters.values())[1:]
     return [{"id": p.name, "type": _type_name(p.annotation), "required": p.default is inspect.Parameter.empty}
             for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def _type_name(annotation) -> str:
+def _type_name(annotation: object) -> str:
     if annotation is inspect.Parameter.empty:
         return "any"
     return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))

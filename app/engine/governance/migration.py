@@ -1,15 +1,17 @@
 """Moving running instances to a newer version of their process (process owners).
 
 SpiffWorkflow's state refers to task specs by *name* (the BPMN id; ``'<id> [child]'`` for multi-instance
-children; an embedded subprocess's tasks by its own spec's names), and SpiffWorkflow 3.2.0 has no migration
-API of its own. So an instance can move when every task its state refers to exists in the new version's specs,
-and every active task (ready, waiting, started) keeps a spec of the same kind: then the saved state loads
-against the new spec unchanged. Anything else is reported with the reason and left where it is.
+children; an embedded subprocess's tasks by its own spec's names). SpiffWorkflow 3.2.0 has a migration helper
+(``SpiffWorkflow.bpmn.util.diff``: ``diff_workflow`` and ``migrate_workflow``), which rebuilds the changed
+tasks of a live workflow. We keep a stricter rule that a reviewer can state in one sentence: an instance can
+move when every task its state refers to exists in the new version's specs, and every active task (ready,
+waiting, started) keeps a spec of the same kind: then the saved state loads against the new spec unchanged.
+Anything else is reported with the reason and left where it is.
 
-A migration is one step of the instance (services/steps.py): the row re-pointed at the new version, the state
-loaded with the new spec, timers due by the step's clock fired first, the engine run until it waits, one
-snapshot saved, the instance's lock version checked on flush. One unit of work per instance (the adapter
-loops), so a conflict on one case never undoes another's move.
+A migration is one step of the instance (process/steps.py, ``MoveToVersion``): the row re-pointed at the new
+version, the state loaded with the new spec, timers due by the step's clock fired first, the engine run until
+it waits, one snapshot saved, the instance's lock version checked on flush. One unit of work per instance (the
+adapter loops), so a conflict on one case never undoes another's move.
 """
 from __future__ import annotations
 
@@ -20,16 +22,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from app.engine import audit
+from app.engine.access import permissions
+from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
-from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
+from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
 from app.engine.models import ProcessDefinition, ProcessInstance
 from app.engine.process import steps
-from app.engine.workflow import runner
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
+    from app.engine.workflow.serialization import ProcessSpecs
 
-MIGRATOR_ROLES = frozenset({"process_owner", "system"})
 # SpiffWorkflow 3.2.0 task states (TaskState): the ones that still have something to do.
 _ACTIVE_STATES = {8: "waiting", 16: "ready", 32: "started"}
 _FINISHED_STATES = {64: "completed", 256: "cancelled", 128: "error"}
@@ -49,13 +52,12 @@ class Candidate:
         return not self.reasons
 
 
-def may_migrate(actor: Actor) -> bool:
-    return actor.has_any_role(MIGRATOR_ROLES)
+def may_migrate(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "instance.migrate")
 
 
-def _require(actor: Actor) -> None:
-    if not may_migrate(actor):
-        raise NotAllowed("Only process owners migrate running instances")
+def _require(uow: UnitOfWork, actor: Actor) -> None:
+    permissions.require(uow, actor, "instance.migrate", "Only process owners migrate running instances")
 
 
 def target_definition(uow: UnitOfWork, process_id: str, version: int | None = None) -> ProcessDefinition:
@@ -71,7 +73,7 @@ def target_definition(uow: UnitOfWork, process_id: str, version: int | None = No
 def preview(uow: UnitOfWork, actor: Actor, process_id: str, version: int | None = None) -> dict:
     """The running instances of older versions of ``process_id``: which can move to ``version`` (default: the
     newest) and which cannot, and why. Ids and element ids only: process owners read no case file."""
-    _require(actor)
+    _require(uow, actor)
     target = target_definition(uow, process_id, version)
     new_specs = _specs(uow, target.id)
     rows = uow.session.execute(
@@ -88,7 +90,8 @@ def preview(uow: UnitOfWork, actor: Actor, process_id: str, version: int | None 
             "movable": [c for c in candidates if c.movable], "unmovable": [c for c in candidates if not c.movable]}
 
 
-def check(state: str, old_specs, new_specs, *, instance_id: int = 0, complaint_id=None,
+def check(state: str, old_specs: ProcessSpecs, new_specs: ProcessSpecs, *, instance_id: int = 0,
+          complaint_id: int | None = None,
           from_version: int = 0) -> Candidate:
     """Can this saved state load against ``new_specs`` with every active task keeping its kind?"""
     dct = json.loads(state)
@@ -135,7 +138,7 @@ def check(state: str, old_specs, new_specs, *, instance_id: int = 0, complaint_i
 
 def migrate_instance(uow: UnitOfWork, actor: Actor, instance_id: int, target_id: int) -> steps.Outcome:
     """Move one instance to the version ``target_id`` as one step; refuses (InvalidSubmission) if it cannot."""
-    _require(actor)
+    _require(uow, actor)
     target = uow.session.get(ProcessDefinition, target_id)
     if target is None:
         raise NotFound(f"Definition version {target_id} does not exist")
@@ -143,6 +146,8 @@ def migrate_instance(uow: UnitOfWork, actor: Actor, instance_id: int, target_id:
     if row is None:
         raise NotFound(f"Process instance {instance_id} does not exist")
     old = uow.session.get(ProcessDefinition, row.definition_id)
+    if old is None:
+        raise NotFound(f"Definition version {row.definition_id} does not exist")
     if row.status != "running" or old.process_id != target.process_id or old.version >= target.version:
         raise Conflict(f"Instance {instance_id} is not a running instance of an older version of "
                        f"{target.process_id} (it is on v{old.version}, {row.status})")
@@ -151,21 +156,19 @@ def migrate_instance(uow: UnitOfWork, actor: Actor, instance_id: int, target_id:
         raise InvalidSubmission({"": list(candidate.reasons)}, f"Instance {instance_id} cannot move: "
                                 + "; ".join(candidate.reasons))
     now = uow.now()
-    with uow.session.no_autoflush:
-        row.state = prune_planned(row.state, _specs(uow, target.id))
-        row.definition_id = target.id  # load_instance now loads the saved state with the new version's spec
-        step = steps.load_instance(uow, actor, instance_id, now)
-    steps._fire_due_timers(step)  # the timers-first rule holds for a migration as for any step
-    runner.advance(step.workflow)
-    audit.record(uow, actor, "instance_migrated", complaint_id=row.complaint_id, instance_id=row.id,
+    audit.record(uow, actor, "instance_migrated", at=now, complaint_id=row.complaint_id, instance_id=row.id,
+                 before={"definition_id": old.id, "version": old.version},
+                 after={"definition_id": target.id, "version": target.version},
                  process_id=target.process_id, from_version=old.version, to_version=target.version,
-                 active=list(candidate.active), occurred_at=now)
-    outcome = steps._finish(step, steps.Outcome(instance_id=row.id, completed=True))
-    _refresh_task_rows(uow, step)
+                 active=list(candidate.active))
+    # One step of the instance, on the one path: timers due by the step's clock fire first, as for any step.
+    command = steps.MoveToVersion(definition_id=target.id, state=prune_planned(row.state, _specs(uow, target.id)))
+    outcome = steps.run_step(uow, actor, instance_id, command, now=now)
+    assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
     return outcome
 
 
-def prune_planned(state: str, new_specs) -> str:
+def prune_planned(state: str, new_specs: ProcessSpecs) -> str:
     """Drop the planned (predicted) tasks whose spec the new version no longer has, with their planned
     descendants: they were SpiffWorkflow's forecast of the old diagram, and the engine plans the new one's
     children again when their parent runs."""
@@ -193,31 +196,17 @@ def prune_planned(state: str, new_specs) -> str:
     return json.dumps(dct)
 
 
-def _refresh_task_rows(uow: UnitOfWork, step) -> None:
-    """Ready task rows were made from the old version: who works on them (lane, roles) and their form follow
-    the new one (a task moved to another lane changes hands on migration)."""
-    lane_roles = uow.settings.lane_roles
-    ready = {t.task_id: t for t in runner.snapshot(step.workflow).ready}
-    for task_id, row in step.task_rows.items():
-        task = ready.get(task_id)
-        if row.state != "ready" or task is None:
-            continue
-        row.lane = task.lane
-        row.candidate_roles = list(lane_roles.get(task.lane, ()))
-        row.form = task.properties.get("formJsonSchemaFilename")
-    uow.session.flush()
-
-
-def _specs(uow: UnitOfWork, definition_id: int):
+def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:
     def serialized() -> str:
-        return uow.session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+        return uow.session.execute(select(ProcessDefinition.spec_json)
+                                   .where(ProcessDefinition.id == definition_id)).scalar_one()
     return uow.runtime.specs.get(definition_id, serialized)
 
 
-def _is_element(spec) -> bool:
+def _is_element(spec: object) -> bool:
     # Engine-made specs (Start, End, "<id>.BoundaryEventSplit", ...) have no BPMN name a reader knows.
     return spec is not None and getattr(spec, "bpmn_id", None) is not None
 
 
-def _kind(spec) -> str:
+def _kind(spec: object) -> str:
     return type(spec).__name__.removesuffix("Task").removesuffix("Spec") or type(spec).__name__

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from app.engine import audit
+from app.engine.access import permissions
+from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import (
     DefinitionError,
@@ -30,32 +32,31 @@ from app.engine.models import DefinitionReview, ProcessDefinition, ProcessDraft,
 from app.engine.workflow.diff import diff_bpmn
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
 
-REVIEWER_ROLES = frozenset({"compliance"})
-DESK_ROLES = frozenset({"compliance", "process_owner", "system"})
-SUBMITTER_ROLES = frozenset({"process_owner", "system"})
 DECISIONS = ("approved", "rejected")
 
 
-# --- who may do what -----------------------------------------------------------------------------------------
+# --- who may do what (config/permissions.toml) ---------------------------------------------------------------
 
-def may_see_desk(actor: Actor) -> bool:
-    return actor.has_any_role(DESK_ROLES)
-
-
-def may_sign_off(actor: Actor) -> bool:
-    return actor.has_any_role(REVIEWER_ROLES)
+def may_see_desk(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "review_desk.open")
 
 
-def _require_desk(actor: Actor) -> None:
-    if not may_see_desk(actor):
-        raise NotAllowed("Only compliance and process owners open the review desk")
+def may_sign_off(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "definition.review")
+
+
+def _require_desk(uow: UnitOfWork, actor: Actor) -> None:
+    permissions.require(uow, actor, "review_desk.open", "Only compliance and process owners open the review desk")
 
 
 # --- configuration -------------------------------------------------------------------------------------------
 
-def signoff_required(settings) -> bool:
+def signoff_required(settings: Settings) -> bool:
     """config/governance.toml ``signoff_required``; read on every check (deploys are rare) so a change of the
     switch applies without a restart. A missing file means no gate."""
     path = Path(settings.config_dir) / "governance.toml"
@@ -77,7 +78,7 @@ def checksum_of(source: str | bytes) -> str:
 def desk(uow: UnitOfWork, actor: Actor) -> dict:
     """Every version (newest first per process) with who/when/why, instance counts and review status, and
     the submissions not deployed yet."""
-    _require_desk(actor)
+    _require_desk(uow, actor)
     counts: dict[int, dict[str, int]] = {}
     for definition_id, status, n in uow.session.execute(
             select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
@@ -90,7 +91,7 @@ def desk(uow: UnitOfWork, actor: Actor) -> dict:
                  completed=counts.get(d.id, {}).get("completed", 0), review=statuses.get(d.checksum))
             for d in versions]
     deployed = {d.checksum for d in versions}
-    pending = []
+    pending: list[dict] = []
     for submission in uow.session.scalars(select(DefinitionReview).where(DefinitionReview.action == "submitted")
                                           .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc())):
         if submission.checksum in deployed or any(p["checksum"] == submission.checksum for p in pending):
@@ -101,7 +102,7 @@ def desk(uow: UnitOfWork, actor: Actor) -> dict:
     for row in pending:
         row["review"] = review_statuses(uow, {row["checksum"]}).get(row["checksum"])
     return {"versions": rows, "submissions": pending, "signoff_required": signoff_required(uow.settings),
-            "may_sign_off": may_sign_off(actor)}
+            "may_sign_off": may_sign_off(uow, actor)}
 
 
 def _version_row(d: ProcessDefinition) -> dict:
@@ -110,7 +111,7 @@ def _version_row(d: ProcessDefinition) -> dict:
             "checksum": d.checksum}
 
 
-def review_statuses(uow: UnitOfWork, checksums) -> dict[str, dict]:
+def review_statuses(uow: UnitOfWork, checksums: Collection[str]) -> dict[str, dict]:
     """checksum -> {"status": approved|rejected, "reviewer", "comment", "at"}; absent = pending (no decision)."""
     if not checksums:
         return {}
@@ -124,7 +125,7 @@ def review_statuses(uow: UnitOfWork, checksums) -> dict[str, dict]:
 
 
 def trail(uow: UnitOfWork, actor: Actor, checksum: str) -> list[DefinitionReview]:
-    _require_desk(actor)
+    _require_desk(uow, actor)
     return list(uow.session.scalars(select(DefinitionReview).where(DefinitionReview.checksum == checksum)
                                     .order_by(DefinitionReview.occurred_at, DefinitionReview.id)))
 
@@ -133,7 +134,7 @@ def trail(uow: UnitOfWork, actor: Actor, checksum: str) -> list[DefinitionReview
 
 def version_diff(uow: UnitOfWork, actor: Actor, definition_id: int, against_id: int | None = None) -> dict:
     """The semantic diff of a version against ``against_id`` (default: the previous version of its process)."""
-    _require_desk(actor)
+    _require_desk(uow, actor)
     new = _definition(uow, definition_id)
     if against_id is None:
         old = uow.session.scalars(select(ProcessDefinition).where(
@@ -149,7 +150,7 @@ def version_diff(uow: UnitOfWork, actor: Actor, definition_id: int, against_id: 
 
 def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
     """Every version of one definition, oldest first: what the diff page offers to compare."""
-    _require_desk(actor)
+    _require_desk(uow, actor)
     return [{"id": d_id, "version": version} for d_id, version in uow.session.execute(
         select(ProcessDefinition.id, ProcessDefinition.version).where(ProcessDefinition.process_id == process_id)
         .order_by(ProcessDefinition.version))]
@@ -157,9 +158,9 @@ def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
 
 def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
     """The semantic diff of a submitted (not yet deployed) file against the newest deployed version."""
-    _require_desk(actor)
+    _require_desk(uow, actor)
     submission = uow.session.get(DefinitionReview, submission_id)
-    if submission is None or submission.action != "submitted":
+    if submission is None or submission.action != "submitted" or submission.bpmn_source is None:
         raise NotFound(f"Submission {submission_id} does not exist")
     old = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == submission.process_id)
                               .order_by(ProcessDefinition.version.desc()).limit(1)).first()
@@ -193,25 +194,24 @@ def submit(uow: UnitOfWork, actor: Actor, *, process_id: str, file_name: str, so
            comment: str | None = None) -> DefinitionReview:
     """Ask compliance to review these exact bytes. ``author``: who wrote them (a draft's author), when the
     process owner submitting is someone else; both are kept out of the sign-off."""
-    if not actor.has_any_role(SUBMITTER_ROLES):
-        raise NotAllowed("Only process owners submit definitions for review")
-    checksum = checksum_of(source)
+    permissions.require(uow, actor, "definition.submit", "Only process owners submit definitions for review")
+    checksum, now = checksum_of(source), uow.now()
     row = DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=actor.username,
                            comment=(comment or "").strip() or None, file_name=file_name, bpmn_source=source,
-                           occurred_at=uow.now())
+                           occurred_at=now)
     uow.session.add(row)
     if author and author != actor.username:
         uow.session.add(DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=author,
-                                         comment="author", file_name=file_name, occurred_at=uow.now()))
+                                         comment="author", file_name=file_name, occurred_at=now))
     uow.session.flush()
-    audit.record(uow, actor, "definition_submitted", process_id=process_id, checksum=checksum, file=file_name)
+    audit.record(uow, actor, "definition_submitted", at=now, process_id=process_id, checksum=checksum,
+                 file=file_name)
     return row
 
 
 def submit_draft(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
     """Submit a modeler draft (app/engine/services/drafts.py) as it stands now; a later edit needs a new one."""
-    if not actor.has_any_role(SUBMITTER_ROLES):
-        raise NotAllowed("Only process owners submit definitions for review")
+    permissions.require(uow, actor, "definition.submit", "Only process owners submit definitions for review")
     draft = uow.session.get(ProcessDraft, draft_id)
     if draft is None:
         raise NotFound(f"Draft {draft_id} does not exist")
@@ -244,8 +244,7 @@ def authors(uow: UnitOfWork, checksum: str) -> set[str]:
 
 def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment: str) -> DefinitionReview:
     """Compliance approves or rejects a version (or a submitted draft) by its checksum, with a comment."""
-    if not may_sign_off(actor):
-        raise NotAllowed("Only compliance signs off definition versions")
+    permissions.require(uow, actor, "definition.review", "Only compliance signs off definition versions")
     if decision not in DECISIONS:
         raise InvalidSubmission({"decision": ["Choose approve or reject"]})
     comment = (comment or "").strip()
@@ -258,11 +257,15 @@ def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment:
         raise NotFound("No deployed version or submission has this checksum")
     if actor.username in authors(uow, checksum):
         raise NotAllowed("You deployed or submitted this version: someone else must sign it off (four eyes)")
+    previous = review_statuses(uow, {checksum}).get(checksum)
+    now = uow.now()
     row = DefinitionReview(process_id=known, checksum=checksum, action=decision, actor=actor.username,
-                           comment=comment, occurred_at=uow.now())
+                           comment=comment, occurred_at=now)
     uow.session.add(row)
     uow.session.flush()
-    audit.record(uow, actor, "definition_" + decision, process_id=known, checksum=checksum, comment=comment)
+    # The sign-off's change: the review status of these bytes (None: no decision yet).
+    audit.record(uow, actor, "definition_" + decision, at=now, before={"review": previous and previous["status"]},
+                 after={"review": decision}, process_id=known, checksum=checksum, comment=comment)
     return row
 
 

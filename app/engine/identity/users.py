@@ -19,6 +19,8 @@ from app.engine.core.errors import InvalidSubmission, NotFound
 from app.engine.models import ApiToken, Department, User
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from app.engine.runtime import UnitOfWork
 
 
@@ -165,7 +167,7 @@ SUPPORTED_LOCALES = ("en", "zh_CN")
 _ACTIVE_USERS = "complaintflow.active_users"
 
 
-def active_users(session) -> list[User]:
+def active_users(session: Session) -> list[User]:
     """Every active user, by id, read once per transaction: a scheduler batch notifies the people of many cases
     and a step's service tasks look them up several times; who is active does not change inside a step."""
     users = session.info.get(_ACTIVE_USERS)

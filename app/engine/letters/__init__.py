@@ -9,11 +9,13 @@ formatted for the language.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -21,6 +23,10 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+if TYPE_CHECKING:
+    from app.engine.config.settings import SlaProfile
+    from app.engine.models import User, UserTask
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CATALOGS = Path(__file__).resolve().parents[2] / "translations"
@@ -40,6 +46,10 @@ CFPB_CATEGORIES = {
 }
 
 
+# A notice's "Open work": (diagram name, department name) of each open task, as ``open_work`` lists them.
+OpenWork = list[tuple[str, str | None]]
+
+
 @dataclass(frozen=True)
 class Letter:
     kind: str
@@ -48,7 +58,7 @@ class Letter:
     body: str
 
 
-def language_for(requested: str | None, profile) -> str:
+def language_for(requested: str | None, profile: SlaProfile) -> str:
     """The customer's language if we write it, else the regime's usual one."""
     if requested:
         normalized = requested.replace("-", "_")
@@ -58,31 +68,32 @@ def language_for(requested: str | None, profile) -> str:
     return profile.language
 
 
-def render_letter(kind: str, language: str, profile, **facts) -> Letter:
+def render_letter(kind: str, language: str, profile: SlaProfile, **facts: object) -> Letter:
     """Render one letter. ``facts`` are the case's values; datetimes and amounts are formatted here."""
     if kind not in KINDS:
         raise ValueError(f"unknown letter {kind!r}; known: {', '.join(KINDS)}")
     language = language if language in LANGUAGES else profile.language
-    context = {"regime": profile.regime, "institution": profile.institution.get(language) or
+    context: dict[str, object] = {"regime": profile.regime, "institution": profile.institution.get(language) or
                profile.institution.get("en", ""), "reason": None, "facts_checked": None, "decision_basis": None,
                "redress_amount": None, "response_category": None}
     for name, value in facts.items():
         context[name] = _format(value, name, language, profile)
     if profile.regime == "cfpb" and "remedy_type" in facts:
-        category = CFPB_CATEGORIES.get(facts["remedy_type"], "Closed with explanation")
+        category = CFPB_CATEGORIES.get(str(facts["remedy_type"]), "Closed with explanation")
         context["response_category"] = _translations(language).gettext(category)
     template = _environment(language).get_template(f"{kind}.txt.j2")
     module = template.make_module(context)
-    return Letter(kind=kind, language=language, subject=str(module.subject).strip(),
-                  body=_tidy(str(module)))
+    subject = module.subject  # type: ignore[attr-defined]  # set by the template: jinja2 cannot type its names
+    return Letter(kind=kind, language=language, subject=str(subject).strip(), body=_tidy(str(module)))
 
 
-def staff_language(user, profile) -> str:
+def staff_language(user: User, profile: SlaProfile) -> str:
     """A staff member's language: the one they chose, else the regime's usual one."""
-    return user.locale if getattr(user, "locale", None) in LANGUAGES else profile.language
+    locale = getattr(user, "locale", None)
+    return locale if isinstance(locale, str) and locale in LANGUAGES else profile.language
 
 
-def render_notice(kind: str, user, profile, **facts) -> Letter:
+def render_notice(kind: str, user: User, profile: SlaProfile, **facts: object) -> Letter:
     """A notice to a staff member (``user``), in their language, times in their time zone."""
     if kind not in NOTICE_KINDS:
         raise ValueError(f"unknown notice {kind!r}; known: {', '.join(NOTICE_KINDS)}")
@@ -92,13 +103,15 @@ def render_notice(kind: str, user, profile, **facts) -> Letter:
     # The open tasks by their diagram names and departments, translated like the pages' (the catalogs hold the
     # BPMN names and the department names).
     gettext = _translations(language).gettext
+    work = cast("Iterable[tuple[str, str | None]]", facts.get("open_work", ()))
     context["open_work"] = ", ".join(f"{gettext(name)} ({gettext(department)})" if department else gettext(name)
-                                     for name, department in facts.get("open_work", ()))
+                                     for name, department in work)
     module = _environment(language).get_template(f"{kind}.txt.j2").make_module(context)
-    return Letter(kind=kind, language=language, subject=str(module.subject).strip(), body=_tidy(str(module)))
+    subject = module.subject  # type: ignore[attr-defined]  # set by the template: jinja2 cannot type its names
+    return Letter(kind=kind, language=language, subject=str(subject).strip(), body=_tidy(str(module)))
 
 
-def open_work(tasks, departments) -> list[tuple[str, str | None]]:
+def open_work(tasks: Iterable[UserTask], departments: Mapping[str, str]) -> OpenWork:
     """(diagram name, department name) of task rows, for a notice's "Open work" line: a department's task row
     is titled "<name> (<department>)" in English, and each half is translated on its own."""
     work = []
@@ -110,7 +123,7 @@ def open_work(tasks, departments) -> list[tuple[str, str | None]]:
     return work
 
 
-def _format(value, name: str, language: str, profile, zone: str | None = None):
+def _format(value: object, name: str, language: str, profile: SlaProfile, zone: str | None = None) -> object:
     if isinstance(value, datetime):
         # The regime's local date and time: the customer reads "by 15 March 2027 17:00", not an offset.
         try:
@@ -143,7 +156,7 @@ def _locale(language: str) -> Locale:
 
 
 @cache
-def _translations(language: str):
+def _translations(language: str) -> NullTranslations:
     if language == "en":
         return NullTranslations()
     # A Locale, not the string: the catalog folder is named by the full locale (zh_Hans_CN), which the string
@@ -155,5 +168,6 @@ def _translations(language: str):
 def _environment(language: str) -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), extensions=["jinja2.ext.i18n"],
                               undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    environment.install_gettext_translations(_translations(language), newstyle=True)
+    # Added by the jinja2.ext.i18n extension at run time, so jinja2's types do not know it.
+    environment.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
     return environment

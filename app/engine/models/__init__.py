@@ -12,5 +12,6 @@ from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department", "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft",
-           "ProcessInstance", "Timer", "User", "UserTask"]
+__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department",
+           "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Timer", "User",
+           "UserTask"]

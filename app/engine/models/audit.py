@@ -9,7 +9,8 @@ from app.engine.models.base import Base
 
 
 class AuditEvent(Base):
-    """Who did what, when. Append-only; written in the same transaction as the change it records."""
+    """Who did what, when. Append-only; written in the same transaction as the change it records, and only by
+    app/engine/audit/writer.py."""
 
     __tablename__ = "audit_events"
 
@@ -21,6 +22,10 @@ class AuditEvent(Base):
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     detail: Mapped[dict] = mapped_column(default=dict)
+    # The values the event changed, as they were and as they became (an assignee, a deadline, a definition
+    # version; a completion's submitted data as ``after``). None where nothing changed or was not recorded.
+    before: Mapped[dict | None]
+    after: Mapped[dict | None]
 
 
 class OutboxMessage(Base):

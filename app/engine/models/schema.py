@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
+
+if TYPE_CHECKING:
+    from app.engine.core.db import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -16,7 +20,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(database) -> None:
+def upgrade(database: Database) -> None:
     config = alembic_config(database.url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -25,7 +29,7 @@ def upgrade(database) -> None:
         command.upgrade(config, "heads")
 
 
-def drop_everything(database) -> None:
+def drop_everything(database: Database) -> None:
     """Tests and `init-db --reset` only."""
     from sqlalchemy import text  # noqa: PLC0415
 

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.engine.models.base import Base
 
-_READY = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
-_UNASSIGNED = {"postgresql_where": text("state = 'ready' AND assignee_id IS NULL"),
+# Index keyword arguments (partial indexes): Any, because they are spread into Index's typed keywords.
+_READY: dict[str, Any] = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
+_UNASSIGNED: dict[str, Any] = {"postgresql_where": text("state = 'ready' AND assignee_id IS NULL"),
                "sqlite_where": text("state = 'ready' AND assignee_id IS NULL")}
 
 

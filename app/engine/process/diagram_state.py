@@ -56,8 +56,8 @@ def definition_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
     """The BPMN source of the definition version this complaint's instance runs on (not the newest one)."""
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     instance = _instance(uow, complaint)
-    return uow.session.scalar(select(ProcessDefinition.bpmn_source)
-                              .where(ProcessDefinition.id == instance.definition_id))
+    return uow.session.execute(select(ProcessDefinition.bpmn_source)
+                               .where(ProcessDefinition.id == instance.definition_id)).scalar_one()
 
 
 def element_states(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict[str, dict]:

@@ -7,23 +7,26 @@ it never piles up rows.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import and_, exists, select
 
+from app.engine.access import permissions
 from app.engine.core.actors import Actor
-from app.engine.core.errors import NotAllowed, ServiceTaskFailed
+from app.engine.core.errors import ServiceTaskFailed
 from app.engine.models import Incident, ProcessInstance
 
 if TYPE_CHECKING:
+    from sqlalchemy import Exists, SQLColumnExpression
+
     from app.engine.runtime import UnitOfWork
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 MESSAGE_LIMIT = 2000
-# Who sees the open incidents of every case (GET /api/v1/incidents).
-READER_ROLES = frozenset({"coordinator", "head_of_complaints", "compliance", "system"})
+E = TypeVar("E", bound=BaseException)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -31,20 +34,21 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def in_backoff(instance_id_column, now: datetime):
+def in_backoff(instance_id_column: SQLColumnExpression[int], now: datetime) -> Exists:
     """SQL condition: the instance has an open incident whose next retry is not yet due."""
     return exists().where(and_(Incident.instance_id == instance_id_column, Incident.state == "open",
                                Incident.next_retry_at > now))
 
 
-def record_failure(uow: UnitOfWork, instance_id: int, error: BaseException, now: datetime, *, kind: str | None = None):
+def record_failure(uow: UnitOfWork, instance_id: int, error: BaseException, now: datetime, *,
+                   kind: str | None = None) -> tuple[Incident, bool]:
     """Record (or update) the open incident of this case. Returns (incident, opened: bool)."""
     element_id, error_type, message = describe(error)
     kind = kind or ("service_task" if _find(error, ServiceTaskFailed) else "timer")
     incident = uow.session.scalars(select(Incident).where(
         Incident.instance_id == instance_id, Incident.state == "open").order_by(Incident.id).limit(1)).first()
     opened = incident is None
-    if opened:
+    if incident is None:
         complaint_id = uow.session.scalar(select(ProcessInstance.complaint_id)
                                           .where(ProcessInstance.id == instance_id))
         incident = Incident(instance_id=instance_id, complaint_id=complaint_id, state="open", attempts=0,
@@ -73,8 +77,8 @@ def resolve_open(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
 
 
 def list_open(uow: UnitOfWork, actor: Actor) -> list[Incident]:
-    if not actor.has_any_role(READER_ROLES):
-        raise NotAllowed("Only coordinators, the head of complaints and compliance see incidents")
+    permissions.require(uow, actor, "incident.read",
+                        "Only coordinators, the head of complaints and compliance see incidents")
     return list(uow.session.scalars(select(Incident).where(Incident.state == "open")
                                     .order_by(Incident.last_failed_at.desc(), Incident.id.desc())))
 
@@ -92,7 +96,7 @@ def describe(error: BaseException) -> tuple[str | None, str, str]:
     return element_id, type(error).__name__[:100], message
 
 
-def _chain(error: BaseException):
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -100,5 +104,5 @@ def _chain(error: BaseException):
         error = error.__cause__ or error.__context__
 
 
-def _find(error: BaseException, kind: type):
+def _find(error: BaseException, kind: type[E]) -> E | None:
     return next((e for e in _chain(error) if isinstance(e, kind)), None)

@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.engine import audit
 from app.engine.config.settings import Settings
+from app.engine.core.actors import Actor
 from app.engine.core.errors import StaleInstance
-from app.engine.models import AuditEvent, Complaint, OutboxMessage, ProcessInstance, UserTask
+from app.engine.models import Complaint, OutboxMessage, ProcessInstance, UserTask
 
 
 @dataclass
@@ -29,18 +31,27 @@ class ServiceContext:
     element_id: str
     spiff_task_id: str
     data: Mapping[str, Any]
-    actor: str
-    messages: list[OutboxMessage] = field(default_factory=list)
+    # Who the step acts for: the person whose completion ran this service task, or the scheduler firing a timer.
+    actor: Actor
     # Moves a waiting timer of this workflow: (SpiffWorkflow task id, new due time). The step saves the row.
-    reschedule_timer: Callable[[str, datetime], None] | None = None
+    reschedule_timer: Callable[[str, datetime], None]
     # The case's open (ready) task rows, by id, as the step found them: the step writes its own task changes
     # only when it saves, after every service task ran. Read once per step.
-    open_tasks: Callable[[], list[UserTask]] | None = None
+    open_tasks: Callable[[], list[UserTask]]
+    messages: list[OutboxMessage] = field(default_factory=list)
 
-    def audit(self, action: str, **detail) -> None:
-        self.session.add(AuditEvent(occurred_at=self.now, actor=self.actor, action=action,
-                                    complaint_id=self.complaint.id if self.complaint else None,
-                                    instance_id=self.instance.id, detail=detail))
+    def audit(self, action: str, *, before: Mapping[str, object] | None = None,
+              after: Mapping[str, object] | None = None, **detail: object) -> None:
+        """An event in the case's history, at the step's instant, for the step's actor (audit/writer.py)."""
+        audit.record(self.session, self.actor, action, at=self.now,
+                     complaint_id=self.complaint.id if self.complaint else None, instance_id=self.instance.id,
+                     before=before, after=after, **detail)
+
+    def require_complaint(self) -> Complaint:
+        """The case, for a handler that only runs in a complaint's process (every handler in app/tasks)."""
+        if self.complaint is None:
+            raise LookupError(f"Service task '{self.element_id}' needs a complaint; this process has none")
+        return self.complaint
 
     def send(self, kind: str, recipient: str, subject: str, body: str) -> OutboxMessage:
         """Queue a message; it leaves the system after commit. The key makes a re-run of the step harmless.

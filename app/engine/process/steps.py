@@ -9,14 +9,16 @@ concurrent step lose (StaleInstance). A refusal that still carries a change ("th
 the task you tried to complete") is an outcome: the firing commits, and the adapter reports the refusal after
 the commit. Every time the step writes comes from one clock: ``now``.
 
-This is the only service module that drives the workflow package.
+Every command that changes an instance comes through ``run_step`` (or ``start_process`` for a new one),
+migration to another version included (``MoveToVersion``, decided by governance/migration.py): the rules
+above live here once.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm.attributes import flag_modified
@@ -37,6 +39,7 @@ from app.engine.workflow.serialization import dump_state, load_state
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
+    from app.engine.workflow.serialization import ProcessSpecs, Workflow
 
 # Process variables mirrored onto the complaint row (the process's data contract).
 MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
@@ -82,6 +85,16 @@ class ExtendDeadline:
     message: str = "extension_requested"
 
 
+@dataclass(frozen=True)
+class MoveToVersion:
+    """Carry the instance over to another version of its process (governance/migration.py checked that it
+    can, and pruned the old version's forecasts from ``state``): the state is loaded with the new version's
+    spec, then the step goes on as any other: timers due by the step's clock fire first, the engine runs until
+    it waits, and the ready task rows follow the new version's lanes and forms."""
+    definition_id: int
+    state: str
+
+
 # --- outcome -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -121,9 +134,13 @@ class _FixedClock:
         return self._now
 
 
+# What a step on an existing instance can be asked to do (``run_step``).
+Command = CompleteTask | FireTimers | ExtendDeadline | MoveToVersion
+
+
 @dataclass
 class Step:
-    uow: object
+    uow: UnitOfWork
     actor: Actor
     now: datetime
     row: ProcessInstance
@@ -133,7 +150,7 @@ class Step:
     # The ready task rows as this process's last save of this very version left them (id, due_at, created_at), by
     # SpiffWorkflow id: set instead of loading task_rows when the workflow came from the cache (see _READY_ROWS).
     ready_rows: dict[str, ReadyRow] | None = None
-    workflow: object = None
+    workflow: Workflow | None = None
     fired: list[Timer] = field(default_factory=list)
     open_incident: bool = False                                   # an incident is open on this instance
 
@@ -148,19 +165,24 @@ def start_process(uow: UnitOfWork, actor: Actor, definition: ProcessDefinition, 
     uow.session.flush()
     step = Step(uow=uow, actor=actor, now=now, row=row, complaint=complaint)
     spec, subprocess_specs = _specs(uow, definition.id)
-    audit.record(uow, actor, "process_started", complaint_id=row.complaint_id, instance_id=row.id,
-                 process_id=definition.process_id, version=definition.version, occurred_at=now)
+    audit.record(uow, actor, "process_started", at=now, complaint_id=row.complaint_id, instance_id=row.id,
+                 process_id=definition.process_id, version=definition.version)
     step.workflow = runner.start(spec, subprocess_specs, _script_engine(step), data)
     return _finish(step, Outcome(instance_id=row.id, completed=True))
 
 
-def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command, *, now: datetime | None = None,
+def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command: Command, *, now: datetime | None = None,
              claim: bool = False, preloaded: Preloaded | None = None) -> Outcome | None:
     """One step on an existing instance. ``claim`` (the scheduler) takes the row with FOR UPDATE SKIP LOCKED
     on PostgreSQL and returns None when another process holds it. ``preloaded``: the step's first reads, done
     for several instances at once by ``prefetch`` in this transaction (the scheduler's batches)."""
     now = now or uow.now()
-    step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
+    if isinstance(command, MoveToVersion):
+        with uow.session.no_autoflush:  # the re-pointed row is written by the step's save, version-checked
+            _repoint(uow, instance_id, command)
+            step = load_instance(uow, actor, instance_id, now)
+    else:
+        step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
     if step is None:
         return None
     due = _fire_due_timers(step)
@@ -172,7 +194,39 @@ def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command, *, now: d
         return _complete(step, command)
     if isinstance(command, ExtendDeadline):
         return _extend(step, command)
+    if isinstance(command, MoveToVersion):
+        return _move(step)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _repoint(uow: UnitOfWork, instance_id: int, command: MoveToVersion) -> None:
+    row = uow.session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"Process instance {instance_id} does not exist")
+    row.state, row.definition_id = command.state, command.definition_id
+
+
+def _move(step: Step) -> Outcome:
+    runner.advance(step.workflow)
+    outcome = _finish(step, Outcome(instance_id=step.row.id, completed=True))
+    _retarget_task_rows(step)
+    return outcome
+
+
+def _retarget_task_rows(step: Step) -> None:
+    """Ready task rows were made from the old version: who works on them (lane, roles) and their form follow
+    the new one (a task moved to another lane changes hands on migration)."""
+    lane_roles = step.uow.settings.lane_roles
+    ready = {t.task_id: t for t in runner.snapshot(step.workflow).ready}
+    rows = step.task_rows or {t.spiff_task_id: t for t in _open_task_rows(step)}
+    for task_id, row in rows.items():
+        task = ready.get(task_id)
+        if row.state != "ready" or task is None:
+            continue
+        row.lane = task.lane
+        row.candidate_roles = list(lane_roles.get(task.lane or "", ()))
+        row.form = task.properties.get("formJsonSchemaFilename")
+    step.uow.session.flush()
 
 
 # The step's reads, built once (building a select costs more than SQLAlchemy's cached compile of it). One
@@ -231,9 +285,13 @@ def prefetch(uow: UnitOfWork, instance_ids: list[int], *, claim: bool = False) -
               for row, complaint, has_incident in uow.session.execute(query)}
     if loaded:
         for timer in uow.session.scalars(_WAITING_TIMERS.where(Timer.instance_id.in_(list(loaded)))):
-            loaded[timer.instance_id].timer_rows[timer.spiff_task_id] = timer
+            timer_rows = loaded[timer.instance_id].timer_rows
+            assert timer_rows is not None  # made above with empty dicts
+            timer_rows[timer.spiff_task_id] = timer
         for task in uow.session.scalars(_READY_TASKS.where(UserTask.instance_id.in_(list(loaded)))):
-            loaded[task.instance_id].task_rows[task.spiff_task_id] = task
+            task_rows = loaded[task.instance_id].task_rows
+            assert task_rows is not None
+            task_rows[task.spiff_task_id] = task
     return loaded
 
 
@@ -267,7 +325,7 @@ def load_instance(uow: UnitOfWork, actor: Actor, instance_id: int, now: datetime
     return step
 
 
-def _workflow(uow: UnitOfWork, row: ProcessInstance, step: Step):
+def _workflow(uow: UnitOfWork, row: ProcessInstance, step: Step) -> Workflow:
     # The live workflow this process saved at this very version, if any (runtime.workflows): no deserialization.
     workflow = uow.runtime.workflows.take(row.id, row.lock_version, row.state)
     if workflow is None:
@@ -282,15 +340,16 @@ def _fire_due_timers(step: Step) -> list[Timer]:
     """Fire this instance's waiting timers due by the step's clock; returns the rows that were due."""
     due = sorted((t for t in step.timer_rows.values()
                   if t.state == "waiting" and t.due_at is not None and t.due_at <= step.now),
-                 key=lambda t: t.due_at)
+                 key=lambda t: t.due_at or step.now)  # every one has a due_at (the filter)
     if not due:
         return []
     fired_ids = set(runner.fire_timers(step.workflow, [t.spiff_task_id for t in due]))
     step.fired = [t for t in due if t.spiff_task_id in fired_ids]
     for timer in step.fired:
-        audit.record(step.uow, step.actor, "timer_fired", complaint_id=step.row.complaint_id,
-                     instance_id=step.row.id, element_id=timer.element_id, due_at=timer.due_at.isoformat(),
-                     occurred_at=step.now)
+        audit.record(step.uow, step.actor, "timer_fired", at=step.now, complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, element_id=timer.element_id,
+                     due_at=timer.due_at.isoformat() if timer.due_at else None,
+                     sla=timer.sla)
     return due
 
 
@@ -310,9 +369,10 @@ def _complete(step: Step, command: CompleteTask) -> Outcome:
     task.completed_by_id = step.actor.user_id
     task.completed_at = now
     task.submitted_data = dict(command.data)
-    audit.record(step.uow, step.actor, "task_completed", complaint_id=task.complaint_id,
-                 instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
-                 data=dict(command.data), occurred_at=now)
+    # The submitted data is what the completion set (an approval's decision included): its ``after``.
+    audit.record(step.uow, step.actor, "task_completed", at=now, complaint_id=task.complaint_id,
+                 instance_id=task.instance_id, after=dict(command.data), task_id=task.id,
+                 element_id=task.element_id)
     return _finish(step, Outcome(instance_id=step.row.id, completed=True, task=task))
 
 
@@ -322,9 +382,8 @@ def _extend(step: Step, command: ExtendDeadline) -> Outcome:
         refusal = "The deadline passed before it could be extended: it has fired and the case is escalated"
         return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal))
     if runner.catch_message(step.workflow, command.message, command.payload):
-        audit.record(step.uow, step.actor, "extension_requested", complaint_id=step.row.complaint_id,
-                     instance_id=step.row.id, **{k: command.payload.get(k) for k in ("sla", "extension", "reason")},
-                     occurred_at=step.now)
+        audit.record(step.uow, step.actor, "extension_requested", at=step.now, complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, **{k: command.payload.get(k) for k in ("sla", "extension", "reason")})
         return _finish(step, Outcome(instance_id=step.row.id, completed=True))
     refusal = "The case is not at a stage whose deadline can be extended (handling has not started or is over)"
     if not step.fired:
@@ -368,12 +427,13 @@ def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
     rows, now = step.timer_rows, step.now
     fired_ids = {t.spiff_task_id for t in step.fired}
     waiting = {w.task_id: w for w in snapshot.timers}
+    row: Timer | None
     for task_id, row in rows.items():
         if task_id not in waiting:
             fired = task_id in fired_ids or task_id in snapshot.completed
             row.state = "fired" if fired else "cancelled"
             row.fired_at = now if fired else None
-    result = []
+    result: list[Timer] = []
     for task_id, timer in waiting.items():
         row = rows.get(task_id)
         if row is None:
@@ -400,7 +460,8 @@ def _sla_of(step: Step, timer: runner.WaitingTimer) -> dict:
             name = resolve_sla(step.uow.settings.sla_profile, str(name), product).name
         except KeyError:
             pass  # the deployment check refuses unknown SLAs; an old definition keeps its name
-    return {"sla": str(name) if name else None, "started_at": parse_instant(start) if start else step.now}
+    started = parse_instant(cast("str | datetime", start)) if start else step.now  # the expression gives either
+    return {"sla": str(name) if name else None, "started_at": started}
 
 
 class ReadyRow(NamedTuple):
@@ -417,7 +478,8 @@ def _task_row(step: Step, task_id: str) -> UserTask:
     """The row of a ready task, to change it: loaded with the step, or fetched by id (identity map first)."""
     row = step.task_rows.get(task_id)
     if row is None:
-        row = step.uow.session.get(UserTask, step.ready_rows[task_id].id)
+        assert step.ready_rows is not None  # a ready row the step did not load is one it knows by id
+        row = step.uow.session.get_one(UserTask, step.ready_rows[task_id].id)
         step.task_rows[task_id] = row
     return row
 
@@ -432,7 +494,8 @@ def _open_task_rows(step: Step) -> list[UserTask]:
     return sorted((t for t in step.task_rows.values() if t.id is not None), key=lambda t: t.id)
 
 
-def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
+def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> list[tuple[UserTask | ReadyRow,
+                                                                                      runner.ReadyTask]]:
     """Returns the ready tasks, each as (its row, or a ReadyRow if the row did not change, snapshot entry), in the
     engine's order."""
     now, settings = step.now, step.uow.settings
@@ -446,20 +509,20 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
             row.completed_at = row.completed_at or now
     due_by_host: dict[str, datetime] = {}
     for timer in waiting:
-        if timer.host_task_id and (timer.host_task_id not in due_by_host
+        if timer.host_task_id and timer.due_at and (timer.host_task_id not in due_by_host
                                    or timer.due_at < due_by_host[timer.host_task_id]):
             due_by_host[timer.host_task_id] = timer.due_at
-    current = []
+    current: list[tuple[UserTask | ReadyRow, runner.ReadyTask]] = []
     for task in snapshot.ready:
         dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
         due = min(dues) if dues else None
         seen = known.get(task.task_id)
         if seen is None:
-            department = task.values.get("assignedDepartment")
+            department = cast("str | None", task.values.get("assignedDepartment"))  # a department's code
             title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
             row = UserTask(instance_id=step.row.id, complaint_id=step.row.complaint_id,
                            spiff_task_id=task.task_id, element_id=task.element_id, title=title, lane=task.lane,
-                           candidate_roles=list(settings.lane_roles.get(task.lane, ())), department=department,
+                           candidate_roles=list(settings.lane_roles.get(task.lane or "", ())), department=department,
                            form=task.properties.get("formJsonSchemaFilename"), context=_context(task.data),
                            state="ready", created_at=now, due_at=due)
             step.uow.session.add(row)
@@ -473,17 +536,18 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]):
     return current
 
 
-def _context(data) -> dict:
+def _context(data: Mapping) -> dict:
     return {k: data[k] for k in CONTEXT_FIELDS if k in data}
 
 
-def _save_complaint(step: Step, snapshot: runner.Snapshot, ready, waiting: list[Timer]) -> None:
+def _save_complaint(step: Step, snapshot: runner.Snapshot, ready: list[tuple[UserTask | ReadyRow, runner.ReadyTask]],
+                    waiting: list[Timer]) -> None:
     complaint = step.complaint
     if complaint is None:
         return
     if ready:
         # The newest ready task says where the case stands; among tasks of one step, the engine's order.
-        _, (newest, task) = max(enumerate(ready), key=lambda item: (item[1][0].created_at, item[0]))
+        _, (_newest, task) = max(enumerate(ready), key=lambda item: (item[1][0].created_at, item[0]))
         for name in MIRRORED_VARIABLES:
             value = task.data.get(name)
             if value is not None and getattr(complaint, name) != value:
@@ -509,7 +573,7 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
             raise LookupError(f"no service-task operator named {operation_name!r} is registered in app/tasks")
         ctx = ServiceContext(session=uow.session, settings=uow.settings, now=step.now, instance=step.row,
                              complaint=step.complaint, element_id=task.task_spec.bpmn_id,
-                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor.username,
+                             spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor,
                              reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
                                                                                             due),
                              open_tasks=lambda: _open_task_rows(step))
@@ -518,10 +582,11 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
         with uow.session.no_autoflush:
             return handler(ctx, **params)
 
-    return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings.sla_profile), call_service)
+    return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings), call_service)
 
 
-def _specs(uow: UnitOfWork, definition_id: int):
+def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:
     def serialized() -> str:
-        return uow.session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+        return uow.session.execute(select(ProcessDefinition.spec_json)
+                                   .where(ProcessDefinition.id == definition_id)).scalar_one()
     return uow.runtime.specs.get(definition_id, serialized)

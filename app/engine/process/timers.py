@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
 
 
-def due_instance_ids(uow: UnitOfWork, now: datetime, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+def due_instance_ids(uow: UnitOfWork, now: datetime, limit: int,
+                     exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Instances with a timer due by ``now``, earliest first, leaving out those in incident backoff and
     ``exclude`` (those this run already gave up on: held by another process, or with nothing to fire)."""
     rows = uow.session.execute(

@@ -2,8 +2,9 @@
 
 Newest first by id: a complaint's id is given at registration, in the order complaints are received, so the
 primary key serves both the order and the keyset (``id < last``): page 2,000 costs what page 1 costs, at
-100,000 complaints as at 100, with no index of its own. The filters are columns of the complaints row. Which complaints an actor sees is read_policy.complaint_scope, which columns read_policy's field
-classes: a column the actor may not see is blank, in the list and in the export alike.
+100,000 complaints as at 100, with no index of its own. The filters are columns of the complaints row. Which
+complaints an actor sees is read_policy.complaint_scope, which columns read_policy's field classes: a column
+the actor may not see is blank, in the list and in the export alike.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import binascii
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 
-from app.engine.access import read_policy
+from app.engine import audit
+from app.engine.access import permissions, read_policy
+from app.engine.access.permissions import TableSource
 from app.engine.complaints.search import search_condition
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission, NotAllowed
@@ -25,14 +28,11 @@ from app.engine.models import Complaint
 from app.engine.models.base import MAX_ROW_ID
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row, Select
+
+    from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
 
-LIST_ROLES = frozenset({"coordinator", "head_of_complaints", "compliance", "system"})
-# A customer lists their own complaints (the read policy's scope) to follow them; the columns they may not see
-# come back blank, as for everyone.
-OWN_LIST_ROLES = frozenset({"customer"})
-# Exports leave the system with personal data in them: reporting and audit only.
-EXPORT_ROLES = frozenset({"head_of_complaints", "compliance", "system"})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 EXPORT_BATCH = 1000
@@ -50,7 +50,7 @@ class ComplaintFilters:
     received_from: date | None = None      # calendar dates in the reader's time zone
     received_to: date | None = None        # inclusive
     q: str | None = None                   # tracking-number prefix or part of the customer's name
-    zone: timezone | None = None           # the tzinfo the dates are meant in (default UTC)
+    zone: tzinfo | None = None             # the time zone the dates are meant in (default UTC)
 
 
 @dataclass
@@ -60,20 +60,23 @@ class ComplaintPage:
     limit: int
 
 
-def may_list(actor: Actor) -> bool:
-    return actor.has_any_role(LIST_ROLES | OWN_LIST_ROLES)
+# Who lists and exports: config/permissions.toml. A customer lists their own complaints (the read policy's
+# scope) to follow them; the columns they may not see come back blank, as for everyone.
+
+def may_list(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "complaint.list") or permissions.may(source, actor, "complaint.list_own")
 
 
-def lists_only_own(actor: Actor) -> bool:
+def lists_only_own(source: TableSource, actor: Actor) -> bool:
     """A customer's list: their own complaints, followed rather than managed (no filters, no export)."""
-    return not actor.has_any_role(LIST_ROLES) and actor.has_any_role(OWN_LIST_ROLES)
+    return not permissions.may(source, actor, "complaint.list") and permissions.may(source, actor, "complaint.list_own")
 
 
-def may_export(actor: Actor) -> bool:
-    return actor.has_any_role(EXPORT_ROLES)
+def may_export(source: TableSource, actor: Actor) -> bool:
+    return permissions.may(source, actor, "complaint.export")
 
 
-def parse_filters(args: Mapping[str, str], zone=None) -> ComplaintFilters:
+def parse_filters(args: Mapping[str, str], zone: tzinfo | None = None) -> ComplaintFilters:
     errors: dict[str, list[str]] = {}
     values: dict = {"zone": zone}
     for name in ("status", "category", "channel", "department"):
@@ -97,8 +100,8 @@ def parse_filters(args: Mapping[str, str], zone=None) -> ComplaintFilters:
     return ComplaintFilters(**values)
 
 
-def _conditions(actor: Actor, filters: ComplaintFilters, lane_roles, now: datetime) -> list:
-    conditions = [read_policy.complaint_scope(actor, lane_roles)]
+def _conditions(settings: Settings, actor: Actor, filters: ComplaintFilters, now: datetime) -> list:
+    conditions = [read_policy.complaint_scope(settings, actor)]
     for name, column in (("status", Complaint.status), ("category", Complaint.category),
                          ("channel", Complaint.channel), ("department", Complaint.lead_department)):
         if getattr(filters, name):
@@ -120,14 +123,14 @@ def _conditions(actor: Actor, filters: ComplaintFilters, lane_roles, now: dateti
     return conditions
 
 
-def _query(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters):
+def _query(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters) -> Select:
     return (select(*[getattr(Complaint, c) for c in COLUMNS])
-            .where(*_conditions(actor, filters, uow.settings.lane_roles, uow.now())))
+            .where(*_conditions(uow.settings, actor, filters, uow.now())))
 
 
 def list_complaints(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | None = None, *, after: str | None = None,
                     limit: int = DEFAULT_LIMIT) -> ComplaintPage:
-    if not may_list(actor):
+    if not may_list(uow, actor):
         raise NotAllowed("The complaint list is for complaint management, its head, compliance and (their own "
                          "complaints) customers")
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -135,7 +138,7 @@ def list_complaints(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | N
     if after:
         query = query.where(Complaint.id < decode_cursor(after))
     rows = uow.session.execute(query.order_by(Complaint.id.desc()).limit(limit + 1)).all()
-    hidden = _hidden(actor)
+    hidden = _hidden(uow, actor)
     shown = [_row(r, hidden) for r in rows[:limit]]
     cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return ComplaintPage(rows=shown, next_cursor=cursor, limit=limit)
@@ -143,10 +146,10 @@ def list_complaints(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | N
 
 def export_rows(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | None = None) -> Iterator[dict]:
     """Every complaint the filters match, newest first, in batches (the export never holds them all)."""
-    if not may_export(actor):
+    if not may_export(uow, actor):
         raise NotAllowed("Exports are for the head of complaints and compliance")
     query = _query(uow, actor, filters or ComplaintFilters())
-    hidden = _hidden(actor)
+    hidden = _hidden(uow, actor)
     last_id = None
     while True:
         batch = query if last_id is None else query.where(Complaint.id < last_id)
@@ -158,16 +161,33 @@ def export_rows(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | None 
         last_id = rows[-1].id
 
 
-def _hidden(actor: Actor) -> frozenset[str]:
-    visible = read_policy.visible_classes(actor)
+def _hidden(uow: UnitOfWork, actor: Actor) -> frozenset[str]:
+    visible = read_policy.visible_classes(uow, actor)
     return frozenset(c for c in COLUMNS if read_policy.COMPLAINT_FIELDS.get(c, read_policy.INTERNAL) not in visible)
 
 
-def _row(row, hidden: frozenset[str]) -> dict:
+def _row(row: Row, hidden: frozenset[str]) -> dict:
     return {c: (None if c in hidden else getattr(row, c)) for c in COLUMNS}
 
 
-def encode_cursor(row) -> str:
+def record_export(uow: UnitOfWork, actor: Actor, filters: ComplaintFilters | None, *, rows: int,
+                  complete: bool) -> None:
+    """Who exported which complaints (the filters) and how many rows left the system; ``complete`` is False
+    when the export broke off (the reader went away, an error) after ``rows`` rows."""
+    audit.record(uow, actor, "complaints_exported", format="csv", filters=filter_values(filters), rows=rows,
+                 complete=complete)
+
+
+def filter_values(filters: ComplaintFilters | None) -> dict:
+    """The filters that were set, as JSON values (dates as YYYY-MM-DD, the zone they are meant in by name)."""
+    values: dict = {}
+    for name, value in vars(filters or ComplaintFilters()).items():
+        if value is not None:
+            values[name] = value.isoformat() if isinstance(value, date) else str(value) if name == "zone" else value
+    return values
+
+
+def encode_cursor(row: Row) -> str:
     return base64.urlsafe_b64encode(json.dumps([row.id]).encode()).decode().rstrip("=")
 
 
@@ -178,4 +198,5 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(complaint_id)  # out of range, the database would fail on it
         return complaint_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise InvalidSubmission({"after": ["This cursor is not one this list handed out; start from page one"]})
+        raise InvalidSubmission(
+            {"after": ["This cursor is not one this list handed out; start from page one"]}) from None

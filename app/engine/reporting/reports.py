@@ -12,12 +12,14 @@ from app.engine.core.errors import NotAllowed
 from app.engine.models import Complaint, ProcessDefinition, ProcessInstance
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import QueryableAttribute
+
     from app.engine.runtime import UnitOfWork
 
 
 def list_definitions(uow: UnitOfWork, actor: Actor) -> list[dict]:
     """Every deployed definition version, newest first per process, with how many instances run on it."""
-    if not read_policy.may_read_definitions(actor):
+    if not read_policy.may_read_definitions(uow, actor):
         raise NotAllowed("Only process owners, compliance and the head of complaints read process definitions")
     counts: dict[int, dict[str, int]] = {}
     for definition_id, status, n in uow.session.execute(
@@ -35,12 +37,13 @@ def list_definitions(uow: UnitOfWork, actor: Actor) -> list[dict]:
 
 def figures(uow: UnitOfWork, actor: Actor) -> dict:
     """Complaint counts by status and by category, open and overdue totals."""
-    if not read_policy.may_read_figures(actor):
+    if not read_policy.may_read_figures(uow, actor):
         raise NotAllowed("Only process owners, coordinators, compliance and the head of complaints read figures")
     session = uow.session
 
-    def count_by(column) -> dict[str, int]:
-        return {key: n for key, n in session.execute(select(column, func.count()).group_by(column).order_by(column))}
+    def count_by(column: QueryableAttribute[str | None]) -> dict[str | None, int]:  # None: no category yet
+        rows = session.execute(select(column, func.count()).group_by(column).order_by(column))
+        return {key: n for key, n in rows}  # noqa: C416 - a Row is not the 2-tuple dict() wants
 
     is_open = Complaint.status != "closed"
     return {

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import audit
-from app.engine.access import read_policy
+from app.engine.access import permissions, read_policy
+from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
 from app.engine.identity.users import actor_for
@@ -24,14 +25,13 @@ from app.engine.models import Complaint, User, UserTask
 from app.engine.work.user_tasks import may_work_on
 
 if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
     from app.engine.runtime import UnitOfWork
 
-# Who hands work to other people (and takes it back from them).
-ASSIGNING_ROLES = frozenset({"coordinator", "head_of_complaints"})
-
-
-def may_assign(actor: Actor) -> bool:
-    return actor.has_any_role(ASSIGNING_ROLES)
+def may_assign(source: TableSource, actor: Actor) -> bool:
+    """Whether the actor hands work to other people (and takes it back from them): config/permissions.toml."""
+    return permissions.may(source, actor, "task.assign")
 
 
 def claim(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
@@ -45,7 +45,8 @@ def claim(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
         raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
     _set_assignee(uow, task, expected=None, assignee_id=actor.user_id)
     audit.record(uow, actor, "task_claimed", complaint_id=task.complaint_id, instance_id=task.instance_id,
-                 task_id=task.id, element_id=task.element_id)
+                 before={"assignee": None}, after={"assignee": actor.username}, task_id=task.id,
+                 element_id=task.element_id)
     return task
 
 
@@ -54,19 +55,20 @@ def unclaim(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
     task, _ = _ready_task(uow, task_id)
     if task.assignee_id is None:
         return task
-    if task.assignee_id != actor.user_id and not may_assign(actor):
+    if task.assignee_id != actor.user_id and not may_assign(uow, actor):
         raise NotAllowed(f"Task {task_id} is assigned to someone else")
     previous = _username(uow, task.assignee_id)
     _set_assignee(uow, task, expected=task.assignee_id, assignee_id=None)
     audit.record(uow, actor, "task_unclaimed", complaint_id=task.complaint_id, instance_id=task.instance_id,
-                 task_id=task.id, element_id=task.element_id, previous_assignee=previous)
+                 before={"assignee": previous}, after={"assignee": None}, task_id=task.id,
+                 element_id=task.element_id)
     return task
 
 
 def assign(uow: UnitOfWork, actor: Actor, task_id: int, username: str) -> UserTask:
     """Assign (or reassign) a task to a named person who may work on it; coordinators and heads only."""
-    if not may_assign(actor):
-        raise NotAllowed("Only coordinators and the head of complaints assign tasks to other people")
+    permissions.require(uow, actor, "task.assign",
+                        "Only coordinators and the head of complaints assign tasks to other people")
     task, complaint = _ready_task(uow, task_id)
     user = uow.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
@@ -78,7 +80,8 @@ def assign(uow: UnitOfWork, actor: Actor, task_id: int, username: str) -> UserTa
     previous = _username(uow, task.assignee_id)
     _set_assignee(uow, task, expected=task.assignee_id, assignee_id=user.id)
     audit.record(uow, actor, "task_assigned", complaint_id=task.complaint_id, instance_id=task.instance_id,
-                 task_id=task.id, element_id=task.element_id, assignee=user.username, previous_assignee=previous)
+                 before={"assignee": previous}, after={"assignee": user.username}, task_id=task.id,
+                 element_id=task.element_id)
     return task
 
 
@@ -89,18 +92,20 @@ def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: int, follow_up_at: dat
         raise NotAllowed("Claim the task first: a follow-up date belongs to the task's assignee")
     if follow_up_at is not None and follow_up_at <= uow.now():
         raise InvalidSubmission({"follow_up_at": ["Choose a date in the future"]})
+    before = task.follow_up_at
     task.follow_up_at = follow_up_at
     audit.record(uow, actor, "task_follow_up_set", complaint_id=task.complaint_id, instance_id=task.instance_id,
-                 task_id=task.id, element_id=task.element_id,
-                 follow_up_at=follow_up_at.isoformat() if follow_up_at else None)
+                 before={"follow_up_at": before.isoformat() if before else None},
+                 after={"follow_up_at": follow_up_at.isoformat() if follow_up_at else None}, task_id=task.id,
+                 element_id=task.element_id)
     uow.session.flush()
     return task
 
 
 def candidates(uow: UnitOfWork, actor: Actor, task_id: int) -> list[User]:
     """The active people a task can be assigned to, by name; for those who assign work."""
-    if not may_assign(actor):
-        raise NotAllowed("Only coordinators and the head of complaints assign tasks to other people")
+    permissions.require(uow, actor, "task.assign",
+                        "Only coordinators and the head of complaints assign tasks to other people")
     task, complaint = _ready_task(uow, task_id)
     query = select(User).where(User.active.is_(True)).order_by(User.display_name)
     if task.department:
@@ -129,10 +134,11 @@ def _ready_task(uow: UnitOfWork, task_id: int) -> tuple[UserTask, Complaint | No
 def _set_assignee(uow: UnitOfWork, task: UserTask, *, expected: int | None, assignee_id: int | None) -> None:
     seen = UserTask.assignee_id.is_(None) if expected is None else UserTask.assignee_id == expected
     now = uow.now() if assignee_id is not None else None
-    result = uow.session.execute(
+    # An UPDATE gives a CursorResult (its rowcount); SQLAlchemy 2.1 types every execute() as a plain Result.
+    result = cast("CursorResult", uow.session.execute(
         update(UserTask).where(UserTask.id == task.id, UserTask.state == "ready", seen)
         .values(assignee_id=assignee_id, assigned_at=now, follow_up_at=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         raise Conflict(f"Task {task.id} changed meanwhile; reload and try again")
     # Keep the loaded row in step with what the database now holds (without writing it a second time).
@@ -162,7 +168,8 @@ def open_task(uow: UnitOfWork, actor: Actor, task_id: int) -> OpenedTask:
         raise NotFound(f"Task {task_id} does not exist")
     complaint = uow.session.get(Complaint, task.complaint_id) if task.complaint_id else None
     works = may_work_on(actor, task, complaint)
-    supervises = may_assign(actor) and complaint is not None and read_policy.may_read_complaint(uow, actor, complaint)
+    supervises = (may_assign(uow, actor) and complaint is not None
+                  and read_policy.may_read_complaint(uow, actor, complaint))
     if not works and not supervises:
         raise NotAllowed(f"You may not work on task {task_id}")
     return OpenedTask(task=task, complaint=complaint, may_work=works, may_assign=supervises and task.state == "ready")

@@ -1,9 +1,7 @@
-"""Work lists and task completion."""
+"""One user task: who may work on it, its view, its completion (the work list itself is worklist.py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sqlalchemy import or_, select
+from typing import TYPE_CHECKING, Protocol
 
 from app.engine.access import read_policy
 from app.engine.core.actors import Actor
@@ -15,7 +13,18 @@ if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
 
 
-def may_work_on(actor: Actor, task: UserTask, complaint: Complaint | None = None) -> bool:
+class Workable(Protocol):
+    """What ``may_work_on`` reads of a task: a task row, or a task as it would be if no one had it."""
+
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def candidate_roles(self) -> list: ...
+    @property
+    def department(self) -> str | None: ...
+
+
+def may_work_on(actor: Actor, task: Workable, complaint: Complaint | None = None) -> bool:
     """Role of the lane, department of the task, the assignee if any; a customer only on their own case."""
     if not actor.is_staff and (complaint is None or complaint.registered_by_id != actor.user_id):
         return False
@@ -26,20 +35,6 @@ def may_work_on(actor: Actor, task: UserTask, complaint: Complaint | None = None
     return task.department is None or task.department == actor.department
 
 
-def list_ready_tasks(uow: UnitOfWork, actor: Actor) -> list[UserTask]:
-    # Each task with its complaint in one query: a customer's right depends on owning the complaint.
-    query = select(UserTask, Complaint).outerjoin(Complaint, Complaint.id == UserTask.complaint_id).where(
-        UserTask.state == "ready")
-    if actor.department:
-        query = query.where(or_(UserTask.department.is_(None), UserTask.department == actor.department))
-    else:
-        query = query.where(UserTask.department.is_(None))
-    if not actor.is_staff:
-        query = query.where(Complaint.registered_by_id == actor.user_id)
-    rows = uow.session.execute(query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.id)).all()
-    return [task for task, complaint in rows if may_work_on(actor, task, complaint)]
-
-
 def _complaint_of(uow: UnitOfWork, task: UserTask) -> Complaint | None:
     return uow.session.get(Complaint, task.complaint_id) if task.complaint_id else None
 
@@ -47,15 +42,16 @@ def _complaint_of(uow: UnitOfWork, task: UserTask) -> Complaint | None:
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
     """A task the actor may work on: NotFound for an unknown id, NotAllowed for someone else's task."""
     task = uow.session.get(UserTask, task_id)
-    _check_may_work_on(actor, task_id, task, _complaint_of(uow, task) if task is not None else None)
-    return task
+    return _check_may_work_on(actor, task_id, task, _complaint_of(uow, task) if task is not None else None)
 
 
-def _check_may_work_on(actor: Actor, task_id: int, task: UserTask | None, complaint: Complaint | None) -> None:
+def _check_may_work_on(actor: Actor, task_id: int, task: UserTask | None, complaint: Complaint | None) -> UserTask:
+    """The task, if it exists and the actor may work on it."""
     if task is None:
         raise NotFound(f"Task {task_id} does not exist")
     if not may_work_on(actor, task, complaint):
         raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    return task
 
 
 def task_view(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
@@ -65,7 +61,7 @@ def task_view(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
         "id": task.id, "name": task.element_id, "title": task.title, "complaint_id": task.complaint_id,
         "lane": task.lane, "department": task.department, "state": task.state,
         "due_at": task.due_at.isoformat() if task.due_at else None,
-        "created_at": task.created_at.isoformat(), "context": read_policy.task_context(actor, task),
+        "created_at": task.created_at.isoformat(), "context": read_policy.task_context(uow, actor, task),
         "form": uow.runtime.forms.schema_for_client(task.form) if task.form else None,
     }
 
@@ -75,13 +71,15 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     took the task away: that firing commits, and the adapter reports the refusal (409) after the commit."""
     # The task, its complaint (for the caller's right) and the step's instance row in one read.
     found = steps.load_task(uow, task_id)
-    task, preloaded = found if found is not None else (None, None)
-    _check_may_work_on(actor, task_id, task, preloaded.complaint if preloaded else None)
+    found_task, preloaded = found if found is not None else (None, None)
+    task = _check_may_work_on(actor, task_id, found_task, preloaded.complaint if preloaded else None)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     if task.form:
         uow.runtime.forms.validate(task.form, data)
-    return steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
+    outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
+    assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
+    return outcome
 
 
 def completion_result(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
@@ -90,4 +88,5 @@ def completion_result(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
     complaint = _complaint_of(uow, task)
     readable = complaint is not None and read_policy.may_read_complaint(uow, actor, complaint)
     return {"task": task_view(uow, actor, task),
-            "complaint": read_policy.complaint_summary(uow, actor, complaint) if readable else None}
+            "complaint": read_policy.complaint_summary(uow, actor, complaint)
+            if complaint is not None and readable else None}

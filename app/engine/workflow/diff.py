@@ -86,6 +86,7 @@ def diff_bpmn(old: bytes | str, new: bytes | str, *, lane_roles: Mapping[str, tu
     for element_id in sorted(set(before) | set(after), key=lambda i: _order_key(i, before, after)):
         a, b = before.get(element_id), after.get(element_id)
         if a is None:
+            assert b is not None  # the id is in before or in after
             result.changes.append(Change("added", element_id, b["type"], b.get("name")))
             continue
         if b is None:
@@ -132,7 +133,8 @@ def elements_of(source: bytes | str, sla_names: frozenset[str] | None = None) ->
     return elements
 
 
-def _collect(container, container_id, lanes, sla_names, elements) -> None:
+def _collect(container: etree._Element, container_id: str | None, lanes: Mapping[str, str],
+             sla_names: frozenset[str] | None, elements: dict[str, dict]) -> None:
     for child in container:
         if not isinstance(child.tag, str) or not child.tag.startswith(_B):
             continue
@@ -145,7 +147,8 @@ def _collect(container, container_id, lanes, sla_names, elements) -> None:
             _collect(child, element_id, lanes, sla_names, elements)
 
 
-def _describe(el, kind, container_id, lanes, sla_names, position) -> dict:
+def _describe(el: etree._Element, kind: str, container_id: str | None, lanes: Mapping[str, str],
+              sla_names: frozenset[str] | None, position: int) -> dict:
     aspects: dict = {"_position": position, "type": kind, "container": container_id}
     _put(aspects, "name", el.get("name"))
     _put(aspects, "lane", lanes.get(el.get("id")))
@@ -187,7 +190,7 @@ def _describe(el, kind, container_id, lanes, sla_names, position) -> dict:
     return aspects
 
 
-def _extensions(extensions, aspects: dict) -> None:
+def _extensions(extensions: etree._Element, aspects: dict) -> None:
     for prop in extensions.iter(f"{_S}property"):
         name = prop.get("name")
         if name == "formJsonSchemaFilename":
@@ -208,7 +211,7 @@ def _extensions(extensions, aspects: dict) -> None:
         _put(aspects, name, _text(extensions.find(f"{_S}{name}")))
 
 
-def _collection(loop) -> str:
+def _collection(loop: etree._Element) -> str:
     parts = ["sequential" if loop.get("isSequential") == "true" else "parallel"]
     for tag, label in (("loopDataInputRef", "input"), ("loopDataOutputRef", "output"),
                        ("loopCardinality", "cardinality"), ("completionCondition", "completion")):
@@ -229,12 +232,12 @@ def _sla_names(expression: str, sla_names: frozenset[str] | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _text(el) -> str | None:
+def _text(el: etree._Element | None) -> str | None:
     if el is None or el.text is None:
         return None
     return el.text.strip() or None
 
 
-def _put(aspects: dict, key: str, value) -> None:
+def _put(aspects: dict, key: str, value: object) -> None:
     if value is not None and value != "":
         aspects[key] = value

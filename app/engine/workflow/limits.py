@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, SupportsIndex, cast
 
 from RestrictedPython import RestrictingNodeTransformer
 from RestrictedPython.Guards import full_write_guard, safer_getattr
@@ -36,6 +36,8 @@ _SEQUENCES = (str, bytes, bytearray, list, tuple)
 _NUMBERS = (int, float, bool)
 _CHEAP_INPLACE = {"+=": operator.add, "-=": operator.sub, "/=": operator.truediv, "//=": operator.floordiv}
 _SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, range)
+# The receivers of the guarded string methods (join, replace, split ...).
+_Text = str | bytes | bytearray
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Budget:
         self.exceeded: str | None = None
 
     # -- time --------------------------------------------------------------------------------------------------
-    def tick(self, value: Any = None) -> Any:
+    def tick(self, value: object = None) -> object:  # hands back what it is given (``_tick_(expr)`` in lambdas)
         self.ticks += 1
         if self.exceeded or (not self.ticks & 63 and time.monotonic() > self.deadline):  # the clock every 64th
             self._fail(self.exceeded or f"it ran longer than its time budget of {self.limits.seconds:g} s "
@@ -87,7 +89,7 @@ class Budget:
             self._fail(f"it built more than its memory budget of {_mb(self.limits.max_memory)}")
         self.tick()
 
-    def _fail(self, reason: str):
+    def _fail(self, reason: str) -> NoReturn:
         self.exceeded = reason
         raise ScriptLimitExceeded(reason)
 
@@ -144,7 +146,7 @@ class Budget:
                 if number and int(number) > self.limits.max_bytes:
                     self.charge(int(number))
 
-    def format_value(self, value, spec: str, conversion: int):
+    def format_value(self, value: object, spec: str, conversion: int) -> str:
         for number in _WIDTH.findall(spec):
             if len(number) > 12 or int(number) > self.limits.max_bytes:
                 self.charge(self.limits.max_bytes + 1)
@@ -156,7 +158,7 @@ class Budget:
             value = ascii(value)
         return format(value, spec)
 
-    def inplace(self, op: str, x, y):
+    def inplace(self, op: str, x: object, y: object) -> object:
         if type(x) in _NUMBERS and type(y) in _NUMBERS and op in _CHEAP_INPLACE:  # the usual counter += 1
             return _CHEAP_INPLACE[op](x, y)
         # += and *= stay in place (a list extended through one name is extended for every name); checked first
@@ -165,7 +167,7 @@ class Budget:
             return operator.iadd(x, y)
         if op == "*=" and isinstance(x, _SEQUENCES) and not isinstance(y, _SEQUENCES):
             try:
-                count = operator.index(y)
+                count = operator.index(cast(SupportsIndex, y))   # a TypeError if it is no integer
             except TypeError:
                 return operator.imul(x, y)  # the natural TypeError
             self.charge(_size(x) * max(count, 0))
@@ -221,7 +223,7 @@ class _ChargingWriter:
 
     __slots__ = ("_budget", "_target")
 
-    def __init__(self, target, budget: Budget):
+    def __init__(self, target: list | dict, budget: Budget):
         self._target, self._budget = target, budget
 
     def __setitem__(self, key, value):
@@ -233,8 +235,8 @@ class _ChargingWriter:
         del self._target[key]
 
 
-def _grow(count: Callable[[tuple, dict], int]):
-    def guard(budget: Budget, obj, method):
+def _grow(count: Callable[[tuple, dict], int]) -> Callable[[Budget, object, Callable], Callable]:
+    def guard(budget: Budget, obj: object, method: Callable) -> Callable:
         def guarded(*args, **kwargs):
             budget.charge(count(args, kwargs) * ITEM_COST)
             return method(*args, **kwargs)
@@ -242,7 +244,7 @@ def _grow(count: Callable[[tuple, dict], int]):
     return guard
 
 
-def _extend(budget: Budget, obj, method):
+def _extend(budget: Budget, obj: object, method: Callable) -> Callable:
     def guarded(*args, **kwargs):
         if args and not isinstance(args[0], _SIZED) and not hasattr(args[0], "keys"):
             args = (list(budget.counted(args[0])), *args[1:])
@@ -253,7 +255,7 @@ def _extend(budget: Budget, obj, method):
     return guarded
 
 
-def _join(budget: Budget, sep, method):
+def _join(budget: Budget, sep: _Text, method: Callable) -> Callable:
     def guarded(iterable):
         items = list(iterable) if isinstance(iterable, _SIZED) else list(budget.counted(iterable))
         budget.charge(sum(_size(item) for item in items) + _size(sep) * max(len(items) - 1, 0))
@@ -261,14 +263,14 @@ def _join(budget: Budget, sep, method):
     return guarded
 
 
-def _pad(budget: Budget, text, method):
+def _pad(budget: Budget, text: _Text, method: Callable) -> Callable:
     def guarded(width, *args):
         budget.charge(max(operator.index(width), 0))
         return method(width, *args)
     return guarded
 
 
-def _replace(budget: Budget, text, method):
+def _replace(budget: Budget, text: _Text, method: Callable) -> Callable:
     def guarded(old, new, *args):
         count = text.count(old)  # "abc".count("") == 4: an empty ``old`` inserts ``new`` between every character
         if args and operator.index(args[0]) >= 0:
@@ -278,14 +280,14 @@ def _replace(budget: Budget, text, method):
     return guarded
 
 
-def _expandtabs(budget: Budget, text, method):
+def _expandtabs(budget: Budget, text: _Text, method: Callable) -> Callable:
     def guarded(tabsize=8):
-        budget.charge(len(text) + text.count("\t" if isinstance(text, str) else b"\t") * max(tabsize, 0))
+        budget.charge(len(text) + (text.count("\t") if isinstance(text, str) else text.count(b"\t")) * max(tabsize, 0))
         return method(tabsize)
     return guarded
 
 
-def _split(budget: Budget, text, method):
+def _split(budget: Budget, text: _Text, method: Callable) -> Callable:
     def guarded(*args, **kwargs):
         sep = args[0] if args else kwargs.get("sep")
         pieces = text.count(sep) + 1 if sep else len(text) // 2 + 1
@@ -294,7 +296,7 @@ def _split(budget: Budget, text, method):
     return guarded
 
 
-def _translate(budget: Budget, text, method):
+def _translate(budget: Budget, text: _Text, method: Callable) -> Callable:
     def guarded(table):
         longest = max((len(v) for v in table.values() if isinstance(v, (str, bytes))), default=1) \
             if isinstance(table, dict) else 1
@@ -312,7 +314,8 @@ _METHOD_GUARDS: dict[str, Callable] = {
 }
 _GUARDED_RECEIVERS: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("append", "insert", "add", "setdefault", "extend", "update"), (list, set, dict, bytearray)),
-    **dict.fromkeys(("join", "center", "ljust", "rjust", "zfill", "replace", "expandtabs", "split", "rsplit", "splitlines", "translate"), _STRINGS),
+    **dict.fromkeys(("join", "center", "ljust", "rjust", "zfill", "replace", "expandtabs", "split", "rsplit",
+                     "splitlines", "translate"), _STRINGS),
 }
 
 _INPLACE: dict[str, Callable] = {
@@ -324,7 +327,7 @@ _INPLACE: dict[str, Callable] = {
 }
 
 
-def _size(value) -> int:
+def _size(value: object) -> int:
     if isinstance(value, (str, bytes, bytearray)):
         return len(value)
     if isinstance(value, (list, tuple)):
@@ -408,7 +411,7 @@ class LimitingTransformer(RestrictingNodeTransformer):
         node.body = _call("_tick_", node.body, like=node.body)
         return node
 
-    def _comprehension(self, node, keeps_items: bool):
+    def _comprehension(self, node: Any, keeps_items: bool) -> Any:  # a comprehension node, as visited
         for generator in node.generators:
             generator.ifs.insert(0, _call("_tick_", ast.Constant(True), like=generator.iter))
         if keeps_items:

@@ -117,7 +117,7 @@ def load_document(name: str, data: bytes) -> BpmnDocument:
         data.decode("utf-8")
     except UnicodeDecodeError as ex:
         raise _file_error(name, f"The file is not UTF-8 text (byte 0x{data[ex.start]:02x} at offset {ex.start}): "
-                                "save it as UTF-8 BPMN XML.", line=data.count(b"\n", 0, ex.start) + 1)
+                                "save it as UTF-8 BPMN XML.", line=data.count(b"\n", 0, ex.start) + 1) from None
     doctype = _DOCTYPE.search(data)
     root_start = _ELEMENT_START.search(data)
     if doctype and (root_start is None or doctype.start() < root_start.start()):  # before any parse error it causes
@@ -212,7 +212,8 @@ def shorten_tags(text: str) -> str:
     return text.replace(f"{{{BPMN_NS}}}", "bpmn:").replace(f"{{{SPIFF_NS}}}", "spiffworkflow:")
 
 
-def _subprocess_specs(parser, spec, docs, external) -> dict[str, BpmnProcessSpec]:
+def _subprocess_specs(parser: SpiffBpmnParser, spec: BpmnProcessSpec, docs: Mapping[str, BpmnDocument],
+                      external: Collection[str]) -> dict[str, BpmnProcessSpec]:
     """SpiffBpmnParser.get_subprocess_specs, but a call to a missing process names the calling element."""
     found: dict[str, BpmnProcessSpec] = {}
     pending = [spec]
@@ -261,7 +262,7 @@ def _convert(ex: Exception, docs: Mapping[str, BpmnDocument]) -> DefinitionError
     # the element's raw XML, TypeError from its own error path): name the element if the traceback has it.
     node = _failing_node(ex)
     doc = next((d for d in docs.values() if node is not None and d.root is node.getroottree().getroot()), None)
-    if doc is not None:
+    if doc is not None and node is not None:
         return error_at(doc.name, node, _unsupported(node.tag))
     return _located(docs, None, None, "SpiffWorkflow could not parse the definition: it uses a construct this "
                                       "engine does not support.")
@@ -272,7 +273,7 @@ def _unsupported(tag: str) -> str:
             "kind of element or event here.")
 
 
-def _caused_by(ex: BaseException, kind: type) -> bool:
+def _caused_by(ex: BaseException | None, kind: type) -> bool:
     seen = set()
     while ex is not None and id(ex) not in seen:
         if isinstance(ex, kind):
@@ -293,18 +294,19 @@ def _failing_node(ex: BaseException) -> etree._Element | None:
     return node
 
 
-def _located(docs, file, element_id, message, *, line=None) -> DefinitionError:
+def _located(docs: Mapping[str, BpmnDocument], file: str | None, element_id: str | None, message: str, *,
+             line: int | None = None) -> DefinitionError:
     if not file and len(docs) == 1:
         file = next(iter(docs))
     doc = docs.get(file) if file else None
     element = find_by_id(doc.root, element_id) if doc is not None and element_id else None
-    if element is not None:
+    if doc is not None and element is not None:
         return error_at(doc.name, element, message, line=line)
     return DefinitionError(file=file or ", ".join(docs), message=clean_text(message), element_id=element_id or None,
                            line=line)
 
 
-def _element_for(root: etree._Element, entry) -> etree._Element | None:
+def _element_for(root: etree._Element, entry: etree._LogEntry) -> etree._Element | None:
     """The element an XSD error log entry is about: by its XPath, else the innermost element on its line."""
     prefixes = {p: uri for el in root.iter(etree.Element) for p, uri in el.nsmap.items() if p}
     try:

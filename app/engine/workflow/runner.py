@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -21,6 +22,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.core.errors import Conflict, NotFound
 from app.engine.core.times import parse_instant
+
+if TYPE_CHECKING:
+    from SpiffWorkflow.task import Task
+
+    from app.engine.workflow.scripting import SandboxedScriptEngine
+    from app.engine.workflow.serialization import ProcessSpec
 
 # Hard cap on loop iterations: past a tree depth of ~1000 SpiffWorkflow's iterators stop looking and the
 # workflow reports itself completed while mid-loop. Long before that we refuse to go on (see tests).
@@ -62,7 +69,8 @@ class Snapshot:
     finished: bool                      # the process has nothing left to do
 
 
-def start(spec, subprocess_specs, script_engine, data: Mapping) -> BpmnWorkflow:
+def start(spec: ProcessSpec, subprocess_specs: Mapping[str, ProcessSpec], script_engine: SandboxedScriptEngine,
+          data: Mapping) -> BpmnWorkflow:
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
     # Data on the root task is inherited by the start event and flows from there.
     workflow.task_tree.data.update(dict(data))
@@ -124,7 +132,7 @@ def catch_message(workflow: BpmnWorkflow, name: str, payload: Mapping) -> bool:
     return True
 
 
-def _rearm(task) -> None:
+def _rearm(task: Task) -> None:
     """A non-interrupting boundary event may be triggered again while its host runs (BPMN), e.g. a further
     extension; SpiffWorkflow 3.2.0 consumes it after one catch. Put a fresh waiting copy beside it, under the
     same boundary split, so the host's completion still cancels it (see tests/engine/test_deadlines.py)."""
@@ -170,7 +178,7 @@ def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Col
     deepest, unfinished = 0, False
     subprocesses = workflow.subprocesses
     # (task, depth, ids of the subprocess tasks enclosing it), depth first in SpiffWorkflow's own order.
-    stack = [(workflow.task_tree, 0, ())]
+    stack: list[tuple[Task, int, tuple[str, ...]]] = [(workflow.task_tree, 0, ())]
     while stack:
         task, depth, enclosing = stack.pop()
         state = task.state
@@ -198,7 +206,8 @@ def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Col
                     finished=not unfinished)
 
 
-def _ready_task(workflow, task, enclosing, evaluate, known) -> ReadyTask:
+def _ready_task(workflow: BpmnWorkflow, task: Task, enclosing: tuple[str, ...], evaluate: tuple[str, ...],
+                known: Collection[str]) -> ReadyTask:
     spec = task.task_spec
     extensions = getattr(spec, "extensions", None) or {}
     properties = dict(extensions.get("properties", {}))
@@ -212,7 +221,8 @@ def _ready_task(workflow, task, enclosing, evaluate, known) -> ReadyTask:
                      values=values)
 
 
-def _waiting_timer(workflow, task, evaluate=(), known=()) -> WaitingTimer:
+def _waiting_timer(workflow: BpmnWorkflow, task: Task, evaluate: tuple[str, ...] = (),
+                   known: Collection[str] = ()) -> WaitingTimer:
     host = _host_of(task)
     values = {}
     if evaluate and str(task.id) not in known:
@@ -225,7 +235,7 @@ def _waiting_timer(workflow, task, evaluate=(), known=()) -> WaitingTimer:
                         host_task_id=str(host.id) if host else None, values=values)
 
 
-def evaluate(workflow: BpmnWorkflow, task_id: str, expression: str):
+def evaluate(workflow: BpmnWorkflow, task_id: str, expression: str) -> object:
     task = _find(workflow, task_id)
     return workflow.script_engine.evaluate(task, expression)
 
@@ -239,20 +249,20 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
 
-def _find(workflow: BpmnWorkflow, task_id: str):
+def _find(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     try:
         return workflow.get_task_from_id(UUID(str(task_id)))
     except Exception:
         return None
 
 
-def _is_timer(task) -> bool:
+def _is_timer(task: Task) -> bool:
     spec = task.task_spec
     return isinstance(spec, CatchingEvent) and isinstance(getattr(spec, "event_definition", None),
                                                           TimerEventDefinition)
 
 
-def _host_of(timer_task):
+def _host_of(timer_task: Task) -> Task | None:
     """A boundary event hangs under a split together with the task it is attached to."""
     parent = timer_task.parent
     if parent is None:
@@ -263,7 +273,7 @@ def _host_of(timer_task):
     return None
 
 
-def _parse_event_value(value) -> datetime | None:
+def _parse_event_value(value: object) -> datetime | None:
     if not value:
         return None
     try:

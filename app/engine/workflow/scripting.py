@@ -19,9 +19,10 @@ import dis
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
-from typing import Any
+from types import CodeType, TracebackType
+from typing import TYPE_CHECKING, Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -31,6 +32,9 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from app.engine.core.errors import DomainError, ScriptFailed, ServiceTaskFailed
 from app.engine.workflow.limits import Budget, LimitingTransformer, Limits, ScriptLimitExceeded, helpers
+
+if TYPE_CHECKING:
+    from SpiffWorkflow.task import Task
 
 _EXTRA_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
                    for name in ("dict", "list", "set", "frozenset", "sum", "min", "max", "any", "all", "enumerate",
@@ -77,12 +81,11 @@ def source_problems(source: str, mode: str) -> list[tuple[int | None, str]]:
 
 
 @lru_cache(maxsize=1024)
-def _compile(source: str, mode: str):
+def _compile(source: str, mode: str) -> CodeType:
     compile_restricted = compile_restricted_exec if mode == "exec" else compile_restricted_eval
     try:
         result = compile_restricted(source, filename=_FILENAMES[mode], policy=LimitingTransformer)
     except (SyntaxError, ValueError) as err:  # e.g. NUL bytes in the source
-        result = None
         problems = [(getattr(err, "lineno", None), getattr(err, "msg", None) or str(err))]
     else:
         problems = [_split_line(error) for error in result.errors]
@@ -90,6 +93,7 @@ def _compile(source: str, mode: str):
         error = ScriptError("; ".join(message for _, message in problems), line=problems[0][0])
         error.args = (error.message, problems)
         raise error
+    assert result.code is not None  # RestrictedPython returns code whenever it reports no errors
     return result.code
 
 
@@ -140,7 +144,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return {**_BASE_GLOBALS, **names, "__builtins__": builtins, **self.globals, **data}, budget
 
     @staticmethod
-    def _run(run, code, namespace, budget: Budget):
+    def _run(run: Callable[[CodeType, dict], object], code: CodeType, namespace: dict, budget: Budget) -> object:
         try:
             result = run(code, namespace)
         except ScriptLimitExceeded as err:
@@ -161,7 +165,7 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def _script_frames(err: BaseException):
+def _script_frames(err: BaseException) -> Iterator[TracebackType]:
     tb = err.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename in _FILENAMES.values():
@@ -186,7 +190,7 @@ def _raised_by_script(err: BaseException) -> bool:
     return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in _RAISING_OPCODES
 
 
-ServiceCaller = Callable[[Any, str, dict], dict]
+ServiceCaller = Callable[["Task", str, dict], dict]
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
@@ -234,7 +238,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
         return json.dumps(result if result is not None else {}, default=str)
 
 
-def _failed(task, what: str, err: ScriptError) -> ScriptFailed:
+def _failed(task: Task, what: str, err: ScriptError) -> ScriptFailed:
     spec = task.task_spec
     element_id = getattr(spec, "bpmn_id", None) or spec.name
     name = " ".join((getattr(spec, "bpmn_name", None) or "").split()) or None  # one line, whatever the modeler did

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import TypeAlias
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -15,6 +18,13 @@ from SpiffWorkflow.util.task import TaskState
 # The task dicts of a live workflow's last save (see InstanceStateConverter._task_dicts), kept on the workflow.
 _TASK_DICTS = "_complaintflow_task_dicts"
 _FINISHED = TaskState.FINISHED_MASK
+
+# A parsed (or restored) process: the top-level process of a definition version, or one it calls.
+ProcessSpec: TypeAlias = BpmnProcessSpec
+# A definition version's process and the processes it calls, by process id, as load_specs restores them.
+ProcessSpecs = tuple[ProcessSpec, dict[str, ProcessSpec]]
+# A live workflow (what the engine steps; only this package touches its insides).
+Workflow: TypeAlias = BpmnWorkflow
 
 
 class InstanceStateConverter(BpmnWorkflowConverter):
@@ -40,7 +50,7 @@ class InstanceStateConverter(BpmnWorkflowConverter):
         setattr(workflow, _TASK_DICTS, fresh)
         return dct
 
-    def _workflow_dict(self, workflow, cache, fresh) -> dict:
+    def _workflow_dict(self, workflow: BpmnWorkflow, cache: dict, fresh: dict) -> dict:
         registry = self.registry
         return {
             "data": registry.convert(registry.clean(workflow.data)),
@@ -52,7 +62,7 @@ class InstanceStateConverter(BpmnWorkflowConverter):
             "root": str(workflow.task_tree.id),
         }
 
-    def _task_dicts(self, tasks, cache, fresh) -> dict:
+    def _task_dicts(self, tasks: dict, cache: dict, fresh: dict) -> dict:
         """The tasks' dicts, reusing those of finished tasks from the previous save of this live workflow.
 
         A finished task (completed, cancelled, error) under a finished parent no longer changes, except for new
@@ -109,7 +119,7 @@ def _finished_key(task, tasks):
             id(parent.data) if parent is not None else None)
 
 
-def _remember(tasks, dicts, cache) -> None:
+def _remember(tasks: dict, dicts: dict, cache: dict) -> None:
     for task_id, task in tasks.items():
         key = _finished_key(task, tasks)
         if key is not None:
@@ -130,13 +140,13 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 SERIALIZER = _make_serializer()
 
 
-def dump_specs(spec, subprocess_specs: dict) -> str:
+def dump_specs(spec: ProcessSpec, subprocess_specs: Mapping[str, ProcessSpec]) -> str:
     registry = SERIALIZER.registry
     return json.dumps({"spec": registry.convert(spec),
                        "subprocess_specs": {name: registry.convert(s) for name, s in subprocess_specs.items()}})
 
 
-def load_specs(serialized: str):
+def load_specs(serialized: str) -> ProcessSpecs:
     dct = json.loads(serialized)
     registry = SERIALIZER.registry
     return registry.restore(dct["spec"]), {name: registry.restore(s) for name, s in dct["subprocess_specs"].items()}
@@ -146,7 +156,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return SERIALIZER.serialize_json(workflow)
 
 
-def load_state(serialized: str, spec, subprocess_specs) -> BpmnWorkflow:
+def load_state(serialized: str, spec: ProcessSpec, subprocess_specs: Mapping[str, ProcessSpec]) -> BpmnWorkflow:
     dct = json.loads(serialized)
     SERIALIZER.migrate(dct)
     return SERIALIZER.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -193,7 +193,7 @@ def _timers(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) 
     errors = []
     for definition in _iter(doc, "timerEventDefinition"):
         event = definition.getparent()
-        specs = [child for child in definition.iterchildren(*(_tag(kind) for kind in _TIMER_KINDS))]
+        specs = list(definition.iterchildren(*(_tag(kind) for kind in _TIMER_KINDS)))
         if not specs:
             errors.append(error_at(doc.name, event, "The timer has no timeDuration, timeDate or timeCycle "
                                                     "expression, so it can never fire."))
@@ -263,7 +263,7 @@ def _call_activities(doc: BpmnDocument, ctx: ValidationContext, processes: Proce
     for call in _iter(doc, "callActivity"):
         target = (call.get("calledElement") or "").strip()
         if not target:
-            problem = "The call activity has no calledElement: set it to the id of the process to call."
+            problem: str | None = "The call activity has no calledElement: set it to the id of the process to call."
         elif target in processes:
             problem = None if processes[target] else (
                 f"Calls process '{target}', which is not executable: set isExecutable=\"true\" on that process.")
@@ -528,7 +528,8 @@ _DOCUMENT_CHECKS = (_gateway_conditions, _timers, _call_activities, _user_tasks,
 
 # -- SpiffWorkflow's own parse -----------------------------------------------------------------------------
 
-def _spiff_errors(files, docs, ctx: ValidationContext, reported: list[DefinitionError]) -> list[DefinitionError]:
+def _spiff_errors(files: Mapping[str, bytes], docs: Sequence[BpmnDocument], ctx: ValidationContext,
+                  reported: list[DefinitionError]) -> list[DefinitionError]:
     """What SpiffWorkflow itself refuses, minus what was already reported for the same element."""
     located = {(error.file, error.element_id) for error in reported if error.element_id}
     found: list[DefinitionError] = []

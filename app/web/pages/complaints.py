@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
-from app.engine.access import read_policy
+from app.engine.access import permissions, read_policy
 from app.engine.complaints import extensions, registration
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
@@ -31,12 +31,13 @@ FILTER_NAMES = ("status", "category", "channel", "department", "overdue", "recei
 
 
 def nav_allowed(actor: Actor, item: str) -> bool:
+    settings = current_runtime().settings
     if item == "complaints":
-        return complaint_list.may_list(actor)
+        return complaint_list.may_list(settings, actor)
     if item == "own_complaints":
-        return complaint_list.lists_only_own(actor)
-    if item == "register":
-        return actor.is_staff and actor.has_any_role(registration.REGISTERING_ROLES)
+        return complaint_list.lists_only_own(settings, actor)
+    if item == "register":  # the staff's registration desk (the service also lets customers register)
+        return actor.is_staff and permissions.may(settings, actor, "complaint.register")
     return True
 
 
@@ -47,7 +48,7 @@ def show(complaint_id: int):
         complaint = read_policy.require_complaint(uow, actor, complaint_id)
         view = read_policy.complaint_view(uow, actor, complaint)
         clocks = diagram_state.clocks(uow, actor, complaint_id)
-        may_extend = actor.has_any_role(extensions.REQUESTING_ROLES)
+        may_extend = permissions.may(uow, actor, "deadline.extend")
         extension_choices = extensions.choices(uow.settings, complaint) if may_extend else []
         granted = extensions.list_extensions(uow, actor, complaint_id) if may_extend else []
     return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks,
@@ -93,7 +94,7 @@ def diagram_highlights(complaint_id: int):
 @bp.get("/complaints")
 def index():
     actor = current_user.actor
-    if complaint_list.lists_only_own(actor):
+    if complaint_list.lists_only_own(current_runtime().settings, actor):
         return _own_complaints(actor)
     errors: dict = {}
     try:
@@ -111,7 +112,7 @@ def index():
     return render_template("pages/complaints.html", page=page, errors=errors,
                            error_fields=[labels.field(name) for name in errors],
                            filters={name: request.args.get(name, "") for name in FILTER_NAMES},
-                           may_export=complaint_list.may_export(actor),
+                           may_export=complaint_list.may_export(current_runtime().settings, actor),
                            statuses=_status_choices())
 
 
@@ -143,7 +144,7 @@ def export():
     filters = complaint_list.parse_filters(request.args, reader_zone())
     headers = _export_headers()
     runtime = current_runtime()
-    if not complaint_list.may_export(actor):
+    if not complaint_list.may_export(runtime.settings, actor):
         raise Forbidden()
 
     def generate():
@@ -151,12 +152,21 @@ def export():
         writer = csv.writer(buffer)
         writer.writerow([headers[c] for c in complaint_list.COLUMNS])
         yield "\ufeff" + buffer.getvalue()  # the BOM lets spreadsheet programs read the Chinese text as UTF-8
-        with runtime.unit_of_work() as uow:
-            for row in complaint_list.export_rows(uow, actor, filters):
-                buffer.seek(0)
-                buffer.truncate()
-                writer.writerow([_cell(row[c]) for c in complaint_list.COLUMNS])
-                yield buffer.getvalue()
+        exported, complete = 0, False
+        try:
+            with runtime.unit_of_work() as uow:
+                for row in complaint_list.export_rows(uow, actor, filters):
+                    buffer.seek(0)
+                    buffer.truncate()
+                    writer.writerow([_cell(row[c]) for c in complaint_list.COLUMNS])
+                    exported += 1
+                    yield buffer.getvalue()
+            complete = True
+        finally:
+            # In a unit of work of its own, once the rows are out: an export broken off (the reader went away,
+            # which rolls the reading transaction back) is recorded too, with the rows that did leave.
+            with runtime.unit_of_work() as uow:
+                complaint_list.record_export(uow, actor, filters, rows=exported, complete=complete)
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="complaints.csv"'})

@@ -24,7 +24,8 @@ YES_NO = (("true", _l("Yes")), ("false", _l("No")))
 @dataclass
 class Field:
     name: str
-    kind: str            # text | textarea | select | checklist | multiselect | number | integer | money | date | boolean
+    # text | textarea | select | checklist | multiselect | number | integer | money | date | boolean
+    kind: str
     label: str
     help: str = ""
     required: bool = False

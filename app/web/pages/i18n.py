@@ -24,8 +24,9 @@ def init(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    # The templates' _() through the request's catalog, looked up once (see translations()).
-    app.jinja_env.install_gettext_callables(
+    # The templates' _() through the request's catalog, looked up once (see translations()). The method is added by
+    # the jinja2.ext.i18n extension (Flask-Babel loads it) at run time, so jinja2's types do not know it.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         pgettext=lambda c, s: translations().upgettext(c, s),

@@ -38,6 +38,8 @@ ACTIONS = {
     "escalated_to_executive": _l("Escalated to an executive"), "intervention": _l("Intervention on an overdue case"),
     "intervention_withdrawn": _l("Intervention withdrawn: the complaint was closed"),
     "extension_withdrawn": _l("Extension request withdrawn: the complaint was closed"),
+    "message_failed": _l("Message not sent yet: delivery failed"),
+    "instance_migrated": _l("Moved to a new version of the process"),
 }
 # The SLA names of config/sla.toml a clock enforces (its description there says which rule it is).
 SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent handling"),

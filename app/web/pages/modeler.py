@@ -21,11 +21,11 @@ bp.before_request(signed_in_with_csrf)
 def _process_owners_only():
     # Before any service call: compliance and everyone else get the 403 page, even for an unknown id.
     if current_user.is_authenticated:
-        drafts.require_editor(current_user.actor)
+        drafts.require_editor(current_runtime().settings, current_user.actor)
 
 
 def nav_allowed(actor) -> bool:
-    return drafts.may_edit(actor)
+    return drafts.may_edit(current_runtime().settings, actor)
 
 
 @bp.get("/modeler")

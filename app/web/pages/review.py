@@ -20,12 +20,12 @@ bp.before_request(signed_in_with_csrf)
 @bp.before_request
 def _desk_roles_only():
     # Before any service call: other roles get the 403 page, even for an unknown id.
-    if current_user.is_authenticated and not reviews.may_see_desk(current_user.actor):
+    if current_user.is_authenticated and not reviews.may_see_desk(current_runtime().settings, current_user.actor):
         raise NotAllowed(_("Only compliance and process owners open the review desk."))
 
 
 def nav_allowed(actor) -> bool:
-    return reviews.may_see_desk(actor)
+    return reviews.may_see_desk(current_runtime().settings, actor)
 
 
 @bp.get("/review")
@@ -33,7 +33,8 @@ def index():
     actor = current_user.actor
     with current_runtime().unit_of_work() as uow:
         desk = reviews.desk(uow, actor)
-    return render_template("pages/review.html", desk=desk, may_migrate=migration.may_migrate(actor))
+    return render_template("pages/review.html", desk=desk,
+                           may_migrate=migration.may_migrate(current_runtime().settings, actor))
 
 
 @bp.get("/review/versions/<int:definition_id>")
@@ -69,8 +70,8 @@ def _diff_page(result, trail, old_url, new_url, versions=None):
     return render_template("pages/review_version.html", result=result, trail=trail, old_url=old_url,
                            new_url=new_url, changes=changes.changes if changes else [],
                            highlights=changes.highlights() if changes else {},
-                           may_sign_off=reviews.may_sign_off(actor), back=request.full_path.rstrip("?"),
-                           versions=versions)
+                           may_sign_off=reviews.may_sign_off(current_runtime().settings, actor),
+                           back=request.full_path.rstrip("?"), versions=versions)
 
 
 @bp.get("/review/versions/<int:definition_id>/source.bpmn")

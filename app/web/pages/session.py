@@ -10,7 +10,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission
-from app.engine.identity import users
+from app.engine.identity import sign_ins, users
 from app.web import current_runtime
 from app.web.pages import check_csrf
 from app.web.pages.i18n import gettext as _
@@ -84,6 +84,8 @@ def sign_in():
         actor = users.check_password(record, password)  # the slow hash, outside any transaction
         if actor is None:
             throttle.failed(username)
+            with current_runtime().unit_of_work() as uow:  # committed although the sign-in is refused
+                sign_ins.sign_in_failed(uow, username, address=request.remote_addr)
             error = _("The user name or password is not correct.")
         else:
             signed_in = _signed_in(actor, request.form.get("timezone", "").strip())
@@ -101,7 +103,9 @@ def _signed_in(actor: Actor, browser_zone: str) -> SignedIn:
     """The session's user; on the first sign-in, the browser's time zone becomes the user's (a first default
     they can change; a zone this server does not know is simply not saved)."""
     with current_runtime().unit_of_work() as uow:
-        user = users.active_user(uow, actor.user_id)
+        user = users.active_user(uow, actor.user_id) if actor.user_id is not None else None
+        assert user is not None  # the password check has just found this active user
+        sign_ins.signed_in(uow, actor, address=request.remote_addr)
         if user.timezone is None and browser_zone:
             try:
                 users.set_preferences(uow, actor, timezone=browser_zone)  # validates before it changes anything
@@ -122,6 +126,9 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.post("/sign-out")
 def sign_out():
+    if current_user.is_authenticated:
+        with current_runtime().unit_of_work() as uow:
+            sign_ins.signed_out(uow, current_user.actor, address=request.remote_addr)
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")

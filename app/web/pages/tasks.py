@@ -43,7 +43,7 @@ def complete(task_id: int):
         outcome = run_with_retry(current_runtime(),
                                  lambda uow: user_tasks.complete_user_task(uow, actor, task_id, data))
         outcome.raise_if_refused()  # a deadline took the task away: its firing is committed, this is refused
-        title = outcome.task.title
+        title = outcome.task.title if outcome.task is not None else ""  # set on every completion
     except InvalidSubmission as err:
         return _render(task_id, values=data, errors=err.errors, status=422)
     except Conflict:
@@ -60,10 +60,10 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
         schema = uow.runtime.forms.schema_for_client(task.form) if task.form else {}
         view = read_policy.complaint_view(uow, actor, complaint) if complaint is not None and \
             read_policy.may_read_complaint(uow, actor, complaint) else None
-        clocks = diagram_state.clocks(uow, actor, complaint.id) if view is not None else []
+        clocks = diagram_state.clocks(uow, actor, complaint.id) if complaint is not None and view is not None else []
         people = assignments.candidates(uow, actor, task_id) if opened.may_assign else []
         assignee = _display_name(people, task.assignee_id) if task.assignee_id else None
-        context = read_policy.task_context(actor, task)
+        context = read_policy.task_context(uow, actor, task)
     errors = errors or {}
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]

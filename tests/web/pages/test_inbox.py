@@ -1,6 +1,7 @@
 """The inbox: tabs over worklist.list_tasks, claim / release / assign / follow-up, each in the case history."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,13 @@ def _rows(response) -> list[str]:
     return [chunk.split('"')[0] for chunk in text(response).split('data-task-id="')[1:]]
 
 
+def _tabs(response) -> tuple[str | None, list[str]]:
+    """The tab the page shows (the one marked aria-current) and every tab offered."""
+    page = text(response)
+    current = re.search(r'data-testid="tab-(\w+)"\s+aria-current="page"', page)
+    return (current.group(1) if current else None), re.findall(r'data-testid="tab-(\w+)"', page)
+
+
 def test_claim_moves_a_task_from_my_team_to_mine_and_release_back(client, driver, demo):
     cid = driver.register()
     task = driver.task(cid, "classify_complaint")
@@ -22,7 +30,8 @@ def test_claim_moves_a_task_from_my_team_to_mine_and_release_back(client, driver
     assert post(client, f"/tasks/{task.id}/claim", {"next": "/inbox?view=team"}).headers["Location"] == "/inbox?view=team"
     assert str(task.id) in _rows(client.get("/inbox?view=mine", headers=BROWSER))
     assert str(task.id) not in _rows(client.get("/inbox?view=team", headers=BROWSER))
-    assert client.get("/inbox", headers=BROWSER).status_code == 200  # default tab: Mine when it has tasks
+    default = client.get("/inbox", headers=BROWSER)  # no tab asked for: Mine, since it has tasks
+    assert default.status_code == 200 and _tabs(default)[0] == "mine" and _rows(default) == [str(task.id)]
     post(client, f"/tasks/{task.id}/unclaim")
     assert str(task.id) in _rows(client.get("/inbox?view=team", headers=BROWSER))
     with demo.unit_of_work() as uow:
@@ -38,7 +47,8 @@ def test_all_open_is_for_coordinators_and_heads(client, driver):
     post(client, "/sign-out")
     sign_in(client, "approver")
     assert 'data-testid="tab-all"' not in text(client.get("/inbox", headers=BROWSER))
-    assert client.get("/inbox?view=all", headers=BROWSER).status_code == 200  # falls back to the team tab
+    fallback = client.get("/inbox?view=all", headers=BROWSER)  # a tab not offered: the team tab instead
+    assert fallback.status_code == 200 and _tabs(fallback) == ("team", ["mine", "team"])
 
 
 def test_coordinator_assigns_a_department_task_to_a_named_officer(client, driver, demo):
@@ -56,7 +66,7 @@ def test_coordinator_assigns_a_department_task_to_a_named_officer(client, driver
     assert str(task.id) in _rows(client.get("/inbox?view=mine", headers=BROWSER))
     with demo.unit_of_work() as uow:
         event = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_assigned")).one()
-    assert event.detail["assignee"] == "cards.officer" and event.actor == "coordinator"
+    assert event.after == {"assignee": "cards.officer"} and event.actor == "coordinator"
 
 
 def test_follow_up_date_hides_the_task_from_mine_until_then(client, driver, clock):
