@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import select
 
-from app.engine.config.settings import load_settings
+from app.engine.config.settings import Settings, load_settings
 from app.engine.demo.loader import load_demo
 from app.engine.identity.users import actor_for
 from app.engine.models import User
@@ -15,13 +15,13 @@ def case(demo, actors):
 
 
 @pytest.fixture
-def regime(database_url, clock, workflow_cache):
-    """``regime("uk_fca")``: a case driver on a runtime with that SLA profile active (the demo users and the
-    shipped diagrams loaded: deploying them checks every timer's SLA name against the profile)."""
+def driver_on(database_url, clock, workflow_cache):
+    """``driver_on(settings)``: a case driver on a runtime of its own with these settings (the demo users and the
+    shipped diagrams loaded: deploying them checks every timer's SLA name against the settings' profile)."""
     runtimes = []
 
-    def make(profile: str) -> CaseDriver:
-        runtime = make_runtime(database_url, clock, workflow_cache, settings=load_settings(sla_profile=profile))
+    def make(settings: Settings) -> CaseDriver:
+        runtime = make_runtime(database_url, clock, workflow_cache, settings=settings)
         runtimes.append(runtime)
         with runtime.unit_of_work() as uow:
             load_demo(uow)
@@ -35,3 +35,9 @@ def regime(database_url, clock, workflow_cache):
         finally:
             _empty_tables(runtime.database)
             runtime.close()
+
+
+@pytest.fixture
+def regime(driver_on):
+    """``regime("uk_fca")``: a case driver on a runtime with that SLA profile active."""
+    return lambda profile: driver_on(load_settings(sla_profile=profile))

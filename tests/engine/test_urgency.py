@@ -5,37 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
 
 from app.engine.config.settings import load_settings
 from app.engine.deadlines.urgency import is_urgent
-from app.engine.demo.loader import load_demo
-from app.engine.identity.users import actor_for
-from app.engine.models import User
-from tests.conftest import _empty_tables, make_runtime
-from tests.support import CaseDriver
 
 
-@pytest.fixture
-def driver_with(database_url, clock):
-    runtimes = []
-
-    def make(categories: set[str]) -> CaseDriver:
-        settings = replace(load_settings(), urgent_categories=frozenset(categories))
-        runtime = make_runtime(database_url, clock, settings=settings)
-        runtimes.append(runtime)
-        with runtime.unit_of_work() as uow:
-            load_demo(uow)
-            actors = {u.username: actor_for(u) for u in uow.session.scalars(select(User))}
-        return CaseDriver(runtime, actors)
-
-    yield make
-    for runtime in runtimes:
-        _empty_tables(runtime.database)
-        runtime.close()
-
-
-def _handling_sla(case: CaseDriver, cid: int) -> str:
+def _handling_sla(case, cid: int) -> str:
     [timer] = [t for t in case.timers(cid) if t.element_id == "handling_deadline_overdue" and t.state == "waiting"]
     return timer.sla
 
@@ -48,8 +23,8 @@ def test_the_shipped_rule_makes_fund_security_urgent_whatever_the_severity():
 
 
 @pytest.mark.parametrize("categories, urgent", [({"fund_security"}, False), ({"fees_charges"}, True)])
-def test_registration_and_the_diagram_follow_the_configured_categories(driver_with, categories, urgent):
-    case = driver_with(categories)
+def test_registration_and_the_diagram_follow_the_configured_categories(driver_on, categories, urgent):
+    case = driver_on(replace(load_settings(), urgent_categories=frozenset(categories)))
     cid = case.register(category="fees_charges", severity="general")
     assert case.complaint(cid).urgent is urgent                       # registration asked the rule
     case.classify(cid, category="fees_charges", severity="general")
