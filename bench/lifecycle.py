@@ -9,7 +9,8 @@ reopenings and department counts):
 
   spiff       THE BASELINE: SpiffWorkflow alone. Its own SpiffBpmnParser, its default PythonScriptEngine with
               the default TaskDataEnvironment, given only what the diagrams call as plain functions in its
-              globals (``sla_due_at``: now + a fixed duration per SLA name; ``now_iso``) and the one method
+              globals (``sla_due_at``: now + a fixed duration per SLA name; ``now_iso``; ``is_urgent``: the
+              shipped urgency rule written out) and the one method
               SpiffWorkflow leaves to the integrator (``call_service``, returning a small JSON result). Start
               data and answers are built before the clock starts. No project code runs while timed.
   project     the project's own in-memory runner: parse_process, runner.start with the SandboxedScriptEngine
@@ -115,6 +116,10 @@ def baseline_now_iso():
     return datetime.now(UTC).isoformat()
 
 
+def baseline_is_urgent(category, severity):
+    return severity == "urgent" or category == "fund_security"   # config/sla.toml [urgency] as shipped
+
+
 class ServiceEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's default environment; ``call_service`` is the method it leaves to the integrator."""
 
@@ -135,7 +140,7 @@ class SpiffAlone:
     def lifecycle(self, n: int) -> int:
         start, answers = self.plans[n]
         engine = PythonScriptEngine(environment=ServiceEnvironment(
-            {"sla_due_at": baseline_sla_due_at, "now_iso": baseline_now_iso}))
+            {"sla_due_at": baseline_sla_due_at, "now_iso": baseline_now_iso, "is_urgent": baseline_is_urgent}))
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=engine)
         workflow.task_tree.data.update(start)
         workflow.do_engine_steps()

@@ -42,3 +42,19 @@ def test_data_loader_clones_real_lifecycles(demo, actors):
     with demo.unit_of_work() as uow:
         assert uow.session.scalar(select(func.count()).select_from(UserTask).where(
             UserTask.complaint_id == item.complaint_id, UserTask.element_id == "triage_complaint")) == 1
+
+
+def test_the_lifecycle_baselines_run_the_shipped_diagrams():
+    # The in-memory targets of bench/lifecycle.py give the diagrams only the functions they call: a diagram that
+    # calls a new one (is_urgent) must be given it there too, or the baseline stops at its first script task.
+    from app.engine.config.settings import load_settings
+    from app.engine.core.clock import SystemClock
+    from bench.lifecycle import InMemory, SpiffAlone, plans
+
+    settings = load_settings()
+    memory = InMemory(settings, SystemClock())
+    numbers = range(12)   # enough for fund-security (urgent) complaints, rejections and reopenings
+    spiff = SpiffAlone(settings, plans(memory, numbers))
+    for n in numbers:
+        assert spiff.lifecycle(n) > 0
+        assert memory.lifecycle(n) > 0
