@@ -40,18 +40,36 @@ def init_db(reset):
 @click.option("--reset-demo", is_flag=True,
               help="Also reset the demo users (public passwords, re-activated) in a database that has users.")
 def load_demo(reset_demo):
-    """Load departments and deploy the process definitions; demo users (see README) only into a database
+    """Load departments, and deploy the processes of processes/ that the database has no definition of (a
+    changed file is reported, never deployed: use `deploy`); demo users (see README) only into a database
     without users, unless --reset-demo."""
     from app.engine.demo.loader import load_demo as load  # noqa: PLC0415
     runtime = _runtime()
-    with runtime.unit_of_work() as uow:
-        result = load(uow, reset_users=reset_demo)
+    try:
+        with runtime.unit_of_work() as uow:
+            result = load(uow, reset_users=reset_demo)
+    except InvalidDefinition as err:
+        _print_definition_errors(err.errors, "nothing loaded")
+        sys.exit(1)
     if result["users"]:
         click.echo(f"users: {', '.join(result['users'])}")
     else:
         click.echo(f"users: none loaded; the database already has {result['existing_users']} user(s), left as "
                    "they are (--reset-demo resets the demo users to their public passwords)")
     click.echo("definitions: " + ", ".join(f"{pid} v{v}" for pid, v in result["definitions"]))
+    processes_dir = _shown(runtime.settings.processes_dir)
+    for pid, version, file_name in result["differing"]:
+        click.echo(f"{processes_dir / file_name} differs from {pid} v{version}, the current version, and was not "
+                   "deployed: `complaintflow deploy` deploys it (validated, and signed off first when "
+                   "config/governance.toml requires it)")
+
+
+def _shown(path: Path) -> Path:
+    """A path as typed from here: relative to the working directory when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 @main.command()

@@ -105,12 +105,31 @@ class CaseDriver:
 
 def deploy_lane_move(runtime, actor, reason: str | None = None) -> int:
     """Deploy complaint_handling with "Approve resolution" moved from the Approver lane to the lane of triage
-    (Complaint management): a change of who does it. Returns the new version's definition id."""
+    (Complaint management), its performer with it: a change of who does it. Returns the new version's definition id."""
     files = definitions.read_directory(runtime.settings.processes_dir)
     source = files["complaint_handling.bpmn"].decode()
     ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
     anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
+    performer = '<spiffworkflow:property name="performer" value="{}" />'
+    source = source.replace(performer.format("Approver"), performer.format("Complaint management"))
     files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
     with runtime.unit_of_work() as uow:
         return next(d.id for d in definitions.deploy(uow, actor, files, reason=reason)
+                    if d.process_id == "complaint_handling")
+
+
+def deploy_approval_in_departments(runtime, actor) -> int:
+    """Deploy complaint_handling with "Approve resolution" moved into the Departments lane (its performer with
+    it): department officers become its candidates, so the drafter could approve their own resolution if the
+    engine did not keep segregation of duties (config/segregation.toml). Returns the new version's id."""
+    files = definitions.read_directory(runtime.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
+    anchor = "<bpmn:flowNodeRef>draft_resolution</bpmn:flowNodeRef>"
+    performer = '<spiffworkflow:property name="performer" value="{}" />'
+    assert source.count(ref) == source.count(anchor) == 1
+    source = source.replace(performer.format("Approver"), performer.format("Departments"))
+    files["complaint_handling.bpmn"] = source.replace(ref, "").replace(anchor, anchor + ref).encode()
+    with runtime.unit_of_work() as uow:
+        return next(d.id for d in definitions.deploy(uow, actor, files, reason="Departments approve their peers")
                     if d.process_id == "complaint_handling")

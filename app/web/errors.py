@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from app.engine.core.errors import (
     Conflict,
     DomainError,
+    DutiesNotSegregated,
     InvalidDefinition,
     InvalidSubmission,
     NotAllowed,
@@ -77,6 +78,8 @@ def _details(err: DomainError) -> dict:
         return {"element_id": err.element_id, "operator": err.operator}
     if isinstance(err, ScriptFailed):
         return {"element_id": err.element_id, "element_name": err.element_name}
+    if isinstance(err, DutiesNotSegregated):  # the segregation-of-duties rule that refused (config/segregation.toml)
+        return {"rule": err.rule, "rule_title": err.title}
     return {}
 
 

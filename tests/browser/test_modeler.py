@@ -205,8 +205,12 @@ def test_lint_flags_a_subprocess_drawn_across_lanes_that_is_put_in_a_lane(visit,
         const sub = registry.get('handle_complaint').businessObject;
         m.get('modeling').updateModdleProperties(registry.get('lane_departments'), lane,
           {flowNodeRef: [...lane.flowNodeRef, sub]}); }""")
-    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    # ... and, SpiffWorkflow giving its tasks the subprocess's lane, those performed by other lanes are marked too.
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='3']")
     issues = page.evaluate("() => window.complaintflowModeler.get('linting')._issues")
     assert [i["rule"] for i in issues["handle_complaint"]] == ["complaintflow/subprocess-lanes"]
+    assert {element: [i["rule"] for i in found] for element, found in issues.items() if element != "handle_complaint"} \
+        == {"triage_complaint": ["complaintflow/user-task-performer"],
+            "approve_resolution": ["complaintflow/user-task-performer"]}
     page.click("[data-testid=undo]")  # undo takes it out again
     page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")

@@ -222,8 +222,9 @@ def test_deployment_sign_off_and_migration_record_the_versions_before_and_after(
         migration.migrate_instance(uow, actors["owner"], instance_id, target_id)
     migrated = one(demo, "instance_migrated", cid)
     assert (migrated.actor, migrated.actor_id, migrated.occurred_at) == (*by(actors["owner"]), clock.now())
-    assert migrated.before == {"definition_id": first.id, "version": 1}
-    assert migrated.after == {"definition_id": target_id, "version": 2}
+    # No deadline of this case changes in the new version: none re-armed.
+    assert migrated.before == {"definition_id": first.id, "version": 1, "timers": []}
+    assert migrated.after == {"definition_id": target_id, "version": 2, "timers": []}
 
 
 # --- who sees what of a change -----------------------------------------------------------------------------------

@@ -165,11 +165,14 @@ def test_task_id_shadowed_by_an_extension_id_is_reported(ctx):
     assert "serviceTaskOperator" in error.message
 
 
-def test_repeated_extension_ids_are_not_duplicates(ctx):
+def test_repeated_extension_ids_are_not_duplicate_ids_but_a_repeated_parameter(ctx):
+    # Not two elements with one id; but SpiffWorkflow would pass only the last value, silently (issue 24).
     text = broken('<spiffworkflow:parameter id="template" type="str" value="\'accepted\'" />',
                   '<spiffworkflow:parameter id="template" type="str" value="\'accepted\'" />'
                   '<spiffworkflow:parameter id="template" type="str" value="\'again\'" />')
-    assert validate_bpmn_files(files(text), ctx) == []
+    error = the_error(validate_bpmn_files(files(text), ctx))
+    assert "Duplicate id" not in error.message and "parameter 'template' is set again" in error.message
+    assert (error.element_id, error.line) == ("Task_reply", line_of(text, "value=\"'again'\""))
 
 
 # -- 5: dangling references --------------------------------------------------------------------------------

@@ -3,13 +3,16 @@ config/governance.toml switches on (issue 18)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 from sqlalchemy import select
 
 from app.engine.core.actors import SYSTEM
-from app.engine.core.errors import InvalidDefinition, InvalidSubmission, NotAllowed
-from app.engine.governance import definitions, reviews
+from app.engine.core.errors import DutiesNotSegregated, InvalidDefinition, InvalidSubmission, NotAllowed
+from app.engine.governance import definitions, drafts, reviews
+from app.engine.governance.definitions import latest_definition
+from app.engine.identity.users import actor_for, upsert_user
 from app.engine.models import AuditEvent, ProcessDefinition
 from tests.support import deploy_lane_move
 
@@ -135,3 +138,65 @@ def test_version_diff_reports_a_lane_move_as_change_of_role(demo, actors):
     [role] = result["changes"].role_changes
     assert (role.element_id, role.old_roles, role.new_roles) == ("approve_resolution", ("approver",),
                                                                  ("coordinator",))
+
+
+# --- authorship: every save is audited; four eyes means the reviewer saved none of it (issue 24) ---------------
+
+AUTHORSHIP = "definition_reviewer_not_author"
+
+
+def _person(runtime, username, roles):
+    with runtime.unit_of_work() as uow:
+        return actor_for(upsert_user(uow, username, f"{username}-pw", display_name=username, roles=roles))
+
+
+def _saves(runtime):
+    with runtime.unit_of_work() as uow:
+        return [(e.actor, e.detail) for e in uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "draft_saved").order_by(AuditEvent.id))]
+
+
+def test_every_save_and_import_of_a_draft_is_audited_with_its_checksum(demo, actors):
+    owner = actors["owner"]
+    edited = edited_bundle(demo)["complaint_handling.bpmn"]
+    with demo.unit_of_work() as uow:
+        base = latest_definition(uow.session, "complaint_handling")
+        opened = drafts.open_draft(uow, owner, base.id).id  # the deployed bytes: nothing of the owner's yet
+        changed = drafts.open_draft(uow, owner, base.id, edited.decode()).id  # changed before it existed
+    with demo.unit_of_work() as uow:
+        drafts.save_draft(uow, owner, opened, edited.decode())
+        drafts.save_draft(uow, owner, opened, edited.decode())  # unchanged: still a save
+        imported = drafts.import_draft(uow, owner, "complaint_handling.bpmn", edited)[0].id
+    digest = hashlib.sha256(edited).hexdigest()
+    assert _saves(demo) == [("owner", {"draft_id": draft_id, "process_id": "complaint_handling", "checksum": digest})
+                            for draft_id in (changed, opened, opened, imported)]
+
+
+def test_four_eyes_refuses_whoever_saved_any_content_of_the_submitted_draft(demo, actors):
+    """A saves content; B (process owner and compliance) re-saves it unchanged and submits it. Neither may sign
+    it off, naming the rule (A is neither the last saver nor the submitter); C, compliance only, may."""
+    a = dataclasses.replace(actors["owner"], roles=actors["owner"].roles | {"compliance"})
+    b = _person(demo, "owner.b", ["process_owner", "compliance"])
+    edited = edited_bundle(demo)["complaint_handling.bpmn"].decode()
+    with demo.unit_of_work() as uow:
+        draft_id = drafts.open_draft(uow, actors["owner"], latest_definition(uow.session, "complaint_handling").id).id
+    with demo.unit_of_work() as uow:
+        drafts.save_draft(uow, actors["owner"], draft_id, edited)
+    with demo.unit_of_work() as uow:
+        drafts.save_draft(uow, b, draft_id, edited)
+    with demo.unit_of_work() as uow:
+        checksum = drafts.submit_for_review(uow, b, draft_id).checksum
+    # Saving after the submission is not authorship of the submitted bytes.
+    later = _person(demo, "owner.later", ["process_owner", "compliance"])
+    with demo.unit_of_work() as uow:
+        drafts.save_draft(uow, later, draft_id, edited.replace("Classify the complaint", "Classify it"))
+    for person in (b, a):
+        with demo.unit_of_work() as uow, pytest.raises(DutiesNotSegregated) as refused:
+            reviews.decide(uow, person, checksum, "approved", "Looks right")
+        assert refused.value.rule == AUTHORSHIP and "saved any of its content" in refused.value.message
+    with demo.unit_of_work() as uow:
+        assert reviews.decide(uow, later, checksum, "rejected", "Name it better").actor == "owner.later"
+    with demo.unit_of_work() as uow:
+        reviews.decide(uow, actors["compliance"], checksum, "approved", "Fine")
+    with demo.unit_of_work() as uow:
+        assert reviews.review_statuses(uow, {checksum})[checksum]["reviewer"] == "compliance"

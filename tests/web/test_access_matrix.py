@@ -276,6 +276,8 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "modeler.deploy"): [Case("/modeler/drafts/999999/deploy", editors(404), form={"reason": "matrix"},
                                           page=True)],
         ("POST", "modeler.discard"): [Case("/modeler/drafts/999999/discard", editors(404), form={}, page=True)],
+        ("POST", "modeler.rebase"): [Case("/modeler/drafts/999999/rebase", editors(404), form={"onto": "1"},
+                                          page=True)],
         ("POST", "modeler.import_file"): [Case("/modeler/import", editors(400), form={}, page=True)],
     }
 

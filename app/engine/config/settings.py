@@ -1,4 +1,5 @@
-"""Settings read from config/: SLA profiles, lane-to-role mapping, departments, permissions. Data, not code."""
+"""Settings read from config/: SLA profiles, lane-to-role mapping, departments, permissions, segregation of duties.
+Data, not code."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.engine.config.calendars import BusinessCalendar
 from app.engine.config.permissions import Permissions, load_permissions
+from app.engine.config.segregation import Segregation, load_segregation
 from app.engine.core.times import parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -84,6 +86,7 @@ class Settings:
     roles: dict[str, str]
     departments: dict[str, str]
     permissions: Permissions                 # config/permissions.toml: who may take which action
+    segregation: Segregation                 # config/segregation.toml: who may not, for work they did
     # Categories that are always urgent, whatever the recorded severity (config/sla.toml [urgency]).
     urgent_categories: frozenset[str] = frozenset()
     config_dir: Path = DEFAULT_CONFIG_DIR
@@ -218,12 +221,14 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
     config_dir = Path(config_dir or os.environ.get("COMPLAINTFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
     roles = _read(config_dir / "roles.toml")
     departments = _read(config_dir / "departments.toml")["departments"]
+    permissions = load_permissions(config_dir, roles["roles"])
     return Settings(
         sla_profile=load_sla_profile(config_dir, sla_profile),
         lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
         roles=dict(roles["roles"]),
         departments=dict(departments),
-        permissions=load_permissions(config_dir, roles["roles"]),
+        permissions=permissions,
+        segregation=load_segregation(config_dir, permissions),
         urgent_categories=_urgent_categories(config_dir),
         config_dir=config_dir,
         processes_dir=Path(processes_dir or DEFAULT_PROCESSES_DIR),

@@ -20,6 +20,17 @@ class NotAllowed(DomainError):
     """The actor may not do this (wrong role, department or assignee)."""
 
 
+class DutiesNotSegregated(NotAllowed):
+    """A segregation-of-duties rule (config/segregation.toml) keeps this person from this piece of work, whatever
+    their roles: they did earlier work it must be independent of. ``rule`` names the rule, ``title`` is its
+    sentence (English; pages translate it)."""
+
+    def __init__(self, rule: str, title: str, message: str | None = None):
+        super().__init__(message or f"{title} (rule {rule})")
+        self.rule = rule
+        self.title = title
+
+
 class Conflict(DomainError):
     """The target changed under the caller: task no longer ready, or another step won the race."""
 

@@ -1,4 +1,5 @@
-"""Demo data: departments and users from config/, and the process definitions from processes/.
+"""Demo data: departments and users from config/, and the process definitions from processes/ (first versions
+only: a restart never deploys over a version).
 
 Demo passwords are public, so demo users are only ever created in a database without users, or reset when
 asked for explicitly: starting the app (``./run`` runs ``load-demo`` every time) must never re-activate a
@@ -22,10 +23,13 @@ if TYPE_CHECKING:
 
 
 def load_demo(uow: UnitOfWork, *, reset_users: bool = False) -> dict:
-    """Departments, demo users (only into a database without users, unless ``reset_users``), definitions.
+    """Departments, demo users (only into a database without users, unless ``reset_users``), and the processes
+    of processes/ that the database has no definition of (definitions.bootstrap: never a new version of a
+    deployed process; later changes go through ``complaintflow deploy``).
 
     Returns ``{"users": [names created or reset], "existing_users": n (users found before, left alone unless
-    reset), "definitions": [(process_id, version), ...]}``.
+    reset), "definitions": [(process_id, version), ...] (current), "deployed": [(process_id, version), ...] (now),
+    "differing": [(process_id, current version, file name), ...] (files in processes/ left undeployed)}``.
     """
     settings = uow.settings
     for code, name in settings.departments.items():
@@ -33,9 +37,11 @@ def load_demo(uow: UnitOfWork, *, reset_users: bool = False) -> dict:
     uow.session.flush()
     existing = uow.session.scalar(select(func.count(User.id)))
     loaded = [_upsert(uow, entry) for entry in demo_users(settings)] if reset_users or not existing else []
-    deployed = definitions.deploy(uow, SYSTEM, definitions.read_directory(settings.processes_dir))
+    loaded_processes = definitions.bootstrap(uow, SYSTEM, definitions.read_directory(settings.processes_dir))
     return {"users": loaded, "existing_users": existing,
-            "definitions": [(d.process_id, d.version) for d in deployed]}
+            "definitions": [(d.process_id, d.version) for d in loaded_processes.current],
+            "deployed": [(d.process_id, d.version) for d in loaded_processes.deployed],
+            "differing": [(d.process_id, d.version, name) for d, name in loaded_processes.differing]}
 
 
 def demo_users(settings: Settings) -> list[dict]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -78,6 +79,13 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes],
     """Validate the bundle and deploy a new version of every process whose source (or whose called
     processes' sources) changed. Returns the definitions now current for the bundle's processes. ``reason``
     (why this version exists) is kept on each new version and in the audit trail."""
+    return _deploy(uow, actor, files, reason)
+
+
+def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: str | None,
+            *, first_versions_only: bool = False) -> list[ProcessDefinition]:
+    """``first_versions_only``: the bootstrap; deploy only the processes without any version (no sign-off: there
+    is no version yet to review it against) and keep every other one as it is."""
     if not files:
         raise InvalidDefinition([DefinitionError(file="(no files)", message=(
             "There is no .bpmn file to deploy: nothing was deployed."))])
@@ -93,11 +101,13 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes],
                   for pid in sorted(subprocess_specs) if pid in owner]
         latest = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                                      .order_by(ProcessDefinition.version.desc()).limit(1)).first()
-        if latest and latest.checksum == checksums[file_name] and latest.called_processes == called:
+        if latest and (first_versions_only or (latest.checksum == checksums[file_name]
+                                               and latest.called_processes == called)):
             current.append(latest)
             continue
-        # With config/governance.toml signoff_required, only bytes compliance approved become a version.
-        reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name)
+        if not first_versions_only:
+            # With config/governance.toml signoff_required, only bytes compliance approved become a version.
+            reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name)
         version = (uow.session.scalar(select(func.max(ProcessDefinition.version))
                                       .where(ProcessDefinition.process_id == process_id)) or 0) + 1
         definition = ProcessDefinition(
@@ -108,15 +118,74 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes],
         uow.session.add(definition)
         uow.session.flush()
         uow.runtime.specs.put(definition.id, spec, subprocess_specs)
+        bootstrapped: dict[str, Any] = {"bootstrap": True, "signoff": BOOTSTRAP_SIGNOFF} if first_versions_only else {}
         audit.record(uow, actor, "definition_deployed", at=now,
                      before={"definition_id": latest.id, "version": latest.version} if latest else None,
                      after={"definition_id": definition.id, "version": version}, process_id=process_id,
-                     version=version, file=file_name, checksum=checksums[file_name], reason=reason)
+                     version=version, file=file_name, checksum=checksums[file_name], reason=reason, **bootstrapped)
         current.append(definition)
     if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
         raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(
             "No executable process in these files: nothing was deployed."))])
     return current
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What loading processes/ did: ``deployed`` (first versions, deployed now), ``current`` (the current version
+    of every process in the files) and ``differing`` (a current version and the file that differs from it, left
+    undeployed)."""
+
+    deployed: list[ProcessDefinition]
+    current: list[ProcessDefinition]
+    differing: list[tuple[ProcessDefinition, str]]
+
+
+def bootstrap(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes]) -> Bootstrap:
+    """Deploy the processes of ``files`` (processes/) that the database has no definition of, and only those.
+
+    Every start runs this (``./run`` runs ``load-demo``), so it never deploys over a version: a process owner's
+    deploy from the modeler stays current, and a changed file goes through ``deploy`` (validation and, when
+    required, sign-off). A first version needs no sign-off (there is nothing yet to review it against): its
+    audit event says so. A file that differs from its process's current version is reported, not deployed."""
+    latest = _latest_by_process(uow.session)
+    differing: list[tuple[ProcessDefinition, str]] = []
+    new_files: dict[str, bytes] = {}
+    in_files: set[str] = set()
+    for name, source in sorted(files.items()):
+        try:
+            process_ids = executable_process_ids({name: source})
+        except InvalidDefinition:
+            process_ids = []  # unreadable: if new, validation below refuses it; if deployed, it differs
+        in_files.update(process_ids)
+        present = [latest[pid] for pid in process_ids if pid in latest] or \
+                  [d for d in latest.values() if not process_ids and d.file_name == name]
+        checksum = hashlib.sha256(source).hexdigest()
+        differing += [(definition, name) for definition in present if definition.checksum != checksum]
+        if len(present) < len(process_ids) or not present:
+            new_files[name] = source
+    deployed: list[ProcessDefinition] = []
+    if new_files:
+        # The new files beside the current source of what is deployed: a call to a deployed process resolves to
+        # its current version, not to a file in processes/ that nobody deployed.
+        bundle = {d.file_name: d.bpmn_source.encode("utf-8") for d in latest.values()} | new_files
+        deployed = [d for d in _deploy(uow, actor, bundle, BOOTSTRAP_REASON, first_versions_only=True)
+                    if d.process_id not in latest]
+    current = {**latest, **{d.process_id: d for d in deployed}}
+    in_files.update(d.process_id for d, _ in differing)
+    return Bootstrap(deployed=deployed, differing=differing,
+                     current=[current[pid] for pid in sorted(in_files) if pid in current])
+
+
+BOOTSTRAP_REASON = "Bootstrap: the first load of processes/ into a database without this process"
+BOOTSTRAP_SIGNOFF = "not required: a first version (bootstrap), with no earlier version to review it against"
+
+
+def _latest_by_process(session: Session) -> dict[str, ProcessDefinition]:
+    latest: dict[str, ProcessDefinition] = {}
+    for definition in session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.version)):
+        latest[definition.process_id] = definition  # ordered by version: the last one wins
+    return latest
 
 
 def list_definitions(uow: UnitOfWork) -> list[ProcessDefinition]:

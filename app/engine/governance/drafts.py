@@ -20,9 +20,10 @@ from app.engine import audit
 from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
-from app.engine.core.errors import DefinitionError, InvalidDefinition, InvalidSubmission, NotFound
+from app.engine.core.errors import Conflict, DefinitionError, InvalidDefinition, InvalidSubmission, NotFound
 from app.engine.governance import definitions, reviews
 from app.engine.models import ProcessDefinition, ProcessDraft
+from app.engine.workflow.diff import Change, diff_bpmn
 from app.engine.workflow.parsing import executable_process_ids
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 MAX_SOURCE_BYTES = 2_000_000
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}\.bpmn$")
+_EXPORTED_VERSION = re.compile(r"\.v(\d{1,9})\.bpmn$")
 
 
 def require_editor(source: TableSource, actor: Actor) -> None:
@@ -112,6 +114,8 @@ def open_draft(uow: UnitOfWork, actor: Actor, definition_id: int, source: str | 
     uow.session.flush()
     audit.record(uow, actor, "draft_opened", draft_id=draft.id, process_id=draft.process_id,
                  base_version=definition.version)
+    if source is not None:  # content the editor changed before the draft existed: saved by the opener
+        _record_saved(uow, actor, draft)
     return draft
 
 
@@ -129,11 +133,12 @@ def import_draft(uow: UnitOfWork, actor: Actor, file_name: str, data: bytes) -> 
     name = existing.file_name if existing else _safe_file_name(file_name)
     now = uow.now()
     draft = ProcessDraft(process_id=process_id, file_name=name, bpmn_source=source,
-                         base_version=existing.version if existing else None, author=actor.username,
+                         base_version=_imported_base(file_name, existing), author=actor.username,
                          created_at=now, updated_at=now)
     uow.session.add(draft)
     uow.session.flush()
     audit.record(uow, actor, "draft_imported", draft_id=draft.id, process_id=process_id, file=file_name)
+    _record_saved(uow, actor, draft)
     return draft, validate_draft(uow, actor, draft.id)
 
 
@@ -141,9 +146,17 @@ def save_draft(uow: UnitOfWork, actor: Actor, draft_id: int, source: str | bytes
     draft = get_draft(uow, actor, draft_id)
     draft.bpmn_source = _checked_source(source)
     draft.updated_at = uow.now()
-    draft.author = actor.username  # the last editor answers for what is in it
+    draft.author = actor.username  # the last editor; the sign-off excludes every saver (access/segregation.py)
     uow.session.flush()
+    _record_saved(uow, actor, draft)
     return draft
+
+
+def _record_saved(uow: UnitOfWork, actor: Actor, draft: ProcessDraft) -> None:
+    """Every save of content into a draft, unchanged bytes included, is authorship: the reviewer of a file may
+    have saved none of the draft that led to it (config/segregation.toml, definition_reviewer_not_author)."""
+    audit.record(uow, actor, "draft_saved", draft_id=draft.id, process_id=draft.process_id,
+                 checksum=reviews.checksum_of(draft.bpmn_source))
 
 
 def validate_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> ValidationResult:
@@ -159,6 +172,7 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, draft_id: int, reason: str) -> P
     """Deploy a valid draft as a new immutable version (who, when, why, checksum) and remove the draft. New
     complaints start on it; running ones stay on the version they pinned."""
     draft = get_draft(uow, actor, draft_id)
+    require_current_base(uow, draft)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidSubmission({"reason": ["Say why this version is deployed"]})
@@ -177,6 +191,101 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, draft_id: int, reason: str) -> P
     uow.session.delete(draft)
     uow.session.flush()
     return definition
+
+
+# --- the draft's base: the version it was opened from -----------------------------------------------------------
+
+class StaleDraft(Conflict):
+    """The draft is based on a version that is no longer current: deploying it as it is would silently undo what
+    was deployed since. The owner merges those changes (the three-way view) and rebases the draft."""
+
+    def __init__(self, draft: ProcessDraft, current: ProcessDefinition):
+        base = f"version {draft.base_version}" if draft.base_version else "no deployed version"
+        super().__init__(f"Draft {draft.id} of {draft.process_id} is based on {base}, but version "
+                         f"{current.version} is current now: deploying it would undo the changes deployed since. "
+                         f"Compare them on the draft's page, merge them, then rebase the draft on version "
+                         f"{current.version}.")
+        self.draft_id, self.base_version, self.current_version = draft.id, draft.base_version, current.version
+
+
+def current_version(uow: UnitOfWork, process_id: str) -> ProcessDefinition | None:
+    return uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+                               .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+
+def require_current_base(uow: UnitOfWork, draft: ProcessDraft) -> None:
+    """Raises StaleDraft when a version other than the draft's base is current (a new process: none is)."""
+    current = current_version(uow, draft.process_id)
+    if current is not None and draft.base_version != current.version:
+        raise StaleDraft(draft, current)
+
+
+@dataclass(frozen=True)
+class BaseView:
+    """The three-way view of a draft: its base, the current version, and when they differ the changes on each
+    side. ``theirs``: base -> current (what was deployed since); ``mine``: base -> draft. None when a side cannot
+    be compared (no base version, or a draft that is not readable XML yet)."""
+
+    base: ProcessDefinition | None
+    current: ProcessDefinition | None
+    since: list[ProcessDefinition]
+    theirs: list[Change] | None
+    mine: list[Change] | None
+
+    @property
+    def stale(self) -> bool:
+        return self.current is not None and (self.base is None or self.base.version != self.current.version)
+
+
+def base_view(uow: UnitOfWork, actor: Actor, draft_id: int) -> BaseView:
+    draft = get_draft(uow, actor, draft_id)
+    current = current_version(uow, draft.process_id)
+    base = None if draft.base_version is None else uow.session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == draft.process_id, ProcessDefinition.version == draft.base_version)).first()
+    view = BaseView(base=base, current=current, since=[], theirs=None, mine=None)
+    if not view.stale:
+        return view
+    assert current is not None  # stale: a version is current
+    since = list(uow.session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == draft.process_id, ProcessDefinition.version > (draft.base_version or 0))
+        .order_by(ProcessDefinition.version)))
+    if base is None:
+        return BaseView(base=None, current=current, since=since, theirs=None, mine=None)
+    return BaseView(base=base, current=current, since=since,
+                    theirs=_changes(uow, base.bpmn_source, current.bpmn_source),
+                    mine=_changes(uow, base.bpmn_source, draft.bpmn_source))
+
+
+def rebase_draft(uow: UnitOfWork, actor: Actor, draft_id: int, onto_version: int, merged: bool) -> ProcessDraft:
+    """The owner confirms the draft includes what was deployed since its base: the current version becomes its
+    base (its content stays as saved). ``onto_version``: the current version the owner compared against; a
+    version deployed meanwhile is refused, its changes were not seen."""
+    draft = get_draft(uow, actor, draft_id)
+    current = current_version(uow, draft.process_id)
+    if current is None or draft.base_version == current.version:
+        raise InvalidSubmission({"": ["The draft is already based on the current version: nothing to rebase"]})
+    if onto_version != current.version:
+        raise Conflict(f"Version {current.version} of {draft.process_id} was deployed meanwhile: compare its "
+                       "changes and confirm the rebase again")
+    if not merged:
+        raise InvalidSubmission({"merged": [(f"Confirm that the draft includes the changes deployed since its "
+                                             f"base (version {draft.base_version})")]})
+    previous = draft.base_version
+    draft.base_version = current.version
+    uow.session.flush()
+    audit.record(uow, actor, "draft_rebased", before={"base_version": previous},
+                 after={"base_version": current.version}, draft_id=draft.id, process_id=draft.process_id,
+                 checksum=reviews.checksum_of(draft.bpmn_source))
+    return draft
+
+
+def _changes(uow: UnitOfWork, old: str, new: str) -> list[Change] | None:
+    settings = uow.settings
+    try:
+        return diff_bpmn(old, new, lane_roles=settings.lane_roles, sla_profile=settings.sla_profile,
+                         forms_dir=settings.forms_dir).changes
+    except InvalidDefinition:
+        return None  # a draft saved while it was not readable XML
 
 
 def submit_for_review(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
@@ -259,6 +368,16 @@ def _process_mismatch(draft: ProcessDraft) -> list[DefinitionError]:
         return []
     return [DefinitionError(file=draft.file_name, message=(
         f"The draft must keep the executable process {draft.process_id!r}; it has {', '.join(ids) or 'none'}"))]
+
+
+def _imported_base(file_name: str, current: ProcessDefinition | None) -> int | None:
+    """The version an imported file was exported from, when its name says so (the modeler exports version N as
+    <file>.vN.bpmn); otherwise the current version, as for a file edited from it."""
+    if current is None:
+        return None
+    exported = _EXPORTED_VERSION.search(file_name)
+    version = int(exported.group(1)) if exported else current.version
+    return version if 1 <= version <= current.version else current.version
 
 
 def _safe_file_name(name: str) -> str:

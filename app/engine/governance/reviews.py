@@ -4,8 +4,9 @@ and compliance's sign-off (with the gate that keeps unapproved versions from bei
 Sign-off is keyed by the file's sha256 checksum: a process owner submits a draft (its exact bytes) for review,
 compliance approves or rejects that checksum with a comment, and ``require_signoff`` (called by
 definitions.deploy for every version it is about to create) finds the approval for exactly those bytes. Four
-eyes: whoever submitted or deployed a checksum cannot sign it off, and an approver cannot deploy what they
-approved themselves.
+eyes: whoever saved any content of the draft that led to a checksum (the draft_saved audit events; the rule is
+config/segregation.toml's, answered by access/segregation.py), submitted or deployed it cannot sign it off, and
+an approver cannot deploy what they approved themselves.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from app.engine import audit
-from app.engine.access import permissions
+from app.engine.access import permissions, segregation
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import (
@@ -145,7 +146,8 @@ def version_diff(uow: UnitOfWork, actor: Actor, definition_id: int, against_id: 
         if old.process_id != new.process_id:  # two versions of one definition, never a file against another's
             raise DomainError(f"Version {against_id} belongs to {old.process_id}, not {new.process_id}: only two "
                               "versions of the same definition can be compared")
-    return _diff_result(uow, old, new.bpmn_source, new=_version_row(new), checksum=new.checksum)
+    return _diff_result(uow, old, new.bpmn_source, new=_version_row(new), checksum=new.checksum,
+                        new_called=new.called_processes)
 
 
 def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
@@ -157,28 +159,61 @@ def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
 
 
 def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
-    """The semantic diff of a submitted (not yet deployed) file against the newest deployed version."""
+    """The semantic diff of a submitted file against the version it replaces: the newest deployed version while
+    it waits, and once deployed, the version before its first deployment. (Against the newest version, a
+    deployed submission was compared with itself and its page said "no change" for a file that changed.)"""
     _require_desk(uow, actor)
     submission = uow.session.get(DefinitionReview, submission_id)
     if submission is None or submission.action != "submitted" or submission.bpmn_source is None:
         raise NotFound(f"Submission {submission_id} does not exist")
-    old = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == submission.process_id)
-                              .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    versions = select(ProcessDefinition).where(ProcessDefinition.process_id == submission.process_id)
+    deployed = uow.session.scalars(versions.where(ProcessDefinition.checksum == submission.checksum)
+                                   .order_by(ProcessDefinition.version).limit(1)).first()
+    if deployed is not None:
+        versions = versions.where(ProcessDefinition.version < deployed.version)
+    old = uow.session.scalars(versions.order_by(ProcessDefinition.version.desc()).limit(1)).first()
     new = {"id": None, "submission_id": submission.id, "process_id": submission.process_id, "version": None,
            "file_name": submission.file_name, "deployed_by": None, "submitted_by": submission.actor,
-           "deployed_at": None, "reason": submission.comment, "checksum": submission.checksum}
-    return _diff_result(uow, old, submission.bpmn_source, new=new, checksum=submission.checksum)
+           "deployed_at": None, "reason": submission.comment, "checksum": submission.checksum,
+           "deployed_as": _version_row(deployed) if deployed is not None else None}
+    return _diff_result(uow, old, submission.bpmn_source, new=new, checksum=submission.checksum,
+                        new_called=deployed.called_processes if deployed is not None else None)
 
 
-def _diff_result(uow: UnitOfWork, old: ProcessDefinition | None, new_source: str, *, new: dict, checksum: str) -> dict:
+def _diff_result(uow: UnitOfWork, old: ProcessDefinition | None, new_source: str, *, new: dict, checksum: str,
+                 new_called: list[dict] | None) -> dict:
+    """``new_called``: the called processes the new file was deployed with (None: not deployed, so a deploy
+    would bind the newest version of each)."""
     settings = uow.settings
-    sla_names = frozenset(settings.sla_profile.slas)
     old_source = old.bpmn_source if old is not None else ""
-    changes = diff_bpmn(old_source, new_source, lane_roles=settings.lane_roles, sla_names=sla_names) \
+    changes = diff_bpmn(old_source, new_source, lane_roles=settings.lane_roles, sla_profile=settings.sla_profile,
+                        forms_dir=settings.forms_dir,
+                        called=(_called_versions(uow, old.called_processes), _called_versions(uow, new_called))) \
         if old is not None else None
     return {"old": _version_row(old) if old is not None else None, "new": new, "changes": changes,
-            "old_source": old_source, "new_source": new_source,
+            "old_source": old_source, "new_source": new_source, "sla_profile": settings.sla_profile.name,
+            "same_file": old is not None and old.checksum == checksum,
             "review": review_statuses(uow, {checksum}).get(checksum)}
+
+
+def _called_versions(uow: UnitOfWork, called: list[dict] | None) -> dict[str, str]:
+    """process id -> the deployed version a call activity to it runs, e.g. "escalation version 2 (sha256 ...)"."""
+    columns = select(ProcessDefinition.process_id, ProcessDefinition.version, ProcessDefinition.checksum)
+    if called is None:  # ordered by version: the newest of each process is the last one written
+        return {pid: _version_label(pid, version, checksum)
+                for pid, version, checksum in uow.session.execute(columns.order_by(ProcessDefinition.version))}
+    labels: dict[str, str] = {}
+    for entry in called:
+        pid, key = str(entry.get("process_id")), entry.get("checksum")
+        match = ProcessDefinition.checksum == key if key else ProcessDefinition.version == entry.get("version")
+        row = uow.session.execute(columns.where(ProcessDefinition.process_id == pid, match)
+                                  .order_by(ProcessDefinition.version).limit(1)).first()
+        labels[pid] = _version_label(*row) if row else f"{pid} (sha256 {(key or '?')[:12]})"
+    return labels
+
+
+def _version_label(process_id: str, version: int, checksum: str) -> str:
+    return f"{process_id} version {version} (sha256 {checksum[:12]})"
 
 
 def _definition(uow: UnitOfWork, definition_id: int) -> ProcessDefinition:
@@ -255,6 +290,7 @@ def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment:
         select(ProcessDefinition.process_id).where(ProcessDefinition.checksum == checksum).limit(1)).first()
     if known is None:
         raise NotFound("No deployed version or submission has this checksum")
+    segregation.check_action(uow, actor, "definition.review", checksum=checksum)
     if actor.username in authors(uow, checksum):
         raise NotAllowed("You deployed or submitted this version: someone else must sign it off (four eyes)")
     previous = review_statuses(uow, {checksum}).get(checksum)

@@ -24,6 +24,8 @@ from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from app.engine.models.tasks import task_name
+
 if TYPE_CHECKING:
     from app.engine.config.settings import SlaProfile
     from app.engine.models import User, UserTask
@@ -114,13 +116,8 @@ def render_notice(kind: str, user: User, profile: SlaProfile, **facts: object) -
 def open_work(tasks: Iterable[UserTask], departments: Mapping[str, str]) -> OpenWork:
     """(diagram name, department name) of task rows, for a notice's "Open work" line: a department's task row
     is titled "<name> (<department>)" in English, and each half is translated on its own."""
-    work = []
-    for task in tasks:
-        department = departments.get(task.department, task.department) if task.department else None
-        suffix = f" ({department})"
-        name = task.title[: -len(suffix)] if department and task.title.endswith(suffix) else task.title
-        work.append((name, department))
-    return work
+    return [(task_name(task.title, task.department, departments),
+             departments.get(task.department, task.department) if task.department else None) for task in tasks]
 
 
 def _format(value: object, name: str, language: str, profile: SlaProfile, zone: str | None = None) -> object:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -49,3 +50,13 @@ class UserTask(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_by: Mapped[str | None] = mapped_column(String(100))
     submitted_data: Mapped[dict | None]
+
+
+
+def task_name(title: str, department: str | None, departments: Mapping[str, str]) -> str:
+    """The element's name inside a task row's title: a department's task row is titled "<name> (<department>)"
+    in English when it is made, so each half can be translated on its own."""
+    if not department:
+        return title
+    suffix = f" ({departments.get(department, department)})"
+    return title[: -len(suffix)] if title.endswith(suffix) else title

@@ -7,10 +7,12 @@ timer that fired), ``active`` (a ready task, a running clock) or ``completed``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from lxml import etree
 from sqlalchemy import select
 
 from app.engine.access import read_policy
@@ -58,6 +60,43 @@ def definition_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
     instance = _instance(uow, complaint)
     return uow.session.execute(select(ProcessDefinition.bpmn_source)
                                .where(ProcessDefinition.id == instance.definition_id)).scalar_one()
+
+
+def element_names(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Mapping[str, str]:
+    """Element id -> name as drawn in the version this complaint runs on (and the versions it calls: the
+    escalation), not as the files on disk say today: a task renamed or added in a later version keeps, for this
+    case, the name its own version gave it. Pages translate a name the catalog knows and show others as written."""
+    complaint = read_policy.require_complaint(uow, actor, complaint_id)
+    instance = _instance(uow, complaint)
+    own = uow.session.execute(select(ProcessDefinition.id, ProcessDefinition.checksum,
+                                     ProcessDefinition.called_processes)
+                              .where(ProcessDefinition.id == instance.definition_id)).one()
+    names: dict[str, str] = {}
+    for called in own.called_processes or ():            # the bytes it was deployed with (checksum)
+        if called["checksum"] not in _NAMES:
+            definition_id = uow.session.scalar(select(ProcessDefinition.id).where(
+                ProcessDefinition.process_id == called["process_id"],
+                ProcessDefinition.checksum == called["checksum"]).limit(1))
+            if definition_id is None:
+                continue
+            _names_of(uow, definition_id, called["checksum"])
+        names.update(_NAMES[called["checksum"]])
+    names.update(_names_of(uow, own.id, own.checksum))   # the case's own version wins over what it calls
+    return names
+
+
+# A version never changes: its names are read once per process, keyed by its content's checksum.
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+def _names_of(uow: UnitOfWork, definition_id: int, checksum: str) -> dict[str, str]:
+    if checksum not in _NAMES:
+        source = uow.session.execute(select(ProcessDefinition.bpmn_source)
+                                     .where(ProcessDefinition.id == definition_id)).scalar_one()
+        root = etree.fromstring(source.encode(), parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        _NAMES[checksum] = {str(node.get("id")): " ".join(str(node.get("name")).split()) for node in root.iter()
+                            if isinstance(node.tag, str) and node.get("id") and node.get("name")}
+    return _NAMES[checksum]
 
 
 def element_states(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict[str, dict]:

@@ -33,7 +33,7 @@ from app.engine.deadlines.sla import resolve_sla
 from app.engine.models import Complaint, Incident, ProcessDefinition, ProcessInstance, Timer, UserTask
 from app.engine.process import incidents
 from app.engine.process.service_tasks import ServiceContext, duplicate_message_is_stale
-from app.engine.workflow import runner
+from app.engine.workflow import migrate, runner
 from app.engine.workflow.scripting import SandboxedScriptEngine
 from app.engine.workflow.serialization import dump_state, load_state
 
@@ -87,12 +87,14 @@ class ExtendDeadline:
 
 @dataclass(frozen=True)
 class MoveToVersion:
-    """Carry the instance over to another version of its process (governance/migration.py checked that it
-    can, and pruned the old version's forecasts from ``state``): the state is loaded with the new version's
-    spec, then the step goes on as any other: timers due by the step's clock fire first, the engine runs until
-    it waits, and the ready task rows follow the new version's lanes and forms."""
+    """Carry the instance over to another version of its process (governance/migration.py). The workflow is
+    loaded as for any step, on its own version, and timers due by the step's clock fire first, under that
+    version; then SpiffWorkflow's migrate moves it in place (workflow/migrate.py, which refuses what it cannot
+    move), waiting timers whose deadline the new version changes are re-armed from their clock's start (and fire
+    now if that has passed), the engine runs until it waits, and the ready task rows follow the new version's
+    lanes and forms. ``extended``: ids of waiting timers whose deadline was extended (not to be re-armed)."""
     definition_id: int
-    state: str
+    extended: frozenset[str] = frozenset()
 
 
 # --- outcome -------------------------------------------------------------------------------------------------
@@ -177,12 +179,7 @@ def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command: Command, 
     on PostgreSQL and returns None when another process holds it. ``preloaded``: the step's first reads, done
     for several instances at once by ``prefetch`` in this transaction (the scheduler's batches)."""
     now = now or uow.now()
-    if isinstance(command, MoveToVersion):
-        with uow.session.no_autoflush:  # the re-pointed row is written by the step's save, version-checked
-            _repoint(uow, instance_id, command)
-            step = load_instance(uow, actor, instance_id, now)
-    else:
-        step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
+    step = load_instance(uow, actor, instance_id, now, claim=claim, preloaded=preloaded)
     if step is None:
         return None
     due = _fire_due_timers(step)
@@ -195,32 +192,71 @@ def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command: Command, 
     if isinstance(command, ExtendDeadline):
         return _extend(step, command)
     if isinstance(command, MoveToVersion):
-        return _move(step)
+        return _move(step, command)
     raise TypeError(f"unknown command {command!r}")
 
 
-def _repoint(uow: UnitOfWork, instance_id: int, command: MoveToVersion) -> None:
-    row = uow.session.get(ProcessInstance, instance_id)
-    if row is None:
-        raise NotFound(f"Process instance {instance_id} does not exist")
-    row.state, row.definition_id = command.state, command.definition_id
-
-
-def _move(step: Step) -> Outcome:
+def _move(step: Step, command: MoveToVersion) -> Outcome:
+    """The same whether the workflow came from this process's cache or from its stored row: both are the state
+    the last step saved, moved by the same code (tests/engine/test_migration.py runs one case of each)."""
+    uow, row, now = step.uow, step.row, step.now
+    old = uow.session.get_one(ProcessDefinition, row.definition_id)
+    new = uow.session.get_one(ProcessDefinition, command.definition_id)
+    new_specs = _specs(uow, new.id)
+    moving = migrate.plan(step.workflow, new_specs, extended=command.extended)
+    timer_rows = step.timer_rows
+    rearmed = migrate.migrate(
+        step.workflow, new_specs, moving, evaluate=TIMER_PROPERTIES,
+        clock_start=lambda task_id: _clock_start(timer_rows.get(task_id), now),
+        engine_at=lambda start: _script_engine(step, start))
+    row.definition_id = new.id
+    before, after = _rearm_timer_rows(step, rearmed)
+    _fire_due_timers(step)  # a re-armed deadline that has already passed fires now, as any due timer
     runner.advance(step.workflow)
-    outcome = _finish(step, Outcome(instance_id=step.row.id, completed=True))
+    audit.record(uow, step.actor, "instance_migrated", at=now, complaint_id=row.complaint_id, instance_id=row.id,
+                 before={"definition_id": old.id, "version": old.version, "timers": before},
+                 after={"definition_id": new.id, "version": new.version, "timers": after},
+                 process_id=new.process_id, from_version=old.version, to_version=new.version,
+                 active=list(moving.active))
+    outcome = _finish(step, Outcome(instance_id=row.id, completed=True))
     _retarget_task_rows(step)
     return outcome
 
 
+def _clock_start(timer: Timer | None, now: datetime) -> datetime:
+    return (timer.started_at or timer.created_at) if timer is not None else now
+
+
+def _rearm_timer_rows(step: Step, rearmed: tuple[migrate.Rearmed, ...]) -> tuple[list[dict], list[dict]]:
+    """The rows of the re-armed timers follow the new version (due time, SLA, clock start, warnings); returns
+    them as they were and as they are, for the audit event."""
+    before, after = [], []
+    for timer in rearmed:
+        row = step.timer_rows[timer.task_id]
+        before.append({"element_id": row.element_id, "sla": row.sla, "due_at": _iso(row.due_at)})
+        sla = _sla_of(step, timer)
+        row.sla = sla["sla"]
+        if timer.values.get("slaClockStart"):
+            row.started_at = sla["started_at"]
+        row.due_at = timer.due_after
+        row.state = "waiting" if timer.due_after else "broken"
+        sla_warnings.arm(row, step.uow.settings.sla_profile, step.now)
+        after.append({"element_id": timer.element_id, "sla": row.sla, "due_at": _iso(row.due_at)})
+    return before, after
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _retarget_task_rows(step: Step) -> None:
     """Ready task rows were made from the old version: who works on them (lane, roles) and their form follow
-    the new one (a task moved to another lane changes hands on migration)."""
+    the new one (a task moved to another lane changes hands on migration). All of them: a step on a cached
+    workflow has loaded only the rows it changed."""
     lane_roles = step.uow.settings.lane_roles
     ready = {t.task_id: t for t in runner.snapshot(step.workflow).ready}
-    rows = step.task_rows or {t.spiff_task_id: t for t in _open_task_rows(step)}
-    for task_id, row in rows.items():
-        task = ready.get(task_id)
+    for row in _open_task_rows(step):
+        task = ready.get(row.spiff_task_id)
         if row.state != "ready" or task is None:
             continue
         row.lane = task.lane
@@ -344,8 +380,9 @@ def _fire_due_timers(step: Step) -> list[Timer]:
     if not due:
         return []
     fired_ids = set(runner.fire_timers(step.workflow, [t.spiff_task_id for t in due]))
-    step.fired = [t for t in due if t.spiff_task_id in fired_ids]
-    for timer in step.fired:
+    fired = [t for t in due if t.spiff_task_id in fired_ids]
+    step.fired += fired  # a migration fires twice: what was due before it, then a re-armed deadline now past
+    for timer in fired:
         audit.record(step.uow, step.actor, "timer_fired", at=step.now, complaint_id=step.row.complaint_id,
                      instance_id=step.row.id, element_id=timer.element_id,
                      due_at=timer.due_at.isoformat() if timer.due_at else None,
@@ -451,7 +488,7 @@ def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
     return result
 
 
-def _sla_of(step: Step, timer: runner.WaitingTimer) -> dict:
+def _sla_of(step: Step, timer: runner.WaitingTimer | migrate.Rearmed) -> dict:
     """The SLA a new timer enforces (resolved by the case's product track) and when its clock started."""
     name, start = timer.values.get("sla"), timer.values.get("slaClockStart")
     if name:
@@ -563,7 +600,8 @@ def _save_complaint(step: Step, snapshot: runner.Snapshot, ready: list[tuple[Use
 
 # --- the workflow's surroundings -----------------------------------------------------------------------------
 
-def _script_engine(step: Step) -> SandboxedScriptEngine:
+def _script_engine(step: Step, clock_at: datetime | None = None) -> SandboxedScriptEngine:
+    """The step's script engine; ``clock_at``: with a clock that reads another instant (a re-armed deadline)."""
     uow = step.uow
     operators = uow.runtime.operators
 
@@ -582,7 +620,7 @@ def _script_engine(step: Step) -> SandboxedScriptEngine:
         with uow.session.no_autoflush:
             return handler(ctx, **params)
 
-    return SandboxedScriptEngine(script_functions(_FixedClock(step.now), uow.settings), call_service)
+    return SandboxedScriptEngine(script_functions(_FixedClock(clock_at or step.now), uow.settings), call_service)
 
 
 def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:

@@ -3,7 +3,9 @@
 Each command is one unit of work and leaves an audit event on the case. The change itself is a conditional
 UPDATE (``WHERE assignee_id IS <what the caller saw> AND state = 'ready'``): two people claiming the same task
 at the same moment cannot both win, and nobody claims a task that was completed meanwhile. Who may work on a
-task at all is user_tasks.may_work_on; who sees which tasks is services/worklist.py.
+task at all is user_tasks.may_work_on; who may not, for earlier work on the same case, is access/segregation.py
+(checked on claim and on the assignee of an assignment; completion checks it again); who sees which tasks is
+services/worklist.py.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import audit
-from app.engine.access import permissions, read_policy
+from app.engine.access import permissions, read_policy, segregation
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
@@ -27,6 +29,7 @@ from app.engine.work.user_tasks import may_work_on
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
 
+    from app.engine.config.segregation import SegregationRule
     from app.engine.runtime import UnitOfWork
 
 def may_assign(source: TableSource, actor: Actor) -> bool:
@@ -43,6 +46,7 @@ def claim(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
         raise Conflict(f"Task {task_id} has already been claimed by someone else")
     if actor.user_id is None or not may_work_on(actor, task, complaint):
         raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the lane says
     _set_assignee(uow, task, expected=None, assignee_id=actor.user_id)
     audit.record(uow, actor, "task_claimed", complaint_id=task.complaint_id, instance_id=task.instance_id,
                  before={"assignee": None}, after={"assignee": actor.username}, task_id=task.id,
@@ -73,8 +77,10 @@ def assign(uow: UnitOfWork, actor: Actor, task_id: int, username: str) -> UserTa
     user = uow.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         raise InvalidSubmission({"assignee": [f"No active user named {username!r}"]})
-    if not _may_take(actor_for(user), task, complaint):
+    person = actor_for(user)
+    if not _may_take(person, task, complaint):
         raise InvalidSubmission({"assignee": [f"{user.display_name} may not work on this task"]})
+    segregation.check_task(uow, person, task, named=user.display_name)
     if task.assignee_id == user.id:
         return task
     previous = _username(uow, task.assignee_id)
@@ -110,7 +116,10 @@ def candidates(uow: UnitOfWork, actor: Actor, task_id: int) -> list[User]:
     query = select(User).where(User.active.is_(True)).order_by(User.display_name)
     if task.department:
         query = query.where(User.department == task.department)
-    return [u for u in uow.session.scalars(query) if _may_take(actor_for(u), task, complaint)]
+    people = [(u, actor_for(u)) for u in uow.session.scalars(query)]
+    excluded = segregation.exclusions(uow.session, segregation.rules_of(uow), [task]).get(task.id, [])
+    return [u for u, person in people
+            if _may_take(person, task, complaint) and not any(e.covers(person) for e in excluded)]
 
 
 def _may_take(person: Actor, task: UserTask, complaint: Complaint | None) -> bool:
@@ -158,6 +167,7 @@ class OpenedTask:
     complaint: Complaint | None
     may_work: bool       # the actor may fill in and complete it
     may_assign: bool     # the actor may hand it to someone (coordinators and heads, while it is ready)
+    refused_by: SegregationRule | None = None   # a rule of config/segregation.toml keeps the actor from it
 
 
 def open_task(uow: UnitOfWork, actor: Actor, task_id: int) -> OpenedTask:
@@ -172,4 +182,6 @@ def open_task(uow: UnitOfWork, actor: Actor, task_id: int) -> OpenedTask:
                   and read_policy.may_read_complaint(uow, actor, complaint))
     if not works and not supervises:
         raise NotAllowed(f"You may not work on task {task_id}")
-    return OpenedTask(task=task, complaint=complaint, may_work=works, may_assign=supervises and task.state == "ready")
+    refused = segregation.refusal(uow, actor, task) if works and task.state == "ready" else None
+    return OpenedTask(task=task, complaint=complaint, may_work=works and refused is None,
+                      may_assign=supervises and task.state == "ready", refused_by=refused)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from app.engine.access import read_policy
+from app.engine.access import read_policy, segregation
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotAllowed, NotFound
 from app.engine.models import Complaint, UserTask
@@ -75,6 +75,7 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     task = _check_may_work_on(actor, task_id, found_task, preloaded.complaint if preloaded else None)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
+    segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the diagram's lanes say
     if task.form:
         uow.runtime.forms.validate(task.form, data)
     outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)

@@ -22,13 +22,13 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, tuple_
 
-from app.engine.access import permissions, read_policy
+from app.engine.access import permissions, read_policy, segregation
 from app.engine.access.permissions import TableSource
 from app.engine.complaints.search import search_condition
 from app.engine.core.actors import Actor
@@ -86,6 +86,10 @@ class WorkItem:
     severity: str | None
     urgent: bool | None
     sla_state: str = ""                       # ok | warning (amber, past the SLA's first warn_at) | breached
+    # A segregation-of-duties rule keeps the reader from this task (config/segregation.toml): its name and title.
+    # The list still shows the task; claiming and completing it are refused.
+    refused_by: str | None = None
+    refused_title: str | None = None
 
     @property
     def is_overdue(self) -> bool:
@@ -286,9 +290,18 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, view: str = "team", filters: Ta
         rows += uow.session.execute(undated.order_by(UserTask.id).limit(limit + 1 - len(rows))).all()
     hidden = _hidden_columns(uow, actor)
     profile = uow.settings.sla_profile
-    items = [_item(row, now, hidden, profile) for row in rows[:limit]]
+    items = _mark_refused(uow, actor, [_item(row, now, hidden, profile) for row in rows[:limit]])
     next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, view=view, limit=limit)
+
+
+def _mark_refused(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:
+    """The items a segregation-of-duties rule keeps the actor from, marked (a few queries per page, only when the
+    page holds a task a rule guards)."""
+    guarded = segregation.rules_of(uow).guarded_tasks
+    refused = segregation.refused_tasks(uow, actor, [item.id for item in items if item.name in guarded])
+    return [replace(item, refused_by=refused[item.id].name, refused_title=refused[item.id].title)
+            if item.id in refused else item for item in items]
 
 
 def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:

@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.core.errors import Conflict, NotFound
 from app.engine.core.times import parse_instant
+from app.engine.workflow.performers import performer_lane
 
 if TYPE_CHECKING:
     from SpiffWorkflow.task import Task
@@ -51,7 +52,7 @@ class ReadyTask:
     task_id: str
     element_id: str
     title: str
-    lane: str | None
+    lane: str | None                # whose roles work on it: the performer's lane (performers.performer_lane)
     properties: Mapping[str, str]   # the diagram's spiffworkflow:property values, as written
     data: Mapping                   # the task's live data (read it before the workflow moves on)
     hosts: tuple[str, ...] = ()     # the task and every subprocess task enclosing it: whose timers bound it
@@ -217,8 +218,8 @@ def _ready_task(workflow: BpmnWorkflow, task: Task, enclosing: tuple[str, ...], 
         values = {name: workflow.script_engine.evaluate(task, properties[name])
                   for name in evaluate if properties.get(name)}
     return ReadyTask(task_id=task_id, element_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-                     lane=spec.lane, properties=properties, data=task.data, hosts=(task_id, *enclosing),
-                     values=values)
+                     lane=performer_lane(properties, spec.lane), properties=properties, data=task.data,
+                     hosts=(task_id, *enclosing), values=values)
 
 
 def _waiting_timer(workflow: BpmnWorkflow, task: Task, evaluate: tuple[str, ...] = (),

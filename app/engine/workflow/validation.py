@@ -36,6 +36,7 @@ from app.engine.workflow.parsing import (
     schema_errors,
     shorten_tags,
 )
+from app.engine.workflow.performers import performer_errors
 from app.engine.workflow.scripting import source_problems
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,10 @@ def _lanes(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) -
     return errors
 
 
+def _performers(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) -> list[DefinitionError]:
+    return performer_errors(doc, ctx.lane_roles)
+
+
 def _python_syntax(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessIndex) -> list[DefinitionError]:
     """Every script and expression compiled with the sandbox's own compiler: what it refuses at run time
     (``__class__``, ``__import__``, ``.format``, ``_x``) is refused here, at the line it is on."""
@@ -399,6 +404,41 @@ def _refusal(source: str, mode: str) -> str:
     except (SyntaxError, ValueError):
         return "is not valid Python"
     return "is refused by the script sandbox"
+
+
+def _duplicate_extensions(doc: BpmnDocument, ctx: ValidationContext,
+                          processes: ProcessIndex) -> list[DefinitionError]:
+    """SpiffWorkflow reads an element's spiffworkflow extensions into a dict by name: of two postScripts (two
+    preScripts, two properties blocks, two service operators ...) only the last runs, and of two properties or
+    parameters with one name only the last counts, without a word. The review's diff shows the one that runs;
+    here the file is refused, at the element and the line of the repeated one."""
+    errors = []
+    spiff = f"{{{NSMAP['spiffworkflow']}}}"
+    owners = dict.fromkeys(extensions.getparent() for extensions in _iter(doc, "extensionElements"))
+    for owner in owners:
+        seen: dict[str, etree._Element] = {}
+        for extensions in owner.iterchildren(_tag("extensionElements")):
+            for child in extensions.iterchildren(f"{spiff}*"):
+                name = etree.QName(child).localname
+                first = seen.setdefault(name, child)
+                if first is not child:
+                    errors.append(error_at(doc.name, owner, (
+                        f"<spiffworkflow:{name}> appears again on line {child.sourceline} (first on line "
+                        f"{first.sourceline}): the engine keeps only the last one and silently ignores the other. "
+                        f"Merge them into one <spiffworkflow:{name}>."), line=child.sourceline))
+        for container, item, key in (("properties", "property", "name"),
+                                     ("serviceTaskOperator", "parameter", "id")):
+            for block in (b for e in owner.iterchildren(_tag("extensionElements"))
+                          for b in e.iterchildren(f"{spiff}{container}")):
+                named: dict[str, etree._Element] = {}
+                for element in block.iter(f"{spiff}{item}"):
+                    first = named.setdefault(element.get(key) or "", element)
+                    if first is not element:
+                        errors.append(error_at(doc.name, owner, (
+                            f"The spiffworkflow {item} '{element.get(key)}' is set again on line "
+                            f"{element.sourceline} (first on line {first.sourceline}): the engine keeps only the "
+                            "last value and silently ignores the other. Keep one."), line=element.sourceline))
+    return errors
 
 
 # -- what SpiffWorkflow's parser cannot take (it crashes, or answers without a location) ----------------------
@@ -523,7 +563,7 @@ def _local_ref(ref: str) -> str:
 
 
 _DOCUMENT_CHECKS = (_gateway_conditions, _timers, _call_activities, _user_tasks, _service_tasks, _lanes,
-                    _python_syntax)
+                    _performers, _python_syntax, _duplicate_extensions)
 
 
 # -- SpiffWorkflow's own parse -----------------------------------------------------------------------------

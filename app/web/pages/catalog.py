@@ -1,7 +1,7 @@
 """pybabel extractors for texts that live in data, not code (see babel.cfg): the JSON Schemas' titles,
-descriptions and choice titles, the BPMN elements' names, the department names and the deadline extensions'
-titles. The pages look them up in the catalog at render time, so the data files stay in English, the source
-language."""
+descriptions and choice titles, the BPMN elements' names, the department names, the deadline extensions'
+titles and the segregation-of-duties rules' titles. The pages look them up in the catalog at render time, so the
+data files stay in English, the source language."""
 from __future__ import annotations
 
 import json
@@ -61,3 +61,11 @@ def extract_extension_titles(fileobj, keywords, comment_tags, options):
                 if title and title not in seen:
                     seen.add(title)
                     yield 1, "gettext", title, ["Deadline extension title"]
+
+
+def extract_segregation_titles(fileobj, keywords, comment_tags, options):
+    """The titles of the segregation-of-duties rules in config/segregation.toml (a refused person reads them)."""
+    for rule in tomllib.load(fileobj).get("rules", {}).values():
+        title = " ".join(str(rule.get("title", "")).split())  # as the loader keeps it
+        if title:
+            yield 1, "gettext", title, ["Segregation of duties rule title"]

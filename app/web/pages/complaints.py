@@ -48,10 +48,11 @@ def show(complaint_id: int):
         complaint = read_policy.require_complaint(uow, actor, complaint_id)
         view = read_policy.complaint_view(uow, actor, complaint)
         clocks = diagram_state.clocks(uow, actor, complaint_id)
+        names = diagram_state.element_names(uow, actor, complaint_id)
         may_extend = permissions.may(uow, actor, "deadline.extend")
         extension_choices = extensions.choices(uow.settings, complaint) if may_extend else []
         granted = extensions.list_extensions(uow, actor, complaint_id) if may_extend else []
-    return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks,
+    return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks, names=names,
                            extension_choices=extension_choices, extensions=granted)
 
 

@@ -12,8 +12,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.engine.core.errors import DomainError
+from app.engine.core.errors import DomainError, DutiesNotSegregated, NotAllowed
 from app.web import errors as api_errors
+from app.web.pages.i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,15 @@ def _domain_error(err: DomainError):
                          if cls in api_errors.DOMAIN_ERRORS)
     if status >= 500:
         log.error("%s on %s: %s", type(err).__name__, request.path, err.message)
-    return render_error(status)
+    return render_error(status, refusal_text(err) if isinstance(err, DutiesNotSegregated) else None)
+
+
+def refusal_text(err: NotAllowed, default=None):
+    """What a page says of a refusal: a segregation-of-duties rule by its title in the reader's language (the
+    titles of config/segregation.toml are in the catalog), any other refusal ``default``."""
+    if isinstance(err, DutiesNotSegregated):
+        return gettext("Segregation of duties: %(rule)s", rule=gettext(err.title))
+    return default
 
 
 def _unexpected_error(err: Exception):

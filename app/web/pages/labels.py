@@ -3,12 +3,14 @@ reader's language. Choice titles come from the JSON Schemas, department names fr
 the BPMN: one source each, translated through the catalog (pybabel extracts them, see babel.cfg)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 
+from app.engine.models.tasks import task_name
 from app.web import current_runtime
 from app.web.pages.form_renderer import choices_of
 from app.web.pages.formatting import fmt_datetime, fmt_money
@@ -102,6 +104,36 @@ def task_state(code) -> str:
     return _from(TASK_STATES, code)
 
 
+# Why a running instance cannot move to a new version (app/engine/workflow/migrate.py, Refusal.code).
+MIGRATION_REFUSALS = {
+    "removed_active": _l("it is %(state)s at %(element)s%(where)s, which the new version removed"),
+    "renamed_active": _l("it is %(state)s at %(element)s%(where)s, which the new version removed (%(detail)s takes "
+                         "its place)"),
+    "removed_history": _l("its history has %(element)s%(where)s (%(state)s), which the new version removed"),
+    "changed_kind": _l("%(element)s%(where)s is %(state)s and the new version makes it a %(detail)s"),
+    "changed_running": _l("%(element)s%(where)s is running and the new version changes its %(detail)s"),
+    "subprocess_removed": _l("it runs the subprocess %(element)s, which the new version does not have"),
+    "deadline_extended": _l("its deadline %(element)s%(where)s was extended and the new version changes it: "
+                            "re-arming it would drop the extension"),
+    "cycle_timer": _l("its cycle timer %(element)s%(where)s changed: cycle timers are not re-armed"),
+    "step_fails": _l("the new version fails at %(element)s%(where)s: %(detail)s"),
+    "not_moved": _l("%(element)s%(where)s (%(state)s) has no counterpart in the new version"),
+}
+MIGRATION_STATES = {"ready": _l("ready"), "waiting": _l("waiting"), "running": _l("running"),
+                    "completed": _l("completed"), "cancelled": _l("cancelled"), "failed": _l("failed"),
+                    "planned": _l("planned")}
+
+
+def migration_refusal(refusal) -> str:
+    """Why an instance cannot move, in the reader's language (element ids as the diagram has them)."""
+    template = MIGRATION_REFUSALS.get(refusal.code)
+    if template is None:
+        return str(refusal)
+    where = gettext(" (in %(process)s)", process=refusal.process) if refusal.process else ""
+    return str(template) % {"element": refusal.element, "where": where, "detail": refusal.detail,
+                            "state": _from(MIGRATION_STATES, refusal.state or None)}
+
+
 def department(code) -> str:
     if not code:
         return ""
@@ -130,15 +162,21 @@ def _choice_titles(forms, form: str) -> dict[str, dict[str, str]]:
     return {name: dict(choices_of(prop)) for name, prop in schema.get("properties", {}).items()}
 
 
-def element(element_id: str) -> str:
-    """A BPMN element's name (task, timer...) as drawn in the diagram, translated."""
-    name = _element_names(str(current_runtime().settings.processes_dir)).get(element_id)
+def element(element_id: str, names: Mapping[str, str] | None = None) -> str:
+    """A BPMN element's name (task, timer...), translated when the catalog knows it, else as its owner wrote it.
+    ``names``: the names of the version the case runs on (diagram_state.element_names); without them, the
+    diagrams in processes/ (pages that show no case)."""
+    name = (names if names is not None else _element_names(str(current_runtime().settings.processes_dir))).get(
+        element_id)
     return gettext(name) if name else humanize(element_id)
 
 
 def task_title(task) -> str:
-    """A task's title: its element's name, and for a department's task, the department."""
-    title = element(getattr(task, "element_id", None) or task.name)  # a task row or a work-list item
+    """A task's title: its element's name as the case's version drew it (the row was made from that version),
+    and for a department's task, the department; each half translated."""
+    departments = current_runtime().settings.departments
+    name = task_name(task.title, task.department, departments)
+    title = gettext(name) if name else element(getattr(task, "element_id", None) or task.name)
     return f"{title} ({department(task.department)})" if task.department else title
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.engine.core.errors import InvalidDefinition
+from app.engine.core.errors import Conflict, InvalidDefinition, InvalidSubmission
 from app.engine.governance import drafts, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
@@ -53,7 +53,8 @@ def draft(draft_id: int):
     with current_runtime().unit_of_work() as uow:
         item = drafts.get_draft(uow, current_user.actor, draft_id)
         review = reviews.draft_review(uow, item)  # where the saved bytes stand with compliance
-    return render_template("pages/modeler.html", definition=None, draft=item, review=review,
+        base = drafts.base_view(uow, current_user.actor, draft_id)  # its base against the current version
+    return render_template("pages/modeler.html", definition=None, draft=item, review=review, base=base,
                            source_url=url_for("modeler.draft_source", draft_id=item.id))
 
 
@@ -113,8 +114,37 @@ def deploy(draft_id: int):
             info = drafts.version_info(definition)
     except InvalidDefinition as err:  # refused on the server: the editor lists the errors as validation does
         return {"valid": False, "errors": [e.as_dict() for e in err.errors]}, 422
+    except drafts.StaleDraft as err:  # another version was deployed since the draft's base: the page shows it
+        message = stale_message(err.base_version, err.current_version)
+        return {"error": "conflict", "message": message, "base_version": err.base_version,
+                "current_version": err.current_version, "url": url_for("modeler.draft", draft_id=draft_id)}, 409
     info["url"] = url_for("modeler.version", definition_id=info["id"])
     return info, 201
+
+
+def stale_message(base_version: int | None, current_version: int) -> str:
+    if base_version is None:
+        return _("This draft is based on no deployed version, but version %(current)s is current now: compare "
+                 "it, merge its changes and rebase the draft before deploying.", current=current_version)
+    return _("This draft is based on version %(base)s, but version %(current)s is current now: deploying it would "
+             "undo the changes deployed since. Compare them, merge them into the draft and rebase it before "
+             "deploying.", base=base_version, current=current_version)
+
+
+@bp.post("/modeler/drafts/<int:draft_id>/rebase")
+def rebase(draft_id: int):
+    """The owner confirms they merged what was deployed since the draft's base: the current version becomes it."""
+    onto = request.form.get("onto", type=int)
+    merged = request.form.get("merged") == "yes"
+    try:
+        with current_runtime().unit_of_work() as uow:
+            item = drafts.rebase_draft(uow, current_user.actor, draft_id, onto or 0, merged)
+            version = item.base_version
+    except Conflict:  # a version deployed meanwhile: its changes were not on the page the owner confirmed
+        flash(_("Another version was deployed meanwhile: compare its changes and confirm the rebase again."))
+        return redirect(url_for("modeler.draft", draft_id=draft_id))
+    flash(_("The draft is now based on version %(version)s.", version=version))
+    return redirect(url_for("modeler.draft", draft_id=draft_id))
 
 
 @bp.post("/modeler/drafts/<int:draft_id>/discard")
@@ -130,9 +160,16 @@ def import_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         abort(400)
-    with current_runtime().unit_of_work() as uow:
-        item, result = drafts.import_draft(uow, current_user.actor, upload.filename, upload.read())
-        draft_id, valid = item.id, result.valid
+    try:
+        with current_runtime().unit_of_work() as uow:
+            item, result = drafts.import_draft(uow, current_user.actor, upload.filename, upload.read())
+            draft_id, valid = item.id, result.valid
+    except InvalidSubmission as err:
+        # Nothing was imported (no executable process, not BPMN at all ...): say why on the list it came from.
+        for reasons in err.errors.values():
+            for reason in reasons:
+                flash(_("%(file)s was not imported: %(reason)s", file=upload.filename, reason=_(reason)), "error")
+        return redirect(url_for("modeler.index")), 303
     if not valid:
         flash(_("The file was imported as a draft, but it is not valid yet: see the errors and fix them."))
     return redirect(url_for("modeler.draft", draft_id=draft_id))

@@ -1,6 +1,6 @@
 """The review desk: compliance reads every version, its diff and review trail, and signs off; process owners
 see the same desk (read-only for sign-off), submit drafts for review and migrate running instances. Everyone
-else gets the 403 page. Rules live in services/reviews.py and services/migration.py.
+else gets the 403 page. Rules live in services/reviews.py and governance/migration.py.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.engine.core.errors import Conflict, InvalidDefinition, InvalidSubmissio
 from app.engine.governance import drafts, migration, reviews
 from app.web import current_runtime
 from app.web.pages import signed_in_with_csrf
+from app.web.pages.errors import refusal_text
 from app.web.pages.i18n import gettext as _
 
 bp = Blueprint("review", __name__)
@@ -70,6 +71,7 @@ def _diff_page(result, trail, old_url, new_url, versions=None):
     return render_template("pages/review_version.html", result=result, trail=trail, old_url=old_url,
                            new_url=new_url, changes=changes.changes if changes else [],
                            highlights=changes.highlights() if changes else {},
+                           duplicates=changes.duplicates if changes else [],
                            may_sign_off=reviews.may_sign_off(current_runtime().settings, actor),
                            back=request.full_path.rstrip("?"), versions=versions)
 
@@ -99,7 +101,7 @@ def decide(checksum: str):
                 for message in messages:
                     flash(message, "error")
         except NotAllowed as err:  # four eyes: said on the page the reviewer is on, nothing recorded
-            flash(err.message, "error")
+            flash(refusal_text(err, err.message), "error")
         else:
             flash(_("Approved.") if decision == "approved" else _("Rejected."), "success")
     return redirect(_back())

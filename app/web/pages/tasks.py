@@ -17,7 +17,8 @@ from app.engine.core.retry import run_with_retry
 from app.engine.process import diagram_state
 from app.engine.work import assignments, user_tasks
 from app.web import current_runtime
-from app.web.pages import form_renderer, signed_in_with_csrf
+from app.web.pages import form_renderer, labels, signed_in_with_csrf
+from app.web.pages.errors import refusal_text
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
 from app.web.pages.session import _safe_next
@@ -43,7 +44,7 @@ def complete(task_id: int):
         outcome = run_with_retry(current_runtime(),
                                  lambda uow: user_tasks.complete_user_task(uow, actor, task_id, data))
         outcome.raise_if_refused()  # a deadline took the task away: its firing is committed, this is refused
-        title = outcome.task.title if outcome.task is not None else ""  # set on every completion
+        title = labels.task_title(outcome.task) if outcome.task is not None else ""  # set on every completion
     except InvalidSubmission as err:
         return _render(task_id, values=data, errors=err.errors, status=422)
     except Conflict:
@@ -61,6 +62,8 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
         view = read_policy.complaint_view(uow, actor, complaint) if complaint is not None and \
             read_policy.may_read_complaint(uow, actor, complaint) else None
         clocks = diagram_state.clocks(uow, actor, complaint.id) if complaint is not None and view is not None else []
+        names = diagram_state.element_names(uow, actor, complaint.id) if complaint is not None and view is not None \
+            else None
         people = assignments.candidates(uow, actor, task_id) if opened.may_assign else []
         assignee = _display_name(people, task.assignee_id) if task.assignee_id else None
         context = read_policy.task_context(uow, actor, task)
@@ -68,8 +71,8 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
     return render_template(
-        "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, context=context,
-        fields=form_renderer.fields(schema, values if values is not None else {}, errors),
+        "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, names=names,
+        context=context, fields=form_renderer.fields(schema, values if values is not None else {}, errors),
         general_errors=general, conflict=conflict, people=people, assignee=assignee,
         is_mine=task.assignee_id is not None and task.assignee_id == actor.user_id), status
 
@@ -92,8 +95,8 @@ def _run(task_id: int, command, done_message: str):
         flash(_("This task changed meanwhile (claimed, assigned or completed by someone else)."), "error")
     except InvalidSubmission as err:
         flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
-    except NotAllowed:
-        flash(_("You may not do this on this task."), "error")
+    except NotAllowed as err:
+        flash(refusal_text(err, _("You may not do this on this task.")), "error")
     else:
         flash(done_message, "success")
     return _back(task_id)

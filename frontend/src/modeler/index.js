@@ -1,7 +1,8 @@
 /*
  * The process owners' modeler: bpmn-js Modeler (bundled from npm, bpmn.io watermark kept) with the properties
- * panel, the SpiffWorkflow group (provider.js), SpiffWorkflow's moddle types, lint while editing (lint.js), a
- * minimap, undo/redo and keyboard shortcuts. The page (templates/pages/modeler.html) gives the URLs:
+ * panel, the SpiffWorkflow group (provider.js), SpiffWorkflow's moddle types, lint while editing (lint.js), lane
+ * membership kept from the drawing inside subprocesses too (lanes.js), a minimap, undo/redo and keyboard
+ * shortcuts. The page (templates/pages/modeler.html) gives the URLs:
  *   data-source-url     the BPMN to open (a deployed version or a draft)
  *   data-choices-url    forms, operators with parameters, SLA names, lanes -> roles (JSON)
  *   data-save-url       PUT the XML (a draft) | data-open-draft-url  POST the XML to start a draft (a version)
@@ -17,6 +18,7 @@ import lintModule from 'bpmn-js-bpmnlint';
 import spiffModdle from './spiffworkflow.json';
 import SpiffPropertiesProvider from './provider';
 import { lintConfig } from './lint';
+import lanesModule from './lanes';
 
 const spiffModule = { __init__: ['spiffPropertiesProvider'], spiffPropertiesProvider: ['type', SpiffPropertiesProvider] };
 
@@ -46,9 +48,9 @@ async function start(container) {
     container: container.querySelector('.modeler-canvas'),
     propertiesPanel: { parent: container.querySelector('.modeler-panel') },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, spiffModule, minimapModule,
-      lintModule],
+      lintModule, lanesModule],
     moddleExtensions: { spiffworkflow: spiffModdle },
-    linting: { bpmnlint: lintConfig, active: true },
+    linting: { bpmnlint: lintConfig(texts), active: true },
     keyboard: { bindTo: document },
     complaintflow: { choices: choices.body, texts },
   });

@@ -29,6 +29,7 @@ import superfluousLabel from 'bpmnlint/rules/superfluous-label';
 import superfluousTermination from 'bpmnlint/rules/superfluous-termination';
 
 import subprocessLanes from './rules/subprocess-lanes';
+import userTaskPerformer from './rules/user-task-performer';
 
 const BPMNLINT_RULES = {
   'ad-hoc-sub-process': adHocSubProcess, 'conditional-flows': conditionalFlows,
@@ -44,10 +45,13 @@ const BPMNLINT_RULES = {
   'superfluous-gateway': superfluousGateway, 'superfluous-label': superfluousLabel,
   'superfluous-termination': superfluousTermination,
 };
-const PLUGIN_RULES = { 'bpmnlint-plugin-complaintflow': { 'subprocess-lanes': subprocessLanes } };
+const PLUGIN_RULES = { 'bpmnlint-plugin-complaintflow': { 'subprocess-lanes': subprocessLanes,
+  'user-task-performer': userTaskPerformer } };
 
-export const lintConfig = {
-  config: { extends: 'bpmnlint:recommended', rules: { 'complaintflow/subprocess-lanes': 'error' } },
+// texts: the page's translated messages (performerMissing, performerDiffers, performerNoLane).
+export const lintConfig = (texts) => ({
+  config: { extends: 'bpmnlint:recommended', rules: { 'complaintflow/subprocess-lanes': 'error',
+    'complaintflow/user-task-performer': ['error', { texts }] } },
   resolver: {
     resolveRule(pkg, ruleName) {
       const rule = pkg === 'bpmnlint' ? BPMNLINT_RULES[ruleName] : PLUGIN_RULES[pkg]?.[ruleName];
@@ -59,4 +63,4 @@ export const lintConfig = {
       throw new Error(`unknown lint config ${pkg}/${configName}`);
     },
   },
-};
+});

@@ -1,11 +1,16 @@
 // The properties panel's SpiffWorkflow group: what SpiffWorkflow needs to run a diagram, edited on the
 // spiffworkflow moddle types (spiffworkflow.json), so the XML carries real extension elements. Every change
 // goes through `modeling` (undo/redo). Choices (forms, operators, SLA names, lanes -> roles) come from the
-// server (/modeler/choices.json), read from the same data the validator checks against.
+// server (/modeler/choices.json), read from the same data the validator checks against. A user task's performer
+// (the lane whose roles do it) is a spiffworkflow property, shown beside the lane it is drawn in (lanes.js keeps
+// that from the drawing) with the same complaint as the lint rule when they differ.
 import { h } from '@bpmn-io/properties-panel/preact';
 import { SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
+
+import { takeOutOfLanes } from './lanes';
+import { PERFORMER, performerOf, performerProblem } from './rules/user-task-performer';
 
 const FORM_PROPERTY = 'formJsonSchemaFilename';
 const SLA_CALL = /^\s*sla_due_at\(\s*"([A-Za-z0-9_]+)"\s*(?:,\s*([^)]*?))?\s*\)\s*$/;
@@ -54,6 +59,14 @@ function setProperty(element, bo, name, value, { bpmnFactory, modeling }) {
   modeling.updateModdleProperties(element, container, { properties: [...(container.properties || []), created] });
 }
 
+function removeProperty(element, bo, name, modeling) {
+  const container = extension(bo, 'spiffworkflow:Properties');
+  const kept = (container?.properties || []).filter((p) => p.name !== name);
+  if (container && kept.length !== container.properties.length) {
+    modeling.updateModdleProperties(element, container, { properties: kept });
+  }
+}
+
 function scriptValue(bo, type) {
   return extension(bo, type)?.value || '';
 }
@@ -75,11 +88,70 @@ function timerKind(timer) {
   return TIMER_KINDS.find((kind) => timer[kind]) || 'timeDate';
 }
 
+function isLeafLane(lane) {
+  return !lane.childLaneSet?.lanes?.length;
+}
+
+function processOf(bo) {
+  let node = bo;
+  while (node && !is(node, 'bpmn:Process')) node = node.$parent;
+  return node;
+}
+
+function processHasLanes(bo) {
+  return Boolean(processOf(bo)?.laneSets?.some((set) => set.lanes?.length));
+}
+
+// The lane a task is drawn in as SpiffWorkflow reads it (and the lint rule, and the server): that of the
+// outermost subprocess around it that is in a lane, else its own innermost lane; null when none.
+function drawnLane(bo) {
+  let lane = null;
+  for (let node = bo; node; node = is(node.$parent, 'bpmn:SubProcess') ? node.$parent : null) {
+    lane = (node.get('lanes') || []).find(isLeafLane) || lane;
+  }
+  return lane;
+}
+
 // --- entries ---------------------------------------------------------------------------------------------------
 
 function useTools() {
   return { bpmnFactory: useService('bpmnFactory'), modeling: useService('modeling'),
     debounce: useService('debounceInput'), settings: useService('config.complaintflow') };
+}
+
+function PerformerEntry({ element, id }) {
+  const tools = useTools();
+  const { lanes } = tools.settings.choices;
+  const { texts } = tools.settings;
+  const bo = getBusinessObject(element);
+  return h(SelectEntry, {
+    element, id, label: texts.performer,
+    getValue: () => performerOf(bo),
+    setValue: (value) => (value ? setProperty(element, bo, PERFORMER, value, tools)
+      : removeProperty(element, bo, PERFORMER, tools.modeling)),
+    getOptions: () => {
+      const current = performerOf(bo);
+      const options = [{ value: '', label: texts.noPerformer },
+        ...lanes.map((lane) => ({ value: lane.name, label: `${lane.name} (${lane.roles.join(', ')})` }))];
+      if (current && !lanes.some((lane) => lane.name === current)) {
+        options.push({ value: current, label: texts.unknownLane.replace('{lane}', current) });
+      }
+      return options;
+    },
+    validate: (value) => performerProblem(value, drawnLane(bo)?.name || null, texts),
+  });
+}
+
+function LaneEntry({ element, id }) {
+  const { settings } = useTools();
+  const commandStack = useService('commandStack');
+  const bo = getBusinessObject(element);
+  const names = bo.get('lanes').filter(isLeafLane).map((lane) => lane.name || lane.id);
+  return h('div', { class: 'bio-properties-panel-entry cf-lane', 'data-entry-id': id },
+    h('div', { class: 'bio-properties-panel-label' }, settings.texts.lanes),
+    h('p', { 'data-testid': 'element-lane' }, names.join(', ') || settings.texts.noLane),
+    names.length ? h('button', { type: 'button', class: 'cf-take-out', 'data-testid': 'take-out-of-lane',
+      onClick: () => takeOutOfLanes(commandStack, element) }, settings.texts.takeOutOfLane) : null);
 }
 
 function FormEntry({ element, id }) {
@@ -303,7 +375,11 @@ function entries(element, choices) {
   const list = [];
   const add = (id, component, props = {}) => list.push({ id, component, element, ...props,
     isEdited: () => false });
-  if (is(element, 'bpmn:UserTask')) add('cf-form', FormEntry);
+  if (is(element, 'bpmn:FlowNode') && processHasLanes(bo)) add('cf-lane', LaneEntry);
+  if (is(element, 'bpmn:UserTask')) {
+    add('cf-performer', PerformerEntry);
+    add('cf-form', FormEntry);
+  }
   if (is(element, 'bpmn:ServiceTask')) {
     add('cf-operator', OperatorEntry);
     const operator = extension(bo, 'spiffworkflow:ServiceTaskOperator');

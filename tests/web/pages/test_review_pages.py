@@ -6,6 +6,7 @@ import dataclasses
 
 from sqlalchemy import select
 
+from app.engine.governance import definitions, reviews
 from app.engine.models import DefinitionReview, ProcessDefinition
 from tests.support import deploy_lane_move
 from tests.web.pages.conftest import BROWSER, csrf_token, sign_in
@@ -66,3 +67,37 @@ def test_owner_previews_and_migrates(client, demo, actors, driver):
                          follow_redirects=True)
     assert "1 instances moved to version 2" in answer.get_data(as_text=True)
     assert driver.ready_names(cid) == ["classify_complaint"]
+
+
+def test_submission_page_names_what_a_new_element_does_and_after_deploy_still_names_the_changes(client, demo, actors):
+    """Issue 24: a submitted file's page lists a new element with its performer, roles and form, flags a duplicated
+    postScript, and once the file is deployed it is compared with the version it replaced, never with itself."""
+    files = definitions.read_directory(demo.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    post_script = "<spiffworkflow:postScript>departments = [lead_department] + "
+    assert source.count(post_script) == 1
+    renamed = (source.replace('id="classify_complaint"', 'id="classify_complaint_v2"')
+               .replace(post_script, "<spiffworkflow:postScript>departments = []</spiffworkflow:postScript>"
+                        + post_script))
+    changed = source.replace('approval_decision == "reject"', 'approval_decision != "approve"')
+    with demo.unit_of_work() as uow:
+        first = reviews.submit(uow, actors["owner"], process_id="complaint_handling",
+                               file_name="complaint_handling.bpmn", source=renamed).id
+        second = reviews.submit(uow, actors["owner"], process_id="complaint_handling",
+                                file_name="complaint_handling.bpmn", source=changed).id
+    sign_in(client, "compliance")
+    page = client.get(f"/review/submissions/{first}", headers=BROWSER).get_data(as_text=True)
+    assert 'data-testid="change-added-classify_complaint_v2"' in page and 'data-testid="change-details"' in page
+    assert '<div data-aspect="performer"><dt>Performer (lane and its roles)</dt><dd><code>Intake desk</code>' in page
+    assert '<dd><code>intake_agent, coordinator</code>' in page and "classify_complaint.schema.json" in page
+    assert 'data-testid="duplicate-extensions"' in page and "spiffworkflow:postScript 2 times" in page
+    assert 'data-testid="diff-scope"' in page and "cn_cbirc" in page
+
+    files["complaint_handling.bpmn"] = changed.encode()
+    with demo.unit_of_work() as uow:
+        definitions.deploy(uow, actors["owner"], files, reason="Rework unless approved")
+    page = client.get(f"/review/submissions/{second}", headers=BROWSER).get_data(as_text=True)
+    assert 'data-testid="deployed-as"' in page and "Deployed as version 2" in page
+    assert 'data-testid="no-changes"' not in page
+    assert 'data-testid="change-changed-flow_rejected_to_draft_merge"' in page
+    assert 'approval_decision != &#34;approve&#34;' in page or 'approval_decision != "approve"' in page

@@ -1,0 +1,53 @@
+"""Names come from the version a case runs on: a task renamed in a later version keeps, for the cases still on
+the old version, the name their version gave it (translated when the catalog knows it); the new version's cases
+show the new name as its owner wrote it."""
+from __future__ import annotations
+
+from app.engine.core.actors import SYSTEM
+from app.engine.governance import definitions
+from tests.web.pages.conftest import BROWSER, sign_in, text
+
+OLD, NEW = "Classify complaint", "Check and classify the complaint"
+
+
+def _deploy_rename(runtime) -> None:
+    files = definitions.read_directory(runtime.settings.processes_dir)
+    source = files["complaint_handling.bpmn"].decode()
+    old = f'<bpmn:userTask id="classify_complaint" name="{OLD}">'
+    assert old in source
+    files["complaint_handling.bpmn"] = source.replace(old, f'<bpmn:userTask id="classify_complaint" name="{NEW}">').encode()
+    with runtime.unit_of_work() as uow:
+        definitions.deploy(uow, SYSTEM, files, reason="rename classify")
+
+
+def test_each_case_shows_the_names_of_its_own_version(client, driver, demo):
+    on_v1 = driver.register(1)
+    _deploy_rename(demo)
+    on_v2 = driver.register(2)
+    old_task, new_task = driver.task(on_v1, "classify_complaint"), driver.task(on_v2, "classify_complaint")
+    sign_in(client, "intake")
+
+    inbox = text(client.get("/inbox?view=team", headers=BROWSER))
+    old_row = inbox.split(f'data-task-id="{old_task.id}"')[1].split("</tr>")[0]
+    new_row = inbox.split(f'data-task-id="{new_task.id}"')[1].split("</tr>")[0]
+    assert OLD in old_row and NEW not in old_row
+    assert NEW in new_row
+
+    assert OLD in text(client.get(f"/tasks/{old_task.id}", headers=BROWSER))
+    assert NEW in text(client.get(f"/tasks/{new_task.id}", headers=BROWSER))
+    # The complaint page's open tasks and clocks: the case's version, not the files on disk.
+    old_page, new_page = (text(client.get(f"/complaints/{cid}", headers=BROWSER)) for cid in (on_v1, on_v2))
+    assert OLD in old_page and NEW not in old_page
+    assert NEW in new_page
+
+
+def test_a_known_name_is_translated_and_a_new_one_shown_as_written(client, driver, demo):
+    on_v1 = driver.register(1)
+    _deploy_rename(demo)
+    on_v2 = driver.register(2)
+    sign_in(client, "intake", language="zh-CN")
+    chinese = {**BROWSER, "Accept-Language": "zh-CN"}
+    old_page = text(client.get(f"/tasks/{driver.task(on_v1, 'classify_complaint').id}", headers=chinese))
+    new_page = text(client.get(f"/tasks/{driver.task(on_v2, 'classify_complaint').id}", headers=chinese))
+    assert OLD not in old_page and "投诉分类" in old_page  # the catalog's Chinese name
+    assert NEW in new_page                         # not in the catalog: as the owner wrote it
