@@ -1,9 +1,10 @@
 // Bundles the staff workspace's front-end assets into app/web/static/build/ (git-ignored), served locally:
 // no CDN. Run by scripts/bootstrap.sh after `npm ci` when the lock file or a source changed.
 import { build } from 'esbuild';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = resolve(here, '../app/web/static/build');
@@ -31,5 +32,9 @@ await build({
 });
 // bpmn-js's licence travels with the bundle (it also asks that the bpmn.io watermark stay visible).
 copyFileSync(resolve(here, 'node_modules/bpmn-js/LICENSE'), resolve(outdir, 'LICENSE.bpmn-js.txt'));
+// Precompressed copies, sent to browsers that accept gzip (app/web/assets.py): modeler.js shrinks to about a fifth.
+for (const name of readdirSync(outdir).filter((file) => /\.(js|css)$/.test(file))) {
+  writeFileSync(resolve(outdir, `${name}.gz`), gzipSync(readFileSync(resolve(outdir, name)), { level: 9 }));
+}
 // Marks a finished build: bootstrap.sh compares its time with the sources'.
 writeFileSync(resolve(outdir, '.built'), `${new Date().toISOString()}\n`);

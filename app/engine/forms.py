@@ -17,13 +17,20 @@ Loading a form applies the rules every form shares, so no file repeats them and 
   deadline extensions of the active SLA profile (config/sla.toml: name and title).
 
 The prepared schema is what the server validates with and what clients get, properties in declared order.
+
+**A task's form is its definition version's**: a version pins the content of the forms its tasks name at deploy
+(governance/pinned_forms.py), and rendering and validating a task pass them as ``PinnedForms``, so editing a file
+in app/forms/ changes only what later deployed versions use. The same rules above are applied to pinned content
+at load (departments and extensions come from today's config). Prepared schemas are cached per (digest of the
+version's forms, form name): one preparation per content, whatever the number of page views.
 """
 from __future__ import annotations
 
 import copy
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +58,16 @@ def complaint_column_lengths() -> dict[str, int]:
             if (length := getattr(column.type, "length", None))}
 
 
+@dataclass(frozen=True)
+class PinnedForms:
+    """The forms a definition version pinned. ``digest``: their content digest, the cache key (None: a version
+    deployed before forms were pinned, which has none and reads the files in app/forms/ as they are now).
+    ``load``: file name -> content, read only when a form is not prepared yet."""
+
+    digest: str | None
+    load: Callable[[], Mapping[str, str] | None]
+
+
 class FormStore:
     def __init__(self, forms_dir: Path, departments: Mapping[str, str],
                  column_lengths: Mapping[str, int] | None = None, extensions: Mapping[str, str] | None = None):
@@ -58,46 +75,73 @@ class FormStore:
         self.departments = dict(departments)
         self.extensions = dict(extensions or {})
         self.column_lengths = dict(complaint_column_lengths() if column_lengths is None else column_lengths)
-        self._schemas: dict[str, dict] = {}
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._schemas: dict[tuple[str | None, str], dict] = {}
+        self._validators: dict[tuple[str | None, str], Draft202012Validator] = {}
+        self._versions: dict[int, PinnedForms] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
         return sorted(p.name for p in self.forms_dir.glob(f"*{FORM_SUFFIX}"))
 
-    def schema(self, name: str) -> dict:
-        """The prepared schema (shared: do not modify it; schema_for_client gives a copy)."""
+    def of_version(self, definition_id: int,
+                   load: Callable[[], tuple[str | None, Mapping[str, str] | None]]) -> PinnedForms:
+        """The forms definition version ``definition_id`` pinned; ``load`` (digest, contents) is called once per
+        version for the life of the process (a version never changes), so a step or page view reads nothing."""
         with self._lock:
-            if name not in self._schemas:
-                path = self.forms_dir / name
-                if not path.is_file() or path.parent.resolve() != self.forms_dir.resolve():
-                    raise NotFound(f"Form {name!r} does not exist in {self.forms_dir}")
-                raw = json.loads(path.read_text(encoding="utf-8"))
-                self._schemas[name] = prepare(raw, name, self.departments, self.column_lengths, self.extensions)
-            return self._schemas[name]
+            found = self._versions.get(definition_id)
+        if found is None:
+            digest, contents = load()
+            found = PinnedForms(digest, lambda: contents)
+            with self._lock:
+                self._versions[definition_id] = found
+        return found
 
-    def _validator(self, name: str, schema: dict) -> Draft202012Validator:
-        # One per form for the life of the process (forms do not change while it runs): building it was about
-        # 4 % of a persisted step. iter_errors keeps its state per call, so threads may share it.
-        validator = self._validators.get(name)
+    def schema(self, name: str, pinned: PinnedForms | None = None) -> dict:
+        """The prepared schema (shared: do not modify it; schema_for_client gives a copy). ``pinned``: the forms
+        of the task's definition version; None reads app/forms/ (the registration form, used before any case
+        exists, and versions deployed before forms were pinned)."""
+        key = (pinned.digest if pinned is not None else None, name)
+        with self._lock:
+            if key not in self._schemas:
+                raw = self._pinned(name, pinned) if key[0] is not None else self._from_disk(name)
+                self._schemas[key] = prepare(raw, name, self.departments, self.column_lengths, self.extensions)
+            return self._schemas[key]
+
+    def _pinned(self, name: str, pinned: PinnedForms | None) -> dict:
+        contents = pinned.load() if pinned is not None else None
+        if contents is None or name not in contents:
+            raise NotFound(f"Form {name!r} is not among the forms its definition version pinned")
+        return json.loads(contents[name])
+
+    def _from_disk(self, name: str) -> dict:
+        path = self.forms_dir / name
+        if not path.is_file() or path.parent.resolve() != self.forms_dir.resolve():
+            raise NotFound(f"Form {name!r} does not exist in {self.forms_dir}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _validator(self, key: tuple[str | None, str], schema: dict) -> Draft202012Validator:
+        # One per form content for the life of the process (pinned content never changes; the files are read
+        # once): building it was about 4 % of a persisted step. iter_errors keeps its state per call, so threads
+        # may share it.
+        validator = self._validators.get(key)
         if validator is None:
-            validator = self._validators[name] = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+            validator = self._validators[key] = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
         return validator
 
-    def schema_for_client(self, name: str) -> dict:
+    def schema_for_client(self, name: str, pinned: PinnedForms | None = None) -> dict:
         """The schema as served to clients: the validated schema itself, properties in declared order."""
-        return copy.deepcopy(self.schema(name))
+        return copy.deepcopy(self.schema(name, pinned))
 
-    def validate(self, name: str, data: object) -> dict:
+    def validate(self, name: str, data: object, pinned: PinnedForms | None = None) -> dict:
         if not isinstance(data, dict):
             raise InvalidSubmission({"": ["The form data must be a JSON object"]})
         unstorable = text_problems(data)
         if unstorable:
             raise InvalidSubmission(unstorable)
-        schema = self.schema(name)
+        schema = self.schema(name, pinned)
         order = {field: index for index, field in enumerate(schema.get("properties", {}))}
         errors: dict[str, list[str]] = {}
-        found = self._validator(name, schema).iter_errors(data)
+        found = self._validator((pinned.digest if pinned is not None else None, name), schema).iter_errors(data)
         for error in sorted(found, key=lambda e: _path_key(e.absolute_path, order)):
             for field, message in _describe(error):
                 messages = errors.setdefault(field, [])

@@ -24,9 +24,10 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     cast("DefaultJSONProvider", app.json).sort_keys = False
     app.extensions["complaintflow"] = runtime or build_runtime()
 
-    from app.web import api, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
+    from app.web import api, assets, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
 
     security.init_app(app, config or {})
+    assets.init_app(app)  # the bundles of static/build/: hashed URLs, kept a year, gzip
     throttle.init_app(app)
     _trust_proxies(app)
     api.register(app)

@@ -6,7 +6,8 @@
   contexts (cookies, language) through ``visit``.
 - Every page a test lands on is checked with axe-core (from frontend/node_modules, installed by bootstrap.sh):
   the helpers audit after each navigation, and a test that leaves a page unaudited fails at teardown, as does
-  one whose pages raised a JavaScript error, failed to load a static asset, or got a 5xx answer.
+  one whose pages raised a JavaScript error (on the modeler, logged a console error), failed to load a static
+  asset, or got a 5xx answer.
 """
 from __future__ import annotations
 

@@ -214,3 +214,123 @@ def test_lint_flags_a_subprocess_drawn_across_lanes_that_is_put_in_a_lane(visit,
             "approve_resolution": ["complaintflow/user-task-performer"]}
     page.click("[data-testid=undo]")  # undo takes it out again
     page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
+
+
+COMPLEX_TIMER = "handling_deadline_overdue"
+
+
+def test_the_sla_picker_leaves_an_expression_it_did_not_write_alone(visit, case):
+    """Issue 24: the handling deadline's conditional over three SLAs is shown read-only, not overwritten."""
+    page = _open_modeler(visit("owner"), "/modeler/versions/1")
+    expression = page.evaluate("""id => { const bo = window.complaintflowModeler.get('elementRegistry').get(id)
+        .businessObject; return bo.eventDefinitions[0].timeDate.body; }""", COMPLEX_TIMER)
+    assert " if reopen_count else " in expression
+    _select(page, COMPLEX_TIMER)
+    group = _spiff_group(page)
+    fixed = group.locator("[data-testid=timer-sla-fixed]")
+    expect(fixed.locator("pre")).to_have_text(expression)
+    assert "SLA picker" in fixed.inner_text()
+    assert group.locator("select[name='cf-timer-sla']").count() == 0
+    assert group.locator("input[name='cf-timer-start']").count() == 0
+    expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(expression)
+    audit(page)
+    # A simple call stays the picker's to change.
+    _select(page, "first_response_overdue")
+    group = _spiff_group(page)
+    group.locator("select[name='cf-timer-sla']").select_option(NEW_SLA)
+    expect(page.locator("textarea[name='cf-timer-expression']")).to_have_value(
+        f'sla_due_at("{NEW_SLA}", received_at)')
+    assert page.evaluate("""id => window.complaintflowModeler.get('elementRegistry').get(id)
+        .businessObject.eventDefinitions[0].timeDate.body""", COMPLEX_TIMER) == expression
+
+
+UNNAMED_END = """id => { const m = window.complaintflowModeler, e = m.get('elementRegistry').get(id);
+  m.get('modeling').updateProperties(e, {name: ''}); }"""
+STATUS_TEXTS = {"en": ("valid on the server", "lint shows 1 issue(s)"), "zh_CN": ("服务器校验通过", "显示 1 个问题")}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_the_status_names_the_lint_issues_beside_the_servers_verdict(visit, case, locale):
+    """Issue 24: an unnamed end event passes the server's validation but not lint: the status says both."""
+    page = _open_modeler(visit("owner", locale=locale), "/modeler/versions/1")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
+    page.evaluate(UNNAMED_END, "handling_deadline_escalated")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    with page.expect_navigation():
+        page.click("[data-testid=save-draft]")
+    page.wait_for_selector(READY)
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    page.click("[data-testid=validate]")
+    page.wait_for_selector("[data-testid=modeler][data-validation=valid]")
+    audit(page)
+    status = page.inner_text("[data-testid=modeler-status]")
+    verdict, lint_part = STATUS_TEXTS[locale]
+    assert verdict in status and lint_part in status, status
+
+
+LONG_CLOCK_START = """([id, name]) => { const m = window.complaintflowModeler, e = m.get('elementRegistry').get(id);
+  m.get('modeling').updateModdleProperties(e, e.businessObject.eventDefinitions[0].timeDate,
+    {body: `sla_due_at("first_response", ${name})`}); }"""
+
+
+def test_a_long_validation_error_wraps_inside_the_page(visit, case):
+    """Issue 24: an error quoting a 400-character name once made the page 3,216 px wide."""
+    page = _open_modeler(visit("owner"), "/modeler/versions/1")
+    name = "no_such_variable_" + "x" * 400
+    page.evaluate(LONG_CLOCK_START, ["first_response_overdue", name])
+    with page.expect_navigation():
+        page.click("[data-testid=save-draft]")
+    page.wait_for_selector(READY)
+    page.click("[data-testid=validate]")
+    page.wait_for_selector("[data-testid=modeler][data-validation=invalid]")
+    audit(page)
+    assert name in page.inner_text("[data-testid=validation-errors]")
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+
+
+ZH_TITLES = {"create.task": "创建任务", "create.start-event": "创建开始事件", "hand-tool": "激活抓手工具"}
+MISSING_FORM = """([id, form]) => { const m = window.complaintflowModeler, e = m.get('elementRegistry').get(id);
+  const p = e.businessObject.extensionElements.values.flatMap(v => v.properties || [])
+    .find(p => p.name === 'formJsonSchemaFilename');
+  m.get('modeling').updateModdleProperties(e, p, {value: form}); }"""
+
+
+def test_the_editor_speaks_chinese_and_its_errors_name_no_server_path(visit, case):
+    """Issue 24: palette, context pad, properties panel and lint in Chinese on a Chinese page (bpmn-js's translate
+    fed from the gettext catalog); a validation error names the forms folder, not the server's path to it."""
+    page = _open_modeler(visit("owner", locale="zh_CN"), "/modeler/versions/1")
+    for action, title in ZH_TITLES.items():
+        expect(page.locator(f".djs-palette [data-action='{action}']")).to_have_accessible_name(title)
+    _select(page, "classify_complaint")
+    expect(page.locator(".djs-context-pad [data-action='append.append-task']")).to_have_accessible_name("追加任务")
+    expect(page.locator(".djs-context-pad [data-action='delete']")).to_have_accessible_name("删除")
+    expect(page.locator("[data-group-id='group-general'] .bio-properties-panel-group-header-title")) \
+        .to_have_text("一般")
+    page.evaluate(UNNAMED_END, "handling_deadline_escalated")  # lint: 元素缺少标签/名称
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    page.evaluate(MISSING_FORM, ["classify_complaint", "no_such_form.schema.json"])
+    with page.expect_navigation():
+        page.click("[data-testid=save-draft]")
+    page.wait_for_selector(READY)
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    expect(page.locator("[data-container-id='handling_deadline_escalated'] .bjsl-dropdown-content")) \
+        .to_contain_text("元素缺少标签/名称")  # the lint overlay on the element
+    page.click("[data-testid=validate]")
+    page.wait_for_selector("[data-testid=modeler][data-validation=invalid]")
+    audit(page)
+    errors = page.inner_text("[data-testid=validation-errors]")
+    assert "no_such_form.schema.json" in errors and "forms/" in errors, errors
+    assert str(PROCESSES.parent) not in errors and "/app/forms" not in errors, errors
+
+
+def test_keyboard_shortcuts_work_on_the_focused_canvas(visit, case):
+    """Issue 24: keyboard bound the current way (diagram-js 15: on the canvas, no `bindTo`, so no console error,
+    which the harness fails on); Ctrl+Z still undoes."""
+    page = _open_modeler(visit("owner"), "/modeler/versions/1")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
+    page.evaluate(UNNAMED_END, "handling_deadline_escalated")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
+    page.evaluate("() => window.complaintflowModeler.get('canvas').focus()")
+    page.keyboard.press("Control+z")
+    page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")

@@ -17,6 +17,8 @@ from app.engine.process import steps
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
 
+# Read from app/forms/ as it is now, never pinned: a registration comes before any case and so before any
+# definition version; it is validated by the service, not by a user task of the diagram, and no version names it.
 REGISTRATION_FORM = "register_complaint.schema.json"
 COMPLAINT_PROCESS = "complaint_handling"
 

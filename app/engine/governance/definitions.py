@@ -14,7 +14,7 @@ from app.engine import audit
 from app.engine.core.actors import Actor
 from app.engine.core.errors import DefinitionError, InvalidDefinition, NotFound
 from app.engine.deadlines.expressions import script_functions
-from app.engine.governance import reviews
+from app.engine.governance import pinned_forms, reviews
 from app.engine.models import ProcessDefinition
 from app.engine.workflow.limits import Limits
 from app.engine.workflow.parsing import executable_process_ids, parse_process
@@ -99,22 +99,33 @@ def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: s
         spec, subprocess_specs = parse_process(files, process_id)
         called = [{"process_id": pid, "checksum": checksums[owner[pid]]}
                   for pid in sorted(subprocess_specs) if pid in owner]
+        # The version pins the forms its tasks and its called processes' tasks name; they are part of its identity,
+        # so the same BPMN with a changed form is a new version (and unchanged files with unchanged forms none).
+        forms = pinned_forms.forms_of(uow.settings.forms_dir, files[file_name],
+                                      *(files[owner[pid]] for pid in sorted(subprocess_specs) if pid in owner))
+        forms_checksum = pinned_forms.forms_digest(forms)
         latest = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                                      .order_by(ProcessDefinition.version.desc()).limit(1)).first()
         if latest and (first_versions_only or (latest.checksum == checksums[file_name]
-                                               and latest.called_processes == called)):
+                                               and latest.called_processes == called
+                                               and latest.forms_checksum == forms_checksum)):
             current.append(latest)
             continue
         if not first_versions_only:
-            # With config/governance.toml signoff_required, only bytes compliance approved become a version.
-            reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name)
+            # With config/governance.toml signoff_required, only bytes compliance approved become a version, and
+            # only with the forms compliance saw: the approval must cover the content of the forms this file's
+            # own tasks name (a called process's forms go through that process's own sign-off).
+            reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name,
+                                    forms_checksum=pinned_forms.forms_digest(
+                                        pinned_forms.forms_of(uow.settings.forms_dir, files[file_name])))
         version = (uow.session.scalar(select(func.max(ProcessDefinition.version))
                                       .where(ProcessDefinition.process_id == process_id)) or 0) + 1
         definition = ProcessDefinition(
             process_id=process_id, name=spec.description or process_id, version=version, file_name=file_name,
             bpmn_source=files[file_name].decode("utf-8"), checksum=checksums[file_name],
             spec_json=dump_specs(spec, subprocess_specs), called_processes=called,
-            deployed_at=now, deployed_by=actor.username, deploy_reason=reason)
+            deployed_at=now, deployed_by=actor.username, deploy_reason=reason, forms=forms,
+            forms_checksum=forms_checksum)
         uow.session.add(definition)
         uow.session.flush()
         uow.runtime.specs.put(definition.id, spec, subprocess_specs)
@@ -122,7 +133,8 @@ def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: s
         audit.record(uow, actor, "definition_deployed", at=now,
                      before={"definition_id": latest.id, "version": latest.version} if latest else None,
                      after={"definition_id": definition.id, "version": version}, process_id=process_id,
-                     version=version, file=file_name, checksum=checksums[file_name], reason=reason, **bootstrapped)
+                     version=version, file=file_name, checksum=checksums[file_name], forms_checksum=forms_checksum,
+                     forms=sorted(forms), reason=reason, **bootstrapped)
         current.append(definition)
     if not current:  # validation refuses files without an executable process; never "succeed" deploying nothing
         raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(

@@ -29,6 +29,7 @@ from app.engine.core.errors import (
     NotAllowed,
     NotFound,
 )
+from app.engine.governance.pinned_forms import forms_digest, forms_of
 from app.engine.models import DefinitionReview, ProcessDefinition, ProcessDraft, ProcessInstance
 from app.engine.workflow.diff import diff_bpmn
 
@@ -121,7 +122,7 @@ def review_statuses(uow: UnitOfWork, checksums: Collection[str]) -> dict[str, di
             DefinitionReview.checksum.in_(list(checksums)), DefinitionReview.action.in_(DECISIONS))
             .order_by(DefinitionReview.occurred_at, DefinitionReview.id)):
         result[row.checksum] = {"status": row.action, "reviewer": row.actor, "comment": row.comment,
-                                "at": row.occurred_at}  # the latest decision wins
+                                "at": row.occurred_at, "forms_checksum": row.forms_checksum}  # the latest wins
     return result
 
 
@@ -147,7 +148,7 @@ def version_diff(uow: UnitOfWork, actor: Actor, definition_id: int, against_id: 
             raise DomainError(f"Version {against_id} belongs to {old.process_id}, not {new.process_id}: only two "
                               "versions of the same definition can be compared")
     return _diff_result(uow, old, new.bpmn_source, new=_version_row(new), checksum=new.checksum,
-                        new_called=new.called_processes)
+                        new_called=new.called_processes, new_forms=new.forms)
 
 
 def versions_of(uow: UnitOfWork, actor: Actor, process_id: str) -> list[dict]:
@@ -177,22 +178,27 @@ def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
            "deployed_at": None, "reason": submission.comment, "checksum": submission.checksum,
            "deployed_as": _version_row(deployed) if deployed is not None else None}
     return _diff_result(uow, old, submission.bpmn_source, new=new, checksum=submission.checksum,
-                        new_called=deployed.called_processes if deployed is not None else None)
+                        new_called=deployed.called_processes if deployed is not None else None,
+                        new_forms=deployed.forms if deployed is not None else None)
 
 
 def _diff_result(uow: UnitOfWork, old: ProcessDefinition | None, new_source: str, *, new: dict, checksum: str,
-                 new_called: list[dict] | None) -> dict:
+                 new_called: list[dict] | None, new_forms: dict | None) -> dict:
     """``new_called``: the called processes the new file was deployed with (None: not deployed, so a deploy
-    would bind the newest version of each)."""
+    would bind the newest version of each). Forms are compared as each version pinned them; ``new_forms`` None
+    (a submission not deployed yet, or a version from before forms were pinned) and an old version without
+    pinned forms read app/forms as it is now, which is what a deploy would pin."""
     settings = uow.settings
     old_source = old.bpmn_source if old is not None else ""
     changes = diff_bpmn(old_source, new_source, lane_roles=settings.lane_roles, sla_profile=settings.sla_profile,
                         forms_dir=settings.forms_dir,
-                        called=(_called_versions(uow, old.called_processes), _called_versions(uow, new_called))) \
+                        called=(_called_versions(uow, old.called_processes), _called_versions(uow, new_called)),
+                        pinned=(old.forms, new_forms)) \
         if old is not None else None
     return {"old": _version_row(old) if old is not None else None, "new": new, "changes": changes,
             "old_source": old_source, "new_source": new_source, "sla_profile": settings.sla_profile.name,
             "same_file": old is not None and old.checksum == checksum,
+            "pinned_forms": old is not None and old.forms is not None and new_forms is not None,
             "review": review_statuses(uow, {checksum}).get(checksum)}
 
 
@@ -295,19 +301,30 @@ def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment:
         raise NotAllowed("You deployed or submitted this version: someone else must sign it off (four eyes)")
     previous = review_statuses(uow, {checksum}).get(checksum)
     now = uow.now()
+    # The decision covers the forms the file's own user tasks name as they are in app/forms now: what the
+    # submission's review shows and what a deploy of these bytes would pin (require_signoff compares them).
+    source = uow.session.scalars(select(DefinitionReview.bpmn_source).where(
+        DefinitionReview.checksum == checksum, DefinitionReview.bpmn_source.is_not(None)).limit(1)).first() or \
+        uow.session.scalars(select(ProcessDefinition.bpmn_source).where(ProcessDefinition.checksum == checksum)
+                            .limit(1)).first()
+    forms_checksum = forms_digest(forms_of(uow.settings.forms_dir, source)) if source is not None else None
     row = DefinitionReview(process_id=known, checksum=checksum, action=decision, actor=actor.username,
-                           comment=comment, occurred_at=now)
+                           comment=comment, occurred_at=now, forms_checksum=forms_checksum)
     uow.session.add(row)
     uow.session.flush()
     # The sign-off's change: the review status of these bytes (None: no decision yet).
     audit.record(uow, actor, "definition_" + decision, at=now, before={"review": previous and previous["status"]},
-                 after={"review": decision}, process_id=known, checksum=checksum, comment=comment)
+                 after={"review": decision}, process_id=known, checksum=checksum, forms_checksum=forms_checksum,
+                 comment=comment)
     return row
 
 
-def require_signoff(uow: UnitOfWork, checksum: str, deployer: str, *, file_name: str = "") -> None:
-    """The deploy gate (definitions.deploy, so the modeler and `complaintflow deploy` alike). Raises
-    InvalidDefinition, which every deploy path already reports as "nothing deployed", naming the file."""
+def require_signoff(uow: UnitOfWork, checksum: str, deployer: str, *, forms_checksum: str,
+                    file_name: str = "") -> None:
+    """The deploy gate (definitions.deploy, so the modeler and `complaintflow deploy` alike). ``forms_checksum``:
+    the digest of the forms the file's own user tasks name, as the deploy pins them; the approval must have
+    been given on the same forms. Raises InvalidDefinition, which every deploy path already reports as "nothing
+    deployed", naming the file."""
     if not signoff_required(uow.settings):
         return
     status = review_statuses(uow, {checksum}).get(checksum)
@@ -320,5 +337,9 @@ def require_signoff(uow: UnitOfWork, checksum: str, deployer: str, *, file_name:
                    f"(sha256 {checksum[:12]}…): {status['comment']}")
     elif status["reviewer"] == deployer:
         problem = "You signed off this file yourself: someone else must deploy it (four eyes)."
+    elif status["forms_checksum"] != forms_checksum:
+        problem = (f"Sign-off is required before deployment and the forms this file's tasks name have changed "
+                   f"since compliance approved it (sha256 {checksum[:12]}…), or the approval predates forms "
+                   f"being reviewed: submit it for review again so compliance signs off the forms too.")
     if problem:
         raise InvalidDefinition([DefinitionError(file=file_name or "(bundle)", message=problem)])

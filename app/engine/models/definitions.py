@@ -27,3 +27,8 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))
     deploy_reason: Mapped[str | None] = mapped_column(Text)              # why (required from the modeler)
+    # The forms this version's user tasks name (its own and its called processes'), file name -> content, pinned
+    # at deploy: a running case renders and validates the form of its version. None: deployed before forms were
+    # pinned (revision 0013); such a version reads app/forms/ as it is now.
+    forms: Mapped[dict | None] = mapped_column(deferred=True)
+    forms_checksum: Mapped[str | None] = mapped_column(String(64))       # forms_digest of ``forms``

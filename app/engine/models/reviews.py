@@ -26,3 +26,6 @@ class DefinitionReview(Base):
     file_name: Mapped[str | None] = mapped_column(String(300))
     bpmn_source: Mapped[str | None] = mapped_column(Text, deferred=True)  # submissions: what is reviewed
     occurred_at: Mapped[datetime]
+    # A decision: forms_digest of the forms the reviewed file's own user tasks name, as the review showed them.
+    # The deploy gate requires the same digest, so an unreviewed form change is not deployed under an approval.
+    forms_checksum: Mapped[str | None] = mapped_column(String(64))

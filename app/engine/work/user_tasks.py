@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import select
+
 from app.engine.access import read_policy, segregation
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotAllowed, NotFound
-from app.engine.models import Complaint, UserTask
+from app.engine.forms import PinnedForms
+from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, UserTask
 from app.engine.process import steps
 
 if TYPE_CHECKING:
@@ -62,8 +65,27 @@ def task_view(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
         "lane": task.lane, "department": task.department, "state": task.state,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "created_at": task.created_at.isoformat(), "context": read_policy.task_context(uow, actor, task),
-        "form": uow.runtime.forms.schema_for_client(task.form) if task.form else None,
+        "form": form_schema(uow, task),
     }
+
+
+def task_forms(uow: UnitOfWork, task: UserTask) -> PinnedForms:
+    """The forms of the definition version the task's case runs: what its form renders and validates with.
+    A version deployed before forms were pinned has no digest and so reads app/forms/ as it is now."""
+    instance = uow.session.get(ProcessInstance, task.instance_id)  # a step has it in the session already
+    if instance is None:
+        return PinnedForms(None, lambda: None)
+
+    def load() -> tuple[str | None, dict | None]:
+        row = uow.session.execute(select(ProcessDefinition.forms_checksum, ProcessDefinition.forms)
+                                  .where(ProcessDefinition.id == instance.definition_id)).first()
+        return (row[0], row[1]) if row is not None else (None, None)
+    return uow.runtime.forms.of_version(instance.definition_id, load)
+
+
+def form_schema(uow: UnitOfWork, task: UserTask) -> dict | None:
+    """The task's form as clients get it (None: the task has no form)."""
+    return uow.runtime.forms.schema_for_client(task.form, task_forms(uow, task)) if task.form else None
 
 
 def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) -> steps.Outcome:
@@ -77,7 +99,7 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the diagram's lanes say
     if task.form:
-        uow.runtime.forms.validate(task.form, data)
+        uow.runtime.forms.validate(task.form, data, task_forms(uow, task))
     outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
     assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
     return outcome

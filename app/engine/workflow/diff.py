@@ -8,8 +8,8 @@ aspect by aspect, each change with its old and new value:
 - who performs a user task: its ``performer`` property, else (versions from before performers) the lane it is
   drawn in, and so the roles config/roles.toml gives that lane; the department expression (assignedDepartment);
 - the form it renders: the file named and that file's content (fields, their order and the rules between them),
-  read from the forms folder *as it is now*: forms are not versioned with the definition, so both versions
-  render today's file and only a change of the file named can change what is shown;
+  as each side pinned it at deploy (``pinned``); a side without pinned forms (a submission not deployed yet, or
+  a version deployed before forms were pinned) reads the forms folder *as it is now*;
 - every script (script tasks, each preScript/postScript) and every condition (gateway flows, conditional
   events), the gateways' default flows;
 - timers, with the SLA they name as the active profile of config/sla.toml counts it (duration, counting, start
@@ -112,14 +112,15 @@ class Diff:
 
 def diff_bpmn(old: bytes | str, new: bytes | str, *, lane_roles: Mapping[str, tuple[str, ...]] = {},
               sla_profile: SlaProfile | None = None, forms_dir: Path | None = None,
-              called: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})) -> Diff:
+              called: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {}),
+              pinned: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None)) -> Diff:
     """Compare two BPMN files. ``lane_roles`` (config/roles.toml) names the roles behind each lane;
     ``sla_profile`` (the active one) describes the SLAs timers name; ``forms_dir`` is where the forms named are
     read (None: forms are compared by name only); ``called``: for the old and the new file, process id -> the
-    deployed version a call activity to it runs."""
-    forms = _FormReader(forms_dir)
-    before = elements_of(old, sla_profile=sla_profile, forms=forms, called=called[0])
-    after = elements_of(new, sla_profile=sla_profile, forms=forms, called=called[1])
+    deployed version a call activity to it runs; ``pinned``: for the old and the new file, the forms its version
+    pinned (file name -> content), None to read them from ``forms_dir``."""
+    before = elements_of(old, sla_profile=sla_profile, forms=_FormReader(forms_dir, pinned[0]), called=called[0])
+    after = elements_of(new, sla_profile=sla_profile, forms=_FormReader(forms_dir, pinned[1]), called=called[1])
     result = Diff(duplicates=[(i, a["duplicates"]) for i, a in after.items() if "duplicates" in a])
     for element_id in sorted(set(before) | set(after), key=lambda i: _order_key(i, before, after)):
         a, b = before.get(element_id), after.get(element_id)
@@ -326,28 +327,34 @@ def _sla_text(profile: SlaProfile, name: str) -> str:
 
 
 class _FormReader:
-    """The content of the forms named, read once per diff from the forms folder as it is now."""
+    """The content of the forms named, read once per diff: from the forms a version pinned (``pinned``), else
+    from the forms folder as it is now."""
 
-    def __init__(self, forms_dir: Path | None):
-        self.forms_dir = forms_dir
+    def __init__(self, forms_dir: Path | None, pinned: Mapping[str, str] | None = None):
+        self.forms_dir, self.pinned = forms_dir, pinned
         self._cache: dict[str, dict[str, str]] = {}
 
     def aspects(self, name: str) -> dict[str, str]:
-        if self.forms_dir is None:
+        if self.forms_dir is None and self.pinned is None:
             return {}
         if name not in self._cache:
             self._cache[name] = _form_aspects(self._load(name))
         return self._cache[name]
 
     def _load(self, name: str) -> dict | str:
-        assert self.forms_dir is not None
-        if Path(name).name != name or name in (".", ".."):
-            return f"not a file name in {self.forms_dir.name}/"
-        path = self.forms_dir / name
-        if not path.is_file():
-            return f"no such file in {self.forms_dir.name}/"
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
+            if self.pinned is not None:
+                if name not in self.pinned:
+                    return "not among the forms this version pinned"
+                schema = json.loads(self.pinned[name])
+            else:
+                assert self.forms_dir is not None
+                if Path(name).name != name or name in (".", ".."):
+                    return f"not a file name in {self.forms_dir.name}/"
+                path = self.forms_dir / name
+                if not path.is_file():
+                    return f"no such file in {self.forms_dir.name}/"
+                schema = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return "not valid JSON"
         return schema if isinstance(schema, dict) else "not a JSON Schema object"

@@ -91,6 +91,14 @@ def document_process_ids(doc: BpmnDocument, *, executable: bool = False) -> list
     ]
 
 
+def form_names(source: bytes | str) -> set[str]:
+    """The form files (formJsonSchemaFilename) the user tasks of one BPMN file name."""
+    doc = load_document("form_names", source.encode("utf-8") if isinstance(source, str) else source)
+    return {value.strip() for value in doc.root.xpath(
+        "//bpmn:userTask/bpmn:extensionElements/spiffworkflow:properties/"
+        "spiffworkflow:property[@name='formJsonSchemaFilename']/@value", namespaces=NSMAP) if value.strip()}
+
+
 def load_documents(files: Mapping[str, bytes]) -> dict[str, BpmnDocument]:
     """Load every file; raises InvalidDefinition listing every file that is not well-formed XML."""
     docs, errors = {}, []

@@ -287,7 +287,7 @@ def _user_tasks(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessInd
         if not filename:
             errors.append(error_at(doc.name, task, (
                 f"The user task has no form: add the spiffworkflow property '{FORM_PROPERTY}' naming a JSON "
-                f"Schema file in {ctx.forms_dir}.")))
+                f"Schema file in {ctx.forms_dir.name}/.")))
             continue
         problem = _form_problem(ctx.forms_dir, filename)
         if problem:
@@ -295,13 +295,14 @@ def _user_tasks(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessInd
     return errors
 
 
+# The messages name the forms folder, never its absolute path: they are shown to process owners in the modeler.
 def _form_problem(forms_dir: Path, filename: str) -> str | None:
     relative = PurePath(filename)
     if relative.is_absolute() or ".." in relative.parts:
-        return f"Form file '{filename}' must be a file name inside {forms_dir}."
+        return f"Form file '{filename}' must be a file name inside {forms_dir.name}/."
     path = forms_dir / relative
     if not path.is_file():
-        return f"Form file '{filename}' does not exist in {forms_dir}: add it or fix '{FORM_PROPERTY}'."
+        return f"Form file '{filename}' does not exist in {forms_dir.name}/: add it or fix '{FORM_PROPERTY}'."
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:

@@ -37,7 +37,7 @@ def complete(task_id: int):
     actor = current_user.actor
     with current_runtime().unit_of_work() as uow:
         opened = assignments.open_task(uow, actor, task_id)
-        schema = uow.runtime.forms.schema_for_client(opened.task.form) if opened.task.form else {}
+        schema = user_tasks.form_schema(uow, opened.task) or {}
     data = form_renderer.parse(schema, request.form)
     try:
         # Retried when a sibling task of the same case won the instance lock (run_with_retry).
@@ -58,7 +58,7 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
     with current_runtime().unit_of_work() as uow:
         opened = assignments.open_task(uow, actor, task_id)
         task, complaint = opened.task, opened.complaint
-        schema = uow.runtime.forms.schema_for_client(task.form) if task.form else {}
+        schema = user_tasks.form_schema(uow, task) or {}
         view = read_policy.complaint_view(uow, actor, complaint) if complaint is not None and \
             read_policy.may_read_complaint(uow, actor, complaint) else None
         clocks = diagram_state.clocks(uow, actor, complaint.id) if complaint is not None and view is not None else []

@@ -19,6 +19,7 @@ import spiffModdle from './spiffworkflow.json';
 import SpiffPropertiesProvider from './provider';
 import { lintConfig } from './lint';
 import lanesModule from './lanes';
+import translateModule from './translate';
 
 const spiffModule = { __init__: ['spiffPropertiesProvider'], spiffPropertiesProvider: ['type', SpiffPropertiesProvider] };
 
@@ -35,6 +36,7 @@ function format(text, values) {
 
 async function start(container) {
   const texts = JSON.parse(document.getElementById('modeler-texts').textContent);
+  const dictionary = JSON.parse(document.getElementById('modeler-dictionary').textContent);
   const data = container.dataset;
   const status = container.querySelector('[data-testid="modeler-status"]');
   const say = (text) => { status.textContent = text; };
@@ -48,10 +50,10 @@ async function start(container) {
     container: container.querySelector('.modeler-canvas'),
     propertiesPanel: { parent: container.querySelector('.modeler-panel') },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, spiffModule, minimapModule,
-      lintModule, lanesModule],
+      lintModule, lanesModule, translateModule(dictionary)],
     moddleExtensions: { spiffworkflow: spiffModdle },
     linting: { bpmnlint: lintConfig(texts), active: true },
-    keyboard: { bindTo: document },
+    keyboard: { bind: true }, // diagram-js 15+: shortcuts on the focused canvas (`bindTo` is refused, logged)
     complaintflow: { choices: choices.body, texts },
   });
   window.complaintflowModeler = modeler; // the browser tests drive and inspect the diagram through it
@@ -86,9 +88,10 @@ async function start(container) {
     reviewDirty(true);
     say(texts.unsaved);
   });
+  let lintIssues = 0;
   modeler.on('linting.completed', ({ issues }) => {
-    const count = Object.values(issues).reduce((n, list) => n + list.length, 0);
-    container.dataset.lintIssues = String(count);
+    lintIssues = Object.values(issues).reduce((n, list) => n + list.length, 0);
+    container.dataset.lintIssues = String(lintIssues);
   });
   container.querySelector('[data-action="undo"]').addEventListener('click', () => commandStack.undo());
   container.querySelector('[data-action="redo"]').addEventListener('click', () => commandStack.redo());
@@ -148,7 +151,10 @@ async function start(container) {
       }
       errorList.append(item);
     }
-    say(errors.length ? format(texts.invalid, { count: errors.length }) : texts.valid);
+    // The server's verdict and the editor's lint badge are two checks: the status names both, so "valid" never
+    // stands beside a red badge unexplained.
+    const verdict = errors.length ? format(texts.invalid, { count: errors.length }) : texts.valid;
+    say(lintIssues ? `${verdict} ${format(texts.lintProblems, { count: lintIssues })}` : verdict);
     container.dataset.validation = errors.length ? 'invalid' : 'valid';
   }
 

@@ -286,17 +286,30 @@ function TimerKindEntry({ element, id }) {
   });
 }
 
+// The SLA picker writes and rewrites only its own simple call, sla_due_at("name"[, start]): any other expression
+// (a conditional over several SLAs, a plain duration) is someone's deliberate work, shown read-only here and
+// edited in the timer expression below, never overwritten by picking an SLA.
+const foreignExpression = (body) => body.trim() !== '' && !SLA_CALL.test(body);
+
 function TimerSlaEntry({ element, id }) {
   const tools = useTools();
   const { slas, sla_profile: profile } = tools.settings.choices;
   const { texts } = tools.settings;
   const timer = timerDefinition(getBusinessObject(element));
   const current = () => timer[timerKind(timer)]?.body || '';
+  const label = texts.sla.replace('{profile}', profile);
+  if (foreignExpression(current())) {
+    return h('div', { class: 'bio-properties-panel-entry cf-timer-sla-fixed', 'data-entry-id': id,
+      'data-testid': 'timer-sla-fixed' },
+    h('div', { class: 'bio-properties-panel-label' }, label),
+    h('pre', {}, current()),
+    h('p', { class: 'cf-note' }, texts.slaNotPicked));
+  }
   return h(SelectEntry, {
-    element, id, label: texts.sla.replace('{profile}', profile),
+    element, id, label,
     getValue: () => SLA_CALL.exec(current())?.[1] || '',
     setValue: (name) => {
-      if (!name) return;
+      if (!name || foreignExpression(current())) return;
       const start = SLA_CALL.exec(current())?.[2] || '';
       setTimer(element, timer, 'timeDate', start ? `sla_due_at("${name}", ${start})` : `sla_due_at("${name}")`,
         tools);
@@ -311,6 +324,7 @@ function TimerStartEntry({ element, id }) {
   const tools = useTools();
   const timer = timerDefinition(getBusinessObject(element));
   const current = () => timer[timerKind(timer)]?.body || '';
+  if (foreignExpression(current())) return null; // its clock start is part of the expression shown above
   return h(TextFieldEntry, {
     element, id, label: tools.settings.texts.slaStart, debounce: tools.debounce,
     getValue: () => SLA_CALL.exec(current())?.[2] || '',

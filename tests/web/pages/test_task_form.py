@@ -129,3 +129,34 @@ def test_checklist_and_select_of_departments_on_triage(client, driver, demo):
                     page=f"/tasks/{task.id}")
     assert response.status_code == 302, text(response)
     assert sorted(t.department for t in driver.ready(cid)) == ["cards", "e_banking", "operations"]
+
+
+def test_the_page_and_the_api_show_the_form_of_the_cases_version_after_a_form_change(client, driver, demo, actors,
+                                                                                      tmp_path):
+    """A case on version 1 keeps version 1's form when a changed form file is deployed as version 2 (issue 24)."""
+    import dataclasses
+    import json
+    import shutil
+
+    from app.engine.governance import definitions
+    from tests.web.conftest import basic
+
+    forms = tmp_path / "forms"
+    shutil.copytree(demo.settings.forms_dir, forms)
+    demo.settings = dataclasses.replace(demo.settings, forms_dir=forms)
+    on_v1 = driver.register()
+    path = forms / "classify_complaint.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["properties"]["classification_basis"] = {"type": "string", "title": "Basis of the classification"}
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    with demo.unit_of_work() as uow:
+        definitions.deploy(uow, actors["owner"], definitions.read_directory(demo.settings.processes_dir))
+    on_v2 = driver.register(2)
+    v1_task, v2_task = driver.task(on_v1, "classify_complaint"), driver.task(on_v2, "classify_complaint")
+    user = driver.actor_for(v1_task).username
+    api = [client.get(f"/api/v1/tasks/{t.id}", headers=basic(user)).json["form"]["properties"]
+           for t in (v1_task, v2_task)]
+    assert ["classification_basis" in properties for properties in api] == [False, True]
+    sign_in(client, user)
+    pages = [text(client.get(f"/tasks/{t.id}", headers=BROWSER)) for t in (v1_task, v2_task)]
+    assert ['data-testid="field-classification_basis"' in page for page in pages] == [False, True]
