@@ -205,11 +205,7 @@ LONGER_FEEDBACK_WAIT = (replaced('sla_due_at("feedback_wait")', 'sla_due_at("rev
 
 
 def at_approval(case) -> int:
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
+    cid = case.handle_until_approval()
     return cid
 
 

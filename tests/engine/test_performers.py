@@ -168,11 +168,7 @@ def test_a_ready_task_gets_the_roles_of_its_performer(demo, actors, case):
         PERFORMER.format("Approver"), PERFORMER.format("Departments")))
     with demo.unit_of_work() as uow:
         definitions.deploy(uow, actors["owner"], {**FILES, "complaint_handling.bpmn": source.encode()})
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="retail_lending")
-    case.investigate(cid, "retail_lending")
-    case.draft(cid)
+    cid = case.handle_until_approval(lead="retail_lending")
     task = case.task(cid, "approve_resolution")
     assert (task.lane, task.candidate_roles, task.department) == ("Departments", ["department_officer"], None)
     assert not user_tasks.may_work_on(actors["approver"], task)

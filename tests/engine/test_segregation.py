@@ -193,11 +193,7 @@ def test_a_refused_assignment_is_not_an_invalid_submission(demo, case, actors):
     """The assignee check is a 403 naming the rule (not a 422 about the form), told apart from "may not work
     on this task at all"."""
     deploy_approval_in_departments(demo, actors["owner"])
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
+    cid = case.handle_until_approval()
     task = case.task(cid, "approve_resolution")
     with pytest.raises(InvalidSubmission):
         run(demo, assignments.assign, actors["coordinator"], task.id, "approver")  # not in the lane now

@@ -11,11 +11,7 @@ RULE = "resolution_approver_independent"
 def test_the_drafter_is_refused_the_approval_with_a_403_naming_the_rule(client, demo, actors):
     deploy_approval_in_departments(demo, actors["owner"])
     case = CaseDriver(demo, actors)
-    cid = case.register()
-    case.classify(cid)
-    case.triage(cid, lead="cards")
-    case.investigate(cid, "cards")
-    case.draft(cid)
+    cid = case.handle_until_approval()
     task = case.task(cid, "approve_resolution")
     listed = client.get("/api/v1/tasks?view=team", headers=basic("cards.officer")).json["tasks"]
     assert [(t["id"], t["refused_by"]) for t in listed if t["name"] == "approve_resolution"] == [(task.id, RULE)]

@@ -8,11 +8,12 @@ not a list of role names stops the load with a message naming the file and the e
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+
+from app.engine.config.toml_files import read_toml
 
 FILE_NAME = "permissions.toml"
 # The read policy's audiences, widest first: an actor with several roles reads with the first one it has.
@@ -50,11 +51,7 @@ class Permissions:
 def load_permissions(config_dir: Path, declared_roles: Iterable[str]) -> Permissions:
     """Read and check ``<config_dir>/permissions.toml`` against the roles config/roles.toml declares."""
     path = Path(config_dir) / FILE_NAME
-    with path.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML: {err}") from None
+    data = read_toml(path)
     unknown = set(data) - _SECTIONS
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: [actions], [audiences]")

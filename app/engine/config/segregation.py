@@ -8,11 +8,11 @@ the engine does not know stops the load with a message naming the file and the r
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.config.permissions import Permissions, UnknownAction
+from app.engine.config.toml_files import read_toml
 
 FILE_NAME = "segregation.toml"
 # Who a rule excludes (the engine answers each from the rows the database keeps):
@@ -54,11 +54,7 @@ class Segregation:
 def load_segregation(config_dir: Path, permissions: Permissions) -> Segregation:
     """Read and check ``<config_dir>/segregation.toml`` (actions against the permission table)."""
     path = Path(config_dir) / FILE_NAME
-    with path.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML: {err}") from None
+    data = read_toml(path)
     unknown = set(data) - {"rules"}
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; write each rule as [rules.<name>]")

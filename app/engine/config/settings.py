@@ -3,7 +3,6 @@ Data, not code."""
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from app.engine.config.calendars import BusinessCalendar
 from app.engine.config.permissions import Permissions, load_permissions
 from app.engine.config.segregation import Segregation, load_segregation
+from app.engine.config.toml_files import read_toml
 from app.engine.core.times import parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -107,13 +107,8 @@ def database_url() -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
-def _read(path: Path) -> dict:
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
-
-
 def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
-    data = _read(config_dir / "sla.toml")
+    data = read_toml(config_dir / "sla.toml")
     name = name or os.environ.get("COMPLAINTFLOW_SLA_PROFILE") or data["active_profile"]
     try:
         raw = dict(data["profiles"][name])
@@ -208,7 +203,7 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
 
 
 def _urgent_categories(config_dir: Path) -> frozenset[str]:
-    urgency = _read(config_dir / "sla.toml").get("urgency")
+    urgency = read_toml(config_dir / "sla.toml").get("urgency")
     categories = urgency.get("categories") if isinstance(urgency, dict) else None
     if not isinstance(categories, list) or not all(isinstance(c, str) and c for c in categories):
         raise ValueError("config/sla.toml: [urgency] categories must list the category codes that are always "
@@ -219,8 +214,8 @@ def _urgent_categories(config_dir: Path) -> frozenset[str]:
 def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = None,
                   processes_dir: Path | None = None, forms_dir: Path | None = None) -> Settings:
     config_dir = Path(config_dir or os.environ.get("COMPLAINTFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
-    roles = _read(config_dir / "roles.toml")
-    departments = _read(config_dir / "departments.toml")["departments"]
+    roles = read_toml(config_dir / "roles.toml")
+    departments = read_toml(config_dir / "departments.toml")["departments"]
     permissions = load_permissions(config_dir, roles["roles"])
     return Settings(
         sla_profile=load_sla_profile(config_dir, sla_profile),

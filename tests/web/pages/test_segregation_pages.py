@@ -25,11 +25,7 @@ def flashed(response) -> str:
 
 def _awaiting_peer_approval(demo, actors, driver) -> int:
     deploy_approval_in_departments(demo, actors["owner"])
-    cid = driver.register()
-    driver.classify(cid)
-    driver.triage(cid, lead="cards")
-    driver.investigate(cid, "cards")
-    driver.draft(cid)
+    cid = driver.handle_until_approval()
     return driver.task(cid, "approve_resolution").id
 
 
