@@ -230,6 +230,69 @@ def _minute(value: datetime | None, missing: str = "-") -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else missing
 
 
+@main.group("audit")
+def audit_group():
+    """The tamper-evident audit trail: seal events into the hash chain, sign checkpoints, verify."""
+
+
+@audit_group.command("verify")
+@click.option("--complaint", "complaint_id", type=click.IntRange(min=1), help="Verify this complaint's chain only.")
+@click.option("--public-key", "public_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The public key every checkpoint must be signed with (PEM, or base64 raw; see `audit public-key`).")
+@click.option("--no-seal", is_flag=True, help="Verify as it is, without sealing the events committed since the "
+                                              "sealer's last run first.")
+def audit_verify(complaint_id, public_key, no_seal):
+    """Recompute the global and the complaints' hash chains and check every signed checkpoint. Exit 0 when
+    intact; exit 1 naming the first broken or missing entry (its sequence number, event id, chain, and what:
+    edited, deleted, reordered, a checkpoint that does not match or verify, or events left unsealed)."""
+    from app.engine import audit  # noqa: PLC0415
+    from app.engine.audit.checkpoints import load_public_key  # noqa: PLC0415
+    try:
+        pinned = load_public_key(public_key) if public_key else None
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    runtime = _runtime()
+    if not no_seal:
+        audit.seal(runtime)
+    with runtime.unit_of_work() as uow:
+        result = audit.verify_trail(uow, complaint_id=complaint_id, pinned=pinned)
+    if result.intact:
+        click.echo(result.summary())
+        if result.last_checkpoint is not None:
+            c = result.last_checkpoint
+            click.echo(f"last checkpoint: entry {c.chain_seq} at {_minute(c.created_at)}, key {c.key_id}")
+        sys.exit(0)
+    click.echo(result.summary(), err=True)
+    for finding in result.findings[1:]:
+        click.echo(f"also: {finding.message}", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("seal")
+@click.option("--checkpoint", is_flag=True, help="Sign a checkpoint at the end even if none is due yet.")
+def audit_seal(checkpoint):
+    """Seal the committed events not sealed yet into the chains (what the scheduler does every few seconds) and
+    sign a checkpoint when one is due (config/audit.toml)."""
+    from app.engine import audit  # noqa: PLC0415
+    report = audit.seal(_runtime(), force_checkpoint=checkpoint)
+    click.echo(report.summary())
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint():
+    """Seal what is unsealed and sign a checkpoint of the chain's head now."""
+    from app.engine import audit  # noqa: PLC0415
+    report = audit.seal(_runtime(), force_checkpoint=True)
+    click.echo(report.summary())
+
+
+@audit_group.command("public-key")
+def audit_public_key():
+    """Print the public key checkpoints are signed with (PEM), to keep apart and pin with `verify --public-key`."""
+    from app.engine.audit.checkpoints import public_key_pem, signing_key  # noqa: PLC0415
+    click.echo(public_key_pem(signing_key(_runtime().settings.audit.key_file)), nl=False)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

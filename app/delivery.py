@@ -1,8 +1,18 @@
 """The outbox sender: delivers the messages steps wrote, after their transaction committed.
 
 An adapter like the scheduler: it claims a batch (one unit of work), sends each message through a transport
-outside any transaction, and records each result (one unit of work each). Transports: SMTP to a configured
-server, or in development `.eml` files under instance/outbox/ (open them with any mail program).
+outside any transaction, and records each result (one unit of work each). A message that cannot be sent, for
+whatever reason (no e-mail address, a refusal, a defect in building it), is that message's failure: it is
+recorded with its reason and its one incident (app/engine/complaints/outbox.py), and the batch goes on. Transient
+errors (connection, SMTP 4xx) are retried with backoff; anything else is given up at once. Delivery is at least
+once (see outbox.py): the stable Message-ID lets a receiver drop a copy sent again after a sender crash.
+
+Headers are built only from a validated single address (app/engine/complaints/contacts.py) through
+email.headerregistry, under the e-mail policy that refuses a line break in any header: no contact, however it
+got into the database, can add a header or a recipient. The SMTP envelope names that one address.
+
+Transports: SMTP to a configured server, or in development `.eml` files under instance/outbox/ (open them with any
+mail program).
     COMPLAINTFLOW_SMTP_URL   smtp://user:password@host:587?starttls=1   (unset: write .eml files)
     COMPLAINTFLOW_MAIL_FROM  sender address, default complaints@bank.example
 """
@@ -13,18 +23,22 @@ import logging
 import os
 import smtplib
 from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from app.engine.complaints import outbox
+from app.engine.complaints import contacts, outbox
 from app.engine.config.settings import PROJECT_ROOT
 from app.engine.core.actors import SYSTEM
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FROM = "complaints@bank.example"
+# The standard policy with CRLF line ends; like every EmailPolicy it refuses CR or LF in a header value.
+MAIL_POLICY = policy.SMTP
 
 
 class PermanentFailure(Exception):
@@ -74,7 +88,10 @@ class SmtpTransport:
                     smtp.starttls()
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(email)
+                # The envelope is the one checked address of the To header, never a list read from headers.
+                smtp.send_message(email, to_addrs=[envelope_recipient(email)])
+        except smtplib.SMTPNotSupportedError as err:  # e.g. an internationalised address, a server without SMTPUTF8
+            raise PermanentFailure(f"the mail server cannot take this message: {err}") from err
         except smtplib.SMTPRecipientsRefused as err:
             codes = [code for code, _ in err.recipients.values()]
             if all(500 <= code < 600 for code in codes):
@@ -104,18 +121,36 @@ def transport_from_environment():
                          starttls=options.get("starttls", ["0"])[0] in ("1", "true", "yes"))
 
 
-def build_email(message: outbox.ClaimedMessage, sender: str, now) -> EmailMessage:
-    if "@" not in message.recipient:
-        raise PermanentFailure(f"{message.recipient!r} is not an e-mail address; contact the customer by the "
-                               "channel they gave (telephone or post) and record it")
-    email = EmailMessage()
+def envelope_recipient(email: EmailMessage) -> str:
+    header = email["To"]
+    addresses: tuple[Address, ...] = header.addresses if header is not None else ()
+    if len(addresses) != 1:
+        raise PermanentFailure(f"a message goes to exactly one address, not {len(addresses)}")
+    return addresses[0].addr_spec
+
+
+def sender_address(sender: str) -> Address:
+    """COMPLAINTFLOW_MAIL_FROM as an address (a configuration error stops the sender before any message)."""
+    if "\r" in sender or "\n" in sender:
+        raise ValueError("COMPLAINTFLOW_MAIL_FROM must be one e-mail address on one line")
+    return Address(addr_spec=sender.strip())
+
+
+def build_email(message: outbox.ClaimedMessage, sender: str | Address, now) -> EmailMessage:
+    try:
+        recipient = contacts.mail_recipient(message.recipient)
+    except contacts.NotMailable as err:
+        raise PermanentFailure(f"{outbox.one_line(message.recipient)!r} is not an e-mail address we may write "
+                               f"to: {err}") from err
+    sender = sender if isinstance(sender, Address) else sender_address(sender)
+    email = EmailMessage(policy=MAIL_POLICY)
     email["From"] = sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
+    email["To"] = Address(addr_spec=recipient)
+    email["Subject"] = " ".join(message.subject.split())  # our text, but one line whatever a template made
     email["Date"] = format_datetime(now)
     # Stable per message: a receiving system can discard a copy sent again after a sender crash.
     email["Message-ID"] = make_msgid(idstring=hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24],
-                                     domain=sender.rpartition("@")[2] or "complaintflow")
+                                     domain=sender.domain or "complaintflow")
     email["X-Complaintflow-Message"] = str(message.id)
     email.set_content(message.body)
     return email
@@ -124,16 +159,23 @@ def build_email(message: outbox.ClaimedMessage, sender: str, now) -> EmailMessag
 def deliver_due(runtime, transport=None, *, batch: int = 50, max_batches: int | None = None) -> DeliveryReport:
     """Send every message that is due now, batch after batch, until none is left for this sender."""
     transport = transport or transport_from_environment()
-    sender = os.environ.get("COMPLAINTFLOW_MAIL_FROM", DEFAULT_FROM)
+    sender = sender_address(os.environ.get("COMPLAINTFLOW_MAIL_FROM", DEFAULT_FROM))
     report = DeliveryReport()
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
         with runtime.unit_of_work() as uow:
-            claimed = outbox.claim_due(uow, uow.now(), batch)
+            claimed_at = uow.now()
+            claimed = outbox.claim_due(uow, claimed_at, batch)
         if not claimed:
             break
-        for message in claimed:
+        for position, message in enumerate(claimed):
+            if runtime.clock.now() >= claimed_at + outbox.SEND_WITHIN:
+                # The batch has taken half its lease: the rest goes back rather than being sent under a lease
+                # that may run out mid-send (another sender would then claim and send it too).
+                with runtime.unit_of_work() as uow:
+                    outbox.release(uow, claimed[position:])
+                break
             _deliver_one(runtime, transport, sender, message, report)
     if report.sent or report.failed or report.given_up:
         log.info("outbox via %s: %d sent, %d to retry, %d given up", transport, report.sent, report.failed,
@@ -141,14 +183,23 @@ def deliver_due(runtime, transport=None, *, batch: int = 50, max_batches: int | 
     return report
 
 
-def _deliver_one(runtime, transport, sender: str, message: outbox.ClaimedMessage, report: DeliveryReport) -> None:
+def _deliver_one(runtime, transport, sender: Address, message: outbox.ClaimedMessage,
+                 report: DeliveryReport) -> None:
+    """Send one message and record its result in a unit of work of its own. Whatever sending raises is this
+    message's failure, never the batch's. Recording raises only when the database does (then the message waits
+    for its lease to end, and the rest of the batch for theirs: nothing more is sent while nothing is recorded)."""
     permanent, error = False, None
     try:
         transport.send(build_email(message, sender, runtime.clock.now()), message.idempotency_key)
     except PermanentFailure as err:
         permanent, error = True, str(err)
-    except (OSError, smtplib.SMTPException) as err:
+    except smtplib.SMTPException as err:  # 4xx replies, a dropped connection: worth another attempt
         error = f"{type(err).__name__}: {err}"
+    except OSError as err:                 # the server unreachable, a timeout, a full disk for .eml files
+        error = f"{type(err).__name__}: {err}"
+    except Exception as err:  # a defect or a message that cannot be built: the same again next time
+        log.exception("outbox: message %s could not be sent", message.id)
+        permanent, error = True, f"{type(err).__name__}: {err}"
     # The sender is the system's job (the scheduler's or `complaintflow deliver`): no person acts.
     channel = getattr(transport, "channel", "email")  # a transport a test or an embedder gives may not say
     with runtime.unit_of_work() as uow:
@@ -158,11 +209,12 @@ def _deliver_one(runtime, transport, sender: str, message: outbox.ClaimedMessage
             return
         gave_up = outbox.record_failure(uow, SYSTEM, message, error, uow.now(), permanent=permanent,
                                         channel=channel)
+    error = outbox.printable(error)
     report.errors.append(f"message {message.id}: {error}")
+    recipient = outbox.one_line(message.recipient)
     if gave_up:
         report.given_up += 1
-        log.error("outbox: gave up message %s to %s: %s", message.id, message.recipient, error)
+        log.error("outbox: gave up message %s to %r: %s", message.id, recipient, error)
     else:
         report.failed += 1
-        log.warning("outbox: message %s to %s failed, will retry: %s", message.id, message.recipient, error)
-
+        log.warning("outbox: message %s to %r failed, will retry: %s", message.id, recipient, error)

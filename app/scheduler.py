@@ -237,6 +237,19 @@ def _fire_and_echo(runtime, echo) -> None:
         echo(f"{report.summary()}, lag {report.lag:.1f} s")
 
 
+def seal_audit_trail(runtime, echo=print) -> None:
+    """The sealing job: seal what is committed, sign a checkpoint if due; a failure is logged, never fatal."""
+    from app.engine import audit  # noqa: PLC0415
+
+    try:
+        report = audit.seal(runtime, wait=False)
+    except Exception:
+        log.exception("audit: sealing failed")
+        return
+    if report.checkpoints:
+        echo(report.summary())
+
+
 def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     """The `complaintflow scheduler` process: an APScheduler job every ``interval`` s firing due timers, writing
     due warnings and delivering the outbox; each run that did something is echoed, every run logged."""
@@ -256,6 +269,11 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     # timer), so a deadline fires at its due time instead of up to ``interval`` s late.
     blocking.add_job(lambda: wake(runtime, blocking, echo), "interval", seconds=WAKE_POLL, max_instances=1,
                      coalesce=True, id="wake-poll")
+    # The audit trail: committed events sealed into the hash chain every few seconds, checkpoints signed when due
+    # (config/audit.toml). A sealer already running elsewhere (another scheduler) makes this run skip, not wait.
+    blocking.add_job(lambda: seal_audit_trail(runtime, echo), "interval",
+                     seconds=runtime.settings.audit.seal_every_seconds, max_instances=1, coalesce=True,
+                     id="audit-seal")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         blocking.start()

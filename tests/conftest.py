@@ -6,8 +6,12 @@ the services commit for real, as they do in production).
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # fast hashing in tests only
+# The audit trail's checkpoint signing key: generated on first use, here and not in the project's instance/.
+os.environ.setdefault("COMPLAINTFLOW_AUDIT_KEY", os.path.join(tempfile.mkdtemp(prefix="complaintflow-audit-"),
+                                                              "signing-key.pem"))
 
 import pytest
 from click.testing import CliRunner

@@ -1,6 +1,7 @@
 """Messages to the customer: the acknowledgement (first response) and the reply with the decision."""
 from __future__ import annotations
 
+from app.engine.access import read_policy
 from app.engine.complaints import extensions
 from app.engine.core.times import parse_instant
 from app.engine.deadlines.sla import due_at
@@ -38,11 +39,11 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
 def send_reply(ctx: ServiceContext) -> dict:
     """The decision letter: the approved message plus what the regime requires (CBIRC: facts, basis and the
     remaining remedies; DISP: the ombudsman referral right and its six months; CFPB: the response category)."""
-    complaint, data = ctx.require_complaint(), ctx.data
+    # Only what staff wrote for the customer (the read policy's letter classes): never the internal summary.
+    complaint, data = ctx.require_complaint(), read_policy.letter_facts(ctx.data)
     letter = _letter(ctx, "decision", customer_message=str(data.get("customer_message", "")),
-                     facts_checked=data.get("facts_checked") or data.get("resolution_summary"),
-                     decision_basis=data.get("decision_basis"), redress_amount=data.get("redress_amount"),
-                     remedy_type=data.get("remedy_type"))
+                     facts_checked=data.get("facts_checked"), decision_basis=data.get("decision_basis"),
+                     redress_amount=data.get("redress_amount"), remedy_type=data.get("remedy_type"))
     message = ctx.send("reply", complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data
     ctx.audit("reply_sent", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)

@@ -24,8 +24,22 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
     cast("DefaultJSONProvider", app.json).sort_keys = False
     app.extensions["complaintflow"] = runtime or build_runtime()
 
-    from app.web import api, assets, errors, security, throttle  # noqa: PLC0415 - they use current_runtime() from here
+    from app.web import (  # noqa: PLC0415 - they use current_runtime() from here
+        api,
+        assets,
+        bidi,
+        errors,
+        openapi,
+        request_input,
+        security,
+        throttle,
+    )
 
+    # Before any route is added: every id in an address, <int:...> of the pages as <id:...> of the API, is
+    # 1 .. 2^31-1 or the route does not match (404); a larger one overflowed PostgreSQL's integer (a 500).
+    app.url_map.converters.update(int=openapi.RowId, id=openapi.RowId)
+    app.before_request(request_input.refuse_unusable_input)  # NUL, control characters: 422 naming the parameter
+    app.jinja_env.filters["bidi"] = bidi.isolate  # names and free text, isolated from the page around them
     security.init_app(app, config or {})
     assets.init_app(app)  # the bundles of static/build/: hashed URLs, kept a year, gzip
     throttle.init_app(app)

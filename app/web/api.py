@@ -48,7 +48,8 @@ def index():
 def register_complaint():
     data = request_body.json_object()
     with current_runtime().unit_of_work() as uow:
-        body = registration.summary(uow, g.actor, registration.register_complaint(uow, g.actor, data))
+        complaint = registration.register_complaint(uow, g.actor, data)
+        body = {**registration.summary(uow, g.actor, complaint), "receipt": registration.receipt(uow, complaint)}
     return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
 
 

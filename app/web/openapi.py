@@ -61,6 +61,20 @@ class ComplaintSummary(ma.Schema):
     closed_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
+class Receipt(ma.Schema):
+    """What the registrant keeps: the tracking number, the registration time and the signed audit checkpoint
+    (by the key it names) that will include the registration."""
+
+    tracking_number = ma.fields.String()
+    registered_at = ma.fields.String(metadata={"format": "date-time"})
+    audit_checkpoint_due_by = ma.fields.String(metadata={"format": "date-time"})
+    audit_key_id = ma.fields.String()
+
+
+class Registered(ComplaintSummary):
+    receipt = ma.fields.Nested(Receipt)
+
+
 class Complaint(ComplaintSummary):
     history = ma.fields.List(ma.fields.Dict())
     open_tasks = ma.fields.List(ma.fields.Dict())
@@ -148,7 +162,7 @@ OPERATIONS: dict[str, dict] = {
         "summary": "Register a complaint",
         "description": "The body is the register_complaint form; its rules are the JSON Schema below.",
         "body": _json_body({"$ref": "#/components/schemas/RegisterComplaintForm"}, "The registration form"),
-        "ok": (201, ComplaintSummary), "errors": (400, 403, 413, 422)},
+        "ok": (201, Registered), "errors": (400, 403, 413, 422)},
     "get_complaint": {"summary": "One complaint, as the read policy lets you see it",
                       "ok": (200, Complaint), "errors": (403, 404)},
     "list_tasks": {"summary": "Your work list, by due time", "ok": (200, TaskList), "errors": (400, 422),

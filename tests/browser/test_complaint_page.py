@@ -18,6 +18,7 @@ def test_the_diagram_marks_done_open_and_overdue_steps(visit, case, clock):
     assert page.locator(".cf-overdue").count() == 0
 
     clock.advance(days=120)  # far past every deadline of the open step
+    coordinator.sign_in("coordinator")  # months later: the session ended long ago (30 minutes idle)
     coordinator.goto(f"/complaints/{cid}")
     assert page.locator(".cf-overdue[data-element-id='investigate_complaint']").count() == 1
     assert page.locator(".cf-completed[data-element-id='classify_complaint']").count() == 1

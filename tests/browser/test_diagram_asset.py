@@ -17,7 +17,7 @@ HOST = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Diag
 <div id="d" data-diagram-url="/t/diagram.bpmn" data-highlights-url="/t/highlights.json"
      aria-label="Process diagram of CF-1" data-count-title="done {count} times"
      data-error-text="The diagram could not be drawn."></div>
-</main><script src="/static/build/diagram.js"></script></body></html>"""
+</main><script type="module" src="/static/build/diagram.js"></script></body></html>"""
 
 
 def _host(visitor, highlights, *, diagram_status=200):

@@ -1,7 +1,7 @@
 """Migration preview and run in a real browser (issue 18): two complaints run on version 1, version 2 is
-deployed (the reopening decision renamed, the approval moved to Complaint management); the process owner opens
+deployed (the triage renamed, the approval moved to Complaint management); the process owner opens
 the preview from the review desk, sees the case waiting at the approval can move and the one waiting at the
-reopening decision cannot, and why; runs the migration; the engine then has the movable instance on version 2
+triage cannot, and why; runs the migration; the engine then has the movable instance on version 2
 (its task in the new lane), the audit trail records the move, and the other instance stayed on version 1."""
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from tests.engine.test_migration import instance_of, new_version, two_running_ca
 
 def test_owner_previews_and_migrates_running_instances(visit, live_server, case, actors):
     runtime = live_server.runtime
-    waiting_at_approval, reopened = two_running_cases(case)
+    waiting_at_approval, at_triage = two_running_cases(case)
     assert case.ready_names(waiting_at_approval) == ["approve_resolution"]
-    assert case.ready_names(reopened) == ["decide_reopen"]
+    assert case.ready_names(at_triage) == ["triage_complaint"]
     new_version(runtime, actors["owner"])
     movable, _ = instance_of(runtime, waiting_at_approval)
-    unmovable, _ = instance_of(runtime, reopened)
+    unmovable, _ = instance_of(runtime, at_triage)
 
     owner = visit("owner")
     owner.goto("/review")
@@ -32,7 +32,7 @@ def test_owner_previews_and_migrates_running_instances(visit, live_server, case,
     can = page.locator(f"[data-testid=movable-{movable}]")
     assert "approve_resolution" in can.inner_text() and "1" in can.inner_text()
     cannot = page.locator(f"[data-testid=unmovable-{unmovable}]").inner_text()
-    assert "decide_reopen" in cannot and "removed" in cannot  # why it cannot move
+    assert "triage_complaint" in cannot and "removed" in cannot  # why it cannot move
     assert page.locator("[data-testid=movable] tbody tr").count() == 1
     assert page.locator("[data-testid=unmovable] tbody tr").count() == 1
     assert "Migrate 1 instances" in page.inner_text("[data-testid=migrate-submit]")
@@ -46,7 +46,7 @@ def test_owner_previews_and_migrates_running_instances(visit, live_server, case,
 
     # What the engine and the audit trail say.
     assert instance_of(runtime, waiting_at_approval) == (movable, 2)
-    assert instance_of(runtime, reopened) == (unmovable, 1)
+    assert instance_of(runtime, at_triage) == (unmovable, 1)
     task = case.task(waiting_at_approval, "approve_resolution")
     assert task.lane == "Complaint management" and task.candidate_roles == ["coordinator"]
     with runtime.unit_of_work() as uow:
@@ -60,8 +60,8 @@ def test_owner_previews_and_migrates_running_instances(visit, live_server, case,
                   actor=actors["coordinator"])
     case.feedback(waiting_at_approval, satisfied=True, rating=5)
     assert case.complaint(waiting_at_approval).status == "closed"
-    case.reopen(reopened, "resolution")
-    assert instance_of(runtime, reopened) == (unmovable, 1)
+    case.triage(at_triage, lead="cards")
+    assert instance_of(runtime, at_triage) == (unmovable, 1)
 
 
 def test_only_process_owners_migrate(visit, live_server, actors):

@@ -334,3 +334,30 @@ def test_keyboard_shortcuts_work_on_the_focused_canvas(visit, case):
     page.evaluate("() => window.complaintflowModeler.get('canvas').focus()")
     page.keyboard.press("Control+z")
     page.wait_for_selector("[data-testid=modeler][data-lint-issues='0']")
+
+
+def test_a_chinese_name_typed_in_the_panel_is_saved_as_a_property(visit, case, node, tmp_path):  # noqa: F811
+    """The General group has a "Name (Chinese)" field under the name (名称（中文） on a Chinese page); what is
+    typed there is saved as the spiffworkflow property name.zh, and the saved file still lints clean."""
+    page = _open_modeler(visit("owner", locale="zh_CN"), "/modeler/versions/1")
+    _select(page, "classify_complaint")
+    general = page.locator("[data-group-id='group-general']")
+    if not general.locator(".bio-properties-panel-group-entries.open").count():
+        general.locator(".bio-properties-panel-group-header").click()
+    field = general.locator("input[name='cf-name-zh']")
+    expect(general.locator("label[for='bio-properties-panel-cf-name-zh']")).to_have_text("名称（中文）")
+    field.fill("核对并分类投诉")
+    page.wait_for_selector("[data-testid=modeler][data-dirty]")  # the panel writes typed text after a pause
+    with page.expect_navigation():
+        page.click("[data-testid=save-draft]")
+    page.wait_for_selector(READY)
+    audit(page)
+    saved = page.evaluate("""async () => (await fetch(document.getElementById('modeler').dataset.sourceUrl,
+        {credentials: 'same-origin'})).text()""")
+    assert '<spiffworkflow:property name="name.zh" value="核对并分类投诉" />' in saved
+    path = tmp_path / "complaint_handling.bpmn"
+    path.write_text(saved, encoding="utf-8")
+    result = lint(node, path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _select(page, "classify_complaint")
+    expect(page.locator("[data-group-id='group-general'] input[name='cf-name-zh']")).to_have_value("核对并分类投诉")

@@ -25,15 +25,16 @@ pytestmark = pytest.mark.both_caches
 
 
 def new_version(runtime, actor):
-    """v2: the reopening decision renamed (a removed task for cases waiting there) and the approval moved from
+    """v2: the triage renamed (a removed task for cases waiting there; the ids segregation of duties names cannot
+    be renamed, config/segregation.toml) and the approval moved from
     the Approver lane to Complaint management, performer and lane (so a migrated case visibly follows the new
     version)."""
     files = definitions.read_directory(runtime.settings.processes_dir)
     source = files["complaint_handling.bpmn"].decode()
-    source = re.sub(r'(?<=[">])decide_reopen(?=["<])', "decide_reopen_v2", source)
     ref = "<bpmn:flowNodeRef>approve_resolution</bpmn:flowNodeRef>"
     anchor = "<bpmn:flowNodeRef>triage_complaint</bpmn:flowNodeRef>"
     source = source.replace(ref, "").replace(anchor, anchor + ref)
+    source = re.sub(r'(?<=[">])triage_complaint(?=["<])', "triage_complaint_v2", source)
     performer = '<spiffworkflow:property name="performer" value="{}" />'
     source = source.replace(performer.format("Approver"), performer.format("Complaint management"))
     files["complaint_handling.bpmn"] = source.encode()
@@ -48,21 +49,21 @@ def instance_of(runtime, complaint_id):
 
 
 def two_running_cases(case) -> tuple[int, int]:
-    """One complaint waiting at the approval (movable to new_version), one at the reopening decision (whose task
-    new_version removes)."""
+    """One complaint waiting at the approval (movable to new_version), one at the triage (whose task new_version
+    removes)."""
     waiting_at_approval = case.register()
     case.classify(waiting_at_approval)
     case.triage(waiting_at_approval, lead="cards")
     case.investigate(waiting_at_approval, "cards")
     case.draft(waiting_at_approval)
-    reopened = case.handle_until_feedback()
-    case.feedback(reopened, satisfied=False, rating=1)
-    return waiting_at_approval, reopened
+    at_triage = case.register()
+    case.classify(at_triage)
+    return waiting_at_approval, at_triage
 
 
 def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, actors, case):
-    waiting_at_approval, reopened = two_running_cases(case)
-    assert case.ready_names(reopened) == ["decide_reopen"]
+    waiting_at_approval, at_triage = two_running_cases(case)
+    assert case.ready_names(at_triage) == ["triage_complaint"]
     target_id = new_version(demo, actors["owner"])
 
     with demo.unit_of_work() as uow:
@@ -71,9 +72,9 @@ def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, act
     movable = {c.instance_id: c for c in result["movable"]}
     unmovable = {c.instance_id: c for c in result["unmovable"]}
     approval_instance, _ = instance_of(demo, waiting_at_approval)
-    reopened_instance, _ = instance_of(demo, reopened)
+    triage_instance, _ = instance_of(demo, at_triage)
     assert "approve_resolution" in movable[approval_instance].active
-    assert any("decide_reopen" in reason and "removed" in reason for reason in unmovable[reopened_instance].reasons)
+    assert any("triage_complaint" in reason and "removed" in reason for reason in unmovable[triage_instance].reasons)
 
     with demo.unit_of_work() as uow:
         migration.migrate_instance(uow, actors["owner"], approval_instance, target_id)
@@ -95,11 +96,11 @@ def test_preview_and_migrate_then_the_case_finishes_on_the_new_version(demo, act
         assert (event.detail["from_version"], event.detail["to_version"]) == (1, 2)
 
     # The unmovable one is refused with its reason and stays on v1, still workable there.
-    with demo.unit_of_work() as uow, pytest.raises(InvalidSubmission, match="decide_reopen"):
-        migration.migrate_instance(uow, actors["owner"], reopened_instance, target_id)
-    assert instance_of(demo, reopened) == (reopened_instance, 1)
-    case.reopen(reopened, "resolution")
-    assert "draft_resolution" in case.ready_names(reopened)
+    with demo.unit_of_work() as uow, pytest.raises(InvalidSubmission, match="triage_complaint"):
+        migration.migrate_instance(uow, actors["owner"], triage_instance, target_id)
+    assert instance_of(demo, at_triage) == (triage_instance, 1)
+    case.triage(at_triage, lead="cards")
+    assert "investigate_complaint" in case.ready_names(at_triage)
 
 
 def test_only_process_owners_migrate(demo, actors):
@@ -152,9 +153,9 @@ def moved_to_lane(element: str, lane: str):
     return edit
 
 
-def reopening_renamed(source: str) -> str:
-    """The reopening decision under another id: SpiffWorkflow aligns it by its place, we refuse cases at it."""
-    renamed = re.sub(r'(?<=[">])decide_reopen(?=["<])', "decide_reopen_v2", source)
+def triage_renamed(source: str) -> str:
+    """The triage under another id: SpiffWorkflow aligns it by its place, we refuse cases at it."""
+    renamed = re.sub(r'(?<=[">])triage_complaint(?=["<])', "triage_complaint_v2", source)
     assert renamed != source
     return renamed
 
@@ -236,21 +237,21 @@ def rows_of(runtime) -> dict:
 
 
 def test_the_dry_run_changes_nothing(demo, actors, case):
-    waiting_at_approval, reopened = two_running_cases(case)
+    waiting_at_approval, at_triage = two_running_cases(case)
     in_feedback = case.handle_until_feedback()
-    deploy_edited(demo, actors["owner"], reopening_renamed, URGENT_HANDLING, *LONGER_FEEDBACK_WAIT)
+    deploy_edited(demo, actors["owner"], triage_renamed, URGENT_HANDLING, *LONGER_FEEDBACK_WAIT)
     before, cached = rows_of(demo), len(demo.workflows)
     with demo.unit_of_work() as uow:
         result = migration.preview(uow, actors["owner"], "complaint_handling")
     assert rows_of(demo) == before
     assert len(demo.workflows) == cached  # nothing taken from the live-workflow cache either
     # What it found: the re-armed deadlines of the movable ones, the reason of the other.
-    ids = {instance_of(demo, cid)[0]: cid for cid in (waiting_at_approval, reopened, in_feedback)}
+    ids = {instance_of(demo, cid)[0]: cid for cid in (waiting_at_approval, at_triage, in_feedback)}
     rearm = {ids[c.instance_id]: c.rearm for c in result["movable"]}
     assert rearm == {waiting_at_approval: ("handling_deadline_overdue",), in_feedback: ("feedback_wait_expired",)}
     [unmovable] = result["unmovable"]
-    assert ids[unmovable.instance_id] == reopened
-    assert [(r.code, r.element) for r in unmovable.refusals] == [("renamed_active", "decide_reopen")]
+    assert ids[unmovable.instance_id] == at_triage
+    assert [(r.code, r.element) for r in unmovable.refusals] == [("renamed_active", "triage_complaint")]
 
 
 def test_a_changed_deadline_is_re_armed_from_its_clock_start(demo, actors, case, clock):

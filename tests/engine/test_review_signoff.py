@@ -12,6 +12,7 @@ from app.engine.core.actors import SYSTEM
 from app.engine.core.errors import DutiesNotSegregated, InvalidDefinition, InvalidSubmission, NotAllowed
 from app.engine.governance import definitions, drafts, reviews
 from app.engine.governance.definitions import latest_definition
+from app.engine.governance.pinned_forms import forms_digest, forms_of
 from app.engine.identity.users import actor_for, upsert_user
 from app.engine.models import AuditEvent, ProcessDefinition
 from tests.support import deploy_lane_move
@@ -168,7 +169,9 @@ def test_every_save_and_import_of_a_draft_is_audited_with_its_checksum(demo, act
         drafts.save_draft(uow, owner, opened, edited.decode())  # unchanged: still a save
         imported = drafts.import_draft(uow, owner, "complaint_handling.bpmn", edited)[0].id
     digest = hashlib.sha256(edited).hexdigest()
-    assert _saves(demo) == [("owner", {"draft_id": draft_id, "process_id": "complaint_handling", "checksum": digest})
+    forms = forms_digest(forms_of(demo.settings.forms_dir, edited))  # pinned by version 1, as in app/forms
+    assert _saves(demo) == [("owner", {"draft_id": draft_id, "process_id": "complaint_handling", "checksum": digest,
+                                       "forms_checksum": forms})
                             for draft_id in (changed, opened, opened, imported)]
 
 

@@ -2,7 +2,8 @@
 
 Each runaway here used to hang the web worker or the scheduler, or to eat the machine's memory; ``raise
 SystemExit`` used to escape the JSON error handling. Now each is a ScriptFailed naming the BPMN element, raised
-before anything is saved, and the limits live in the compiled script (no signals, no process-wide setrlimit).
+before anything is saved. The limits live in the compiled script and in the sandbox worker process that runs it
+(test_sandbox_hard_limits.py): no signal or setrlimit touches the caller's process.
 """
 from __future__ import annotations
 

@@ -26,13 +26,13 @@ from app.engine.config.settings import load_settings
 from app.engine.core.actors import SYSTEM, Actor
 from app.engine.governance import reviews
 from app.engine.identity import users
-from app.engine.models import ApiToken, ProcessDefinition, User, UserTask
+from app.engine.models import ApiToken, AuditEvent, ProcessDefinition, User, UserTask
 from app.web import create_app
 from tests.web.conftest import basic, demo_password
 
-ROLES = ("intake", "coordinator", "lead_officer", "co_officer", "other_officer", "approver", "head", "compliance",
+ROLES = ("intake", "other_intake", "coordinator", "lead_officer", "co_officer", "other_officer", "approver", "head", "compliance",
          "owner", "channel", "customer", "other_customer", "revoked", "anonymous")
-USERNAMES = {"intake": "intake", "coordinator": "coordinator", "lead_officer": "e_banking.officer",
+USERNAMES = {"intake": "intake", "other_intake": "intake2", "coordinator": "coordinator", "lead_officer": "e_banking.officer",
              "co_officer": "cards.officer", "other_officer": "wealth_management.officer", "approver": "approver",
              "head": "head", "compliance": "compliance", "owner": "owner", "channel": "channel",
              "customer": "customer", "other_customer": "customer2"}
@@ -40,13 +40,17 @@ NOT_STAFF = {"channel", "customer", "other_customer", "revoked", "anonymous"}
 UNAUTHENTICATED = {"revoked", "anonymous"}
 
 # Markers, by the kind of data that carries them (complaint A is the customer's, B the channel's).
-# The approved draft's message and summary went out in the decision letter (the regime's "facts checked"):
-# the customer may read them there. The rejected draft never left.
+# The approved draft's message went out in the decision letter: the customer may read it there. Its summary is
+# the case file's and never reaches a letter (the read policy's letter classes); the rejected draft never left.
 PERSONAL_A = ("Mary MARKNAMEA", "mark-contact-a@example.com", "MARKREFA", "MARKDESCA complaint text",
-              "MARKSENTMESSAGE", "MARKDRAFTTWO")
+              "MARKSENTMESSAGE")
 CASE_A = ("MARKFACTSEBANKING", "MARKROOTEBANKING", "MARKREMEDYEBANKING", "MARKFACTSCARDS", "MARKROOTCARDS",
-          "MARKREMEDYCARDS", "MARKDRAFTONE", "MARKREJECTEDMESSAGE", "MARKAPPROVALREJECT", "MARKAPPROVALOK")
-INTERNAL_A = ("MARKNOTECLASSIFY", "MARKNOTETRIAGE")
+          "MARKREMEDYCARDS", "MARKDRAFTONE", "MARKREJECTEDMESSAGE", "MARKAPPROVALREJECT", "MARKAPPROVALOK",
+          "MARKDRAFTTWO")
+# Complaint management's notes, and what people wrote as reasons and instructions in the history's detail
+# (planted in the scene on an entry of A: an extension's reason, the head's instruction, a comment).
+INTERNAL_A = ("MARKNOTECLASSIFY", "MARKNOTETRIAGE", "MARKHISTORYREASON", "MARKHISTORYINSTRUCTION",
+              "MARKHISTORYCOMMENT")
 PERSONAL_B = ("Bert MARKNAMEB", "mark-contact-b@example.com", "MARKDESCB complaint text")
 ALL_MARKERS = PERSONAL_A + CASE_A + INTERNAL_A + PERSONAL_B
 # Keys that only the case file carries: a customer's or a channel's body must not contain them at all.
@@ -58,7 +62,7 @@ CASE_FILE_KEYS = {"facts", "root_cause", "proposed_remedy", "finding", "findings
 # The permission table the app runs on, and the roles each caller's account holds (config/demo_users.toml;
 # test_the_callers_hold_the_roles_asked_about checks them against the database).
 TABLE = load_settings().permissions
-HOLDS = {"intake": {"intake_agent"}, "coordinator": {"coordinator"}, "lead_officer": {"department_officer"},
+HOLDS = {"intake": {"intake_agent"}, "other_intake": {"intake_agent"}, "coordinator": {"coordinator"}, "lead_officer": {"department_officer"},
          "co_officer": {"department_officer"}, "other_officer": {"department_officer"}, "approver": {"approver"},
          "head": {"head_of_complaints"}, "compliance": {"compliance"}, "owner": {"process_owner"},
          "channel": {"channel"}, "customer": {"customer"}, "other_customer": {"customer"}}
@@ -81,9 +85,12 @@ def granted_both(first: str, second: str, status: int = 200) -> dict[str, int]:
 
 # Which complaints each caller may read: both with complaint.read_all; otherwise what its scope gives it in this
 # scene (the read policy's scopes, stated for these two cases: A is the customer's, investigated by e_banking and
-# cards, classified by the intake desk; B the channel's, waiting at the intake desk).
-SCOPED = {"intake": {"A", "B"}, "lead_officer": {"A"}, "co_officer": {"A"}, "channel": {"B"}, "customer": {"A"}}
-READS = {role: {"A", "B"} if role in granted("complaint.read_all") else SCOPED.get(role, set()) for role in HOLDS}
+# cards, classified by the intake desk; B the channel's, waiting at the intake desk; C registered by the
+# coordinator, classified by the intake desk and now waiting for triage). The other intake agent classified
+# none: A and B wait in the desk's lanes (feedback, classification), C does not, so C's finished classification
+# is not theirs to read.
+SCOPED = {"intake": {"A", "B", "C"}, "other_intake": {"A", "B"}, "lead_officer": {"A"}, "co_officer": {"A"}, "channel": {"B"}, "customer": {"A"}}
+READS = {role: {"A", "B", "C"} if role in granted("complaint.read_all") else SCOPED.get(role, set()) for role in HOLDS}
 # The audience each caller reads with: the table's [audiences].
 AUDIENCE = {role: read_policy.audience(TABLE, caller(role)) for role in HOLDS}
 SEES = {"internal": {"personal", "case", "internal"}, "case_file": {"personal", "case"}, "customer": {"personal"},
@@ -135,11 +142,15 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
     install does not have are skipped. Endpoints, not rule strings, so a converter change keeps the row."""
     ids = s.ids
     readers = lambda c, status=200: {r: status for r in READS if c in READS[r]}
+    # The process diagram is the case file: staff who read the complaint, not its customer.
+    case_file_readers = lambda c: {r: 200 for r in readers(c) if AUDIENCE[r] in ("internal", "case_file")}
     public = expect(200, revoked=200, anonymous=200)
     signed_in = lambda default, **cells: expect(default, revoked=302, anonymous=302, **cells)
     a, b, feedback, investigation = ids["A"], ids["B"], ids["feedback"], ids["investigation"]
     # Those who assign work open any task of a case they may read (to hand it on): task.assign.
-    supervisors = lambda c: {r: 200 for r in granted("task.assign") if c in READS[r]}
+    supervisors = lambda c, status=200: {r: status for r in granted("task.assign") if c in READS[r]}
+    # A complaint or task the caller may not see answers 404, as one that does not exist (no existence oracle,
+    # app/web/errors.py); 403 is for who sees it but may not do what they asked.
     desk = granted("review_desk.open")
     editors = lambda status: signed_in(403, **granted("definition.edit", status))  # the modeler desk
     return {
@@ -156,36 +167,42 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "api.register_complaint"): [Case("/api/v1/complaints", expect(
             403, **granted("complaint.register", 201)), body=NEUTRAL_REGISTRATION)],
         ("GET", "api.get_complaint"): [
-            Case(f"/api/v1/complaints/{a}", expect(403, **readers("A")), label="customer's complaint"),
-            Case(f"/api/v1/complaints/{b}", expect(403, **readers("B")), label="channel's complaint"),
+            Case(f"/api/v1/complaints/{a}", expect(404, **readers("A")), label="customer's complaint"),
+            Case(f"/api/v1/complaints/{b}", expect(404, **readers("B")), label="channel's complaint"),
             Case("/api/v1/complaints/999999", expect(404), label="unknown"),
         ],
         ("GET", "api.list_tasks"): [Case("/api/v1/tasks", expect(200))],
         ("GET", "api.get_task"): [
-            Case(f"/api/v1/tasks/{feedback}", expect(403, intake=200, customer=200, **supervisors("A")),
-                 label="feedback"),
-            Case(f"/api/v1/tasks/{investigation}", expect(403, lead_officer=200, **supervisors("A")),
+            Case(f"/api/v1/tasks/{feedback}", expect(404, intake=200, other_intake=200, customer=200,
+                                                      **supervisors("A")), label="feedback"),
+            # A finished task is read with its case: the desk agent who classified C, not every intake agent.
+            Case(f"/api/v1/tasks/{ids['classify_C']}", expect(404, intake=200, **supervisors("C")),
+                 label="completed classify C"),
+            Case(f"/api/v1/tasks/{investigation}", expect(404, lead_officer=200, **supervisors("A")),
                  label="investigation"),
-            Case(f"/api/v1/tasks/{ids['approval']}", expect(403, approver=200, **supervisors("A")),
+            Case(f"/api/v1/tasks/{ids['approval']}", expect(404, approver=200, **supervisors("A")),
                  label="rejection"),
-            Case(f"/api/v1/tasks/{ids['classify_B']}", expect(403, intake=200, **supervisors("B")),
+            Case(f"/api/v1/tasks/{ids['classify_B']}", expect(404, intake=200, other_intake=200,
+                                                              **supervisors("B")),
                  label="classify B"),
             Case("/api/v1/tasks/999999", expect(404), label="unknown"),
         ],
         ("POST", "api.complete_task"): [
-            # Invalid data: whoever may work on the task gets 422 (nothing applied), everyone else 403.
-            Case(f"/api/v1/tasks/{feedback}/complete", expect(403, intake=422, customer=422),
+            # Invalid data: whoever may work on the task gets 422 (nothing applied), who only supervises it 403.
+            Case(f"/api/v1/tasks/{feedback}/complete", expect(404, **supervisors("A", 403), intake=422,
+                                                               other_intake=422, customer=422),
                  body={"data": {"customer_satisfied": "maybe"}}, label="feedback"),
-            Case(f"/api/v1/tasks/{investigation}/complete", expect(403, lead_officer=409),
+            Case(f"/api/v1/tasks/{investigation}/complete", expect(404, **supervisors("A", 403), lead_officer=409),
                  body={"data": {}}, label="completed investigation"),
             Case("/api/v1/tasks/999999/complete", expect(404), body={"data": {}}, label="unknown"),
         ],
         # Deadline extensions (issue 17): complaint A is past handling, so its decision deadline is no longer
         # running and the request is refused with a reason (409).
         ("POST", "api.request_extension"): [
-            Case(f"/api/v1/complaints/{a}/extensions", expect(403, **granted("deadline.extend", 409)),
+            Case(f"/api/v1/complaints/{a}/extensions",
+                 expect(404, **{**readers("A", 403), **granted("deadline.extend", 409)}),
                  body={"sla": "decision", "extension": "complex_case", "reason": "Needs the card scheme's records"}),
-            Case("/api/v1/complaints/999999/extensions", expect(403, **granted("deadline.extend", 404)),
+            Case("/api/v1/complaints/999999/extensions", expect(404),
                  body={"sla": "decision", "extension": "complex_case", "reason": "x"}, label="unknown")],
         ("GET", "api.list_incidents"): [Case("/api/v1/incidents", expect(403, **granted("incident.read")))],
         ("GET", "api.list_definitions"): [Case("/api/v1/definitions", expect(403, **granted("definition.read")))],
@@ -197,6 +214,10 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "session.sign_out"): [Case("/sign-out", expect(302, revoked=302, anonymous=302), form={},
                                             page=True, fresh=True)],
         ("GET", "session.preferences_form"): [Case("/preferences", signed_in(200), page=True)],
+        ("GET", "session.sessions_page"): [Case("/sessions", signed_in(200), page=True)],
+        # The caller's own other sessions end; the shared browser of each role is the one kept.
+        ("POST", "session.sign_out_other_sessions"): [Case("/sessions/sign-out-others", signed_in(302), form={},
+                                                           page=True)],
         ("POST", "session.preferences"): [Case("/preferences", expect(302, revoked=302, anonymous=302),
                                                form={"locale": "en"}, page=True)],
         ("GET", "inbox.inbox"): [Case("/inbox", signed_in(200), page=True)],
@@ -206,13 +227,15 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("GET", "complaints.export"): [Case("/complaints.csv", signed_in(403, **granted("complaint.export")),
                                             page=True)],
         ("GET", "complaints.show"): [
-            Case(f"/complaints/{a}", signed_in(403, **readers("A")), page=True, label="customer's complaint"),
-            Case(f"/complaints/{b}", signed_in(403, **readers("B")), page=True, label="channel's complaint"),
+            Case(f"/complaints/{a}", signed_in(404, **readers("A")), page=True, label="customer's complaint"),
+            Case(f"/complaints/{b}", signed_in(404, **readers("B")), page=True, label="channel's complaint"),
             Case("/complaints/999999", signed_in(404), page=True, label="unknown")],
-        ("GET", "complaints.diagram"): [Case(f"/complaints/{a}/diagram.bpmn", signed_in(403, **readers("A")),
+        ("GET", "complaints.diagram"): [Case(f"/complaints/{a}/diagram.bpmn",
+                                             signed_in(404, **{**readers("A", 403), **case_file_readers("A")}),
                                              page=True)],
         ("GET", "complaints.diagram_highlights"): [
-            Case(f"/complaints/{a}/diagram-state.json", signed_in(403, **readers("A")), page=True)],
+            Case(f"/complaints/{a}/diagram-state.json",
+                 signed_in(404, **{**readers("A", 403), **case_file_readers("A")}), page=True)],
         ("GET", "complaints.register"): [Case("/complaints/new", signed_in(
             403, **granted("complaint.register", staff=True)), page=True)],
         # The service lets customers register (as the API does); the page is the staff's registration desk, for a
@@ -221,16 +244,20 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
             403, **granted("complaint.register", 422, staff=True)), form={}, page=True)],
         # The complaint page's "Extend deadline" form: the refusal is a message on the page (redirect).
         ("POST", "complaints.extend"): [Case(f"/complaints/{a}/extensions",
-                                             signed_in(403, **granted("deadline.extend", 302)),
+                                             signed_in(404, **{**readers("A", 403), **granted("deadline.extend", 302)}),
                                              form={"choice": "decision/complex_case", "reason": "x"}, page=True)],
         # Supervisors open any task of a case they may read, to assign it.
         ("GET", "tasks.show"): [
-            Case(f"/tasks/{feedback}", signed_in(403, intake=200, customer=200, **supervisors("A")),
-                 page=True, label="feedback"),
-            Case(f"/tasks/{investigation}", signed_in(403, lead_officer=200, **supervisors("A")),
+            Case(f"/tasks/{feedback}", signed_in(404, intake=200, other_intake=200, customer=200,
+                                                 **supervisors("A")), page=True, label="feedback"),
+            Case(f"/tasks/{ids['classify_C']}", signed_in(404, intake=200, **supervisors("C")), page=True,
+                 label="completed classify C"),
+            Case(f"/tasks/{investigation}", signed_in(404, lead_officer=200, **supervisors("A")),
                  page=True, label="investigation")],
         ("POST", "tasks.complete"): [
-            Case(f"/tasks/{feedback}", signed_in(403, intake=422, customer=422), form={"customer_satisfied": "x"},
+            Case(f"/tasks/{feedback}", signed_in(404, **supervisors("A", 403), intake=422, other_intake=422,
+                                                 customer=422),
+                 form={"customer_satisfied": "x"},
                  page=True, label="feedback, invalid")],
         # Claiming a finished task is refused for everyone: a message on the page, nothing changes.
         ("POST", "tasks.claim"): [Case(f"/tasks/{investigation}/claim", signed_in(302), form={}, page=True)],
@@ -261,6 +288,10 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
             403, **granted_both("review_desk.open", "instance.migrate")), page=True)],
         ("POST", "review.migrate"): [Case("/review/migration/complaint_handling", signed_in(
             403, **granted_both("review_desk.open", "instance.migrate", 302)), form={}, page=True)],
+        # --- the audit trail (finding M7): audit.verify; its state, and a verification on demand ----------------
+        ("GET", "audit_trail.index"): [Case("/audit", signed_in(403, **granted("audit.verify")), page=True),
+                                       Case("/audit?verify=1", signed_in(403, **granted("audit.verify")), page=True,
+                                            label="verify")],
         # --- the modeler desk: definition.edit (compliance included in the 403s); unknown drafts are 404 to
         # the editors alone, since who may ask is decided before what is asked for --------------------------
         ("GET", "modeler.index"): [Case("/modeler", editors(200), page=True)],
@@ -279,6 +310,15 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "modeler.rebase"): [Case("/modeler/drafts/999999/rebase", editors(404), form={"onto": "1"},
                                           page=True)],
         ("POST", "modeler.import_file"): [Case("/modeler/import", editors(400), form={}, page=True)],
+        # The form editor of a draft (issue 24): the modeler desk's gate, then the draft.
+        ("GET", "form_editor.index"): [Case("/modeler/drafts/999999/forms", editors(404), page=True)],
+        # "New form" only names the file and sends the editor on to it (where an unknown draft is a 404).
+        ("GET", "form_editor.new"): [Case("/modeler/drafts/999999/forms/new?file_name=x.schema.json",
+                                          editors(302), page=True)],
+        ("GET", "form_editor.edit"): [Case("/modeler/drafts/999999/forms/classify_complaint.schema.json",
+                                           editors(404), page=True)],
+        ("POST", "form_editor.save"): [Case("/modeler/drafts/999999/forms/classify_complaint.schema.json",
+                                            editors(404), form={"op": "save"}, page=True)],
     }
 
 
@@ -296,6 +336,7 @@ def scene(demo):
     client = app.test_client()
     with demo.unit_of_work() as uow:
         users.upsert_user(uow, "customer2", "customer2-demo", display_name="Other Customer", roles=["customer"])
+        users.upsert_user(uow, "intake2", "intake2-demo", display_name="Other Intake", roles=["intake_agent"])
         token = users.create_token(uow, "coordinator", "matrix, revoked below")
     with demo.unit_of_work() as uow:
         for row in uow.session.scalars(select(ApiToken)):
@@ -343,15 +384,24 @@ def scene(demo):
                                                      "redress_amount": None, "customer_message": CASE_A[7]})
     s.ids["approval"] = ready("approver", a, "approve_resolution")
     complete("approver", a, "approve_resolution", {"approval_decision": "reject", "approval_comment": CASE_A[8]})
-    complete("lead_officer", a, "draft_resolution", {"resolution_summary": PERSONAL_A[5],
+    complete("lead_officer", a, "draft_resolution", {"resolution_summary": CASE_A[10],
                                                      "remedy_type": "explanation", "redress_amount": None,
                                                      "customer_message": PERSONAL_A[4]})
     complete("approver", a, "approve_resolution", {"approval_decision": "approve", "approval_comment": CASE_A[9]})
     s.ids["feedback"] = ready("customer", a, "record_feedback")
+    with demo.unit_of_work() as uow:  # what people wrote, as extensions and escalations record it in the detail
+        entry = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == a)
+                                    .order_by(AuditEvent.id.desc())).first()
+        entry.detail = {**(entry.detail or {}), "reason": INTERNAL_A[2], "instruction": INTERNAL_A[3],
+                        "comment": INTERNAL_A[4]}
     b = post("channel", "/api/v1/complaints", {
         "customer_name": PERSONAL_B[0], "customer_contact": PERSONAL_B[1], "channel": "email",
         "product": "Current account", "category": "service_quality", "description": PERSONAL_B[2]}, 201)["id"]
     s.ids.update(A=a, B=b, classify_B=ready("intake", b, "classify_complaint"))
+    c = post("coordinator", "/api/v1/complaints", {**NEUTRAL_REGISTRATION, "customer_name": "Carol Neutral"}, 201)["id"]
+    s.ids["classify_C"] = ready("intake", c, "classify_complaint")
+    complete("intake", c, "classify_complaint", {"category": "fees_charges", "severity": "general",
+                                                 "product": "Credit card"})
     with demo.unit_of_work() as uow:  # the review desk (issue 18): a deployed version and a submitted edit of it
         definition = uow.session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.process_id == "complaint_handling")).first()

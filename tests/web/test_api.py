@@ -121,6 +121,10 @@ def test_register_complaint(client):
     assert body["status"] == "classifying"
     assert body["customer_name"] == "Mary Major" and body["amount_involved"] == "45.50"
     assert response.headers["Location"].endswith(f"/api/v1/complaints/{body['id']}")
+    # The receipt names the signed audit checkpoint that will include the registration, by the key that signs it.
+    receipt = body["receipt"]
+    assert receipt["tracking_number"] == body["tracking_number"] and len(receipt["audit_key_id"]) == 64
+    assert receipt["audit_checkpoint_due_by"] >= receipt["registered_at"]
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -168,7 +172,7 @@ def test_customer_reads_only_their_own_complaint(client):
     assert response.status_code == 200 and response.json["id"] == own["id"]
     assert all("actor" not in e for e in response.json["history"])  # customers see no staff names
     response = client.get(f"/api/v1/complaints/{other['id']}", headers=CUSTOMER)
-    assert response.status_code == 403 and response.json["error"] == "forbidden"
+    assert response.status_code == 404 and response.json["error"] == "not_found"  # as if it did not exist
 
 
 # --- work lists and tasks ---------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ def test_task_list_is_filtered_by_department(client):
     assert e_banking["department"] == "e_banking"
     assert tasks(client, basic("cards.officer"), complaint["id"]) == []
     response = client.get(f"/api/v1/tasks/{e_banking['id']}", headers=basic("cards.officer"))
-    assert response.status_code == 403
+    assert response.status_code == 404  # a task they may not see is one that does not exist
 
 
 def test_get_one_task(client):
@@ -202,7 +206,7 @@ def test_get_one_task(client):
     response = client.get(f"/api/v1/tasks/{task['id']}", headers=INTAKE)
     assert response.status_code == 200 and response.json["id"] == task["id"]
     assert response.json["form"]["required"] == ["category", "severity", "product"]
-    assert client.get(f"/api/v1/tasks/{task['id']}", headers=APPROVER).status_code == 403
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=APPROVER).status_code == 404
     assert client.get("/api/v1/tasks/999999", headers=INTAKE).status_code == 404
 
 
@@ -246,11 +250,11 @@ def test_completing_twice_409(client):
     assert response.status_code == 409 and response.json["error"] == "conflict"
 
 
-def test_complete_with_a_wrong_role_403(client):
+def test_complete_with_a_wrong_role_answers_as_for_an_unknown_task(client):
     complaint = register(client)
     task = task_named(client, INTAKE, complaint["id"], "classify_complaint")
-    response = complete(client, APPROVER, task["id"], ANSWERS["classify_complaint"])
-    assert response.status_code == 403 and response.json["error"] == "forbidden"
+    response = complete(client, APPROVER, task["id"], ANSWERS["classify_complaint"])  # not theirs to see: 404
+    assert response.status_code == 404 and response.json["error"] == "not_found"
     assert task_named(client, INTAKE, complaint["id"], "classify_complaint")
 
 

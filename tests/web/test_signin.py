@@ -83,11 +83,23 @@ def test_the_address_limit_covers_unknown_names_and_bearer_tokens(small_client, 
     attempts = [basic(f"user{n}", "guess") for n in range(3)] + [bearer(f"cf_guess{n}") for n in range(3)]
     assert [get_tasks(small_client, headers).status_code for headers in attempts] == [401] * 6
 
-    assert get_tasks(small_client, basic("intake")).status_code == 429
     assert get_tasks(small_client, bearer("cf_another_guess")).status_code == 429
-    assert get_tasks(small_client, basic("intake"), address="10.0.0.8").status_code == 200  # another client
+    assert get_tasks(small_client, basic("intake", "guess")).status_code == 429
+    assert get_tasks(small_client, basic("user9", "guess"), address="10.0.0.8").status_code == 401  # another client
     limiter_clock.advance(60)
-    assert get_tasks(small_client, basic("intake")).status_code == 200
+    assert get_tasks(small_client, basic("user9", "guess")).status_code == 401
+
+
+def test_a_locked_address_does_not_block_valid_credentials(small_client, demo):
+    with demo.unit_of_work() as uow:
+        token = users.create_token(uow, "channel", "website")
+    attempts = [bearer(f"cf_guess{n}") for n in range(6)]
+    assert [get_tasks(small_client, headers).status_code for headers in attempts] == [401] * 6
+    assert get_tasks(small_client, bearer("cf_guess")).status_code == 429  # the address is locked for failures
+
+    assert get_tasks(small_client, bearer(token)).status_code == 200       # ... not for a valid token
+    assert get_tasks(small_client, basic("intake")).status_code == 200     # ... nor an unlocked account's password
+    assert get_tasks(small_client, basic("intake", "guess")).status_code == 429
 
 
 def test_no_credentials_are_not_counted(small_client):
@@ -118,8 +130,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(demo, limiter_c
         return get_tasks(client, {**headers, "X-Forwarded-For": client_address}, address="192.168.0.1")
 
     assert [attempt(bearer(f"cf_guess{n}"), "203.0.113.5").status_code for n in range(6)] == [401] * 6
-    assert attempt(basic("intake"), "203.0.113.5").status_code == 429
-    assert attempt(basic("intake"), "203.0.113.6").status_code == 200  # same proxy, another client
+    assert attempt(bearer("cf_guess"), "203.0.113.5").status_code == 429
+    assert attempt(bearer("cf_guess"), "203.0.113.6").status_code == 401  # same proxy, another client
 
 
 # --- an unknown name costs what a wrong password costs ------------------------------------------------------------

@@ -7,9 +7,16 @@ Two questions, answered here and nowhere else:
   ``require_complaint`` evaluate the same clause for one complaint, so a single complaint and a list can never
   disagree.
 * **Which fields**: every field of a complaint and every process variable belongs to one *field class*
-  (``PUBLIC``, ``SUBMITTED``, ``CASE_FILE``, ``INTERNAL``), declared once as data below; an actor's *audience*
-  says which classes it sees. A variable nobody classified is ``INTERNAL``: a new form field stays with
-  complaint management until someone decides otherwise.
+  (``PUBLIC``, ``SUBMITTED``, ``FOR_CUSTOMER``, ``CASE_FILE``, ``INTERNAL``), declared once as data below; an
+  actor's *audience* says which classes it sees. A variable nobody classified is ``INTERNAL``: a new form field
+  stays with complaint management until someone decides otherwise. The same holds for the detail of a history
+  entry (``DETAIL_CLASSES``).
+* **What a letter may say**: ``letter_facts`` gives the letters the variables staff wrote *for the customer*
+  (``FOR_CUSTOMER``: the approved message, the facts and basis stated for them, the redress) and nothing else:
+  an internal summary or a finding cannot reach a letter by a template's fallback.
+* **Diagrams** are the case file: the process model (scripts, conditions, escalation paths) and where a case
+  stands in it are for staff who read the case file (``require_case_file``); customers follow their complaint by
+  its status and its clocks (``public_clocks``).
 
 Scopes (an actor with several roles gets the union; the widest audience wins). Which roles get which scope and
 which audience is data, config/permissions.toml (the ``complaint.read_*`` actions and ``[audiences]``); what each
@@ -39,6 +46,7 @@ complaint management's own notes (classification and triage notes).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, false, or_, select, true
@@ -59,14 +67,16 @@ if TYPE_CHECKING:
 
 PUBLIC = "public"          # anyone who may read the complaint at all: its status, deadlines, who is in charge
 SUBMITTED = "submitted"    # what the customer entered (registration facts, feedback): theirs, and the case file
+FOR_CUSTOMER = "for_customer"  # written by staff to be sent: what a letter may print (the customer reads it
+                               # there, in the letter's body, and not as a field of the case)
 CASE_FILE = "case_file"    # what the people handling the case need: findings, drafts, decisions, staff names
 INTERNAL = "internal"      # complaint management's own notes
 
 # What each audience sees, widest first as config/permissions.py's AUDIENCES ranks them; which roles read with
 # which audience is config/permissions.toml [audiences].
 AUDIENCE_CLASSES: dict[str, frozenset[str]] = {
-    "internal": frozenset({PUBLIC, SUBMITTED, CASE_FILE, INTERNAL}),
-    "case_file": frozenset({PUBLIC, SUBMITTED, CASE_FILE}),
+    "internal": frozenset({PUBLIC, SUBMITTED, FOR_CUSTOMER, CASE_FILE, INTERNAL}),
+    "case_file": frozenset({PUBLIC, SUBMITTED, FOR_CUSTOMER, CASE_FILE}),
     "customer": frozenset({PUBLIC, SUBMITTED}),
     "channel": frozenset({PUBLIC}),
     NO_AUDIENCE: frozenset(),
@@ -97,8 +107,9 @@ VARIABLE_CLASSES: dict[str, str] = {
     "review_requested_at": CASE_FILE,
     "lead_department": CASE_FILE, "co_departments": CASE_FILE, "departments": CASE_FILE, "department": CASE_FILE,
     "facts": CASE_FILE, "root_cause": CASE_FILE, "proposed_remedy": CASE_FILE, "finding": CASE_FILE,
-    "findings": CASE_FILE, "resolution_summary": CASE_FILE, "remedy_type": CASE_FILE,
-    "redress_amount": CASE_FILE, "customer_message": CASE_FILE, "approval_decision": CASE_FILE,
+    "findings": CASE_FILE, "resolution_summary": CASE_FILE,
+    "remedy_type": FOR_CUSTOMER, "redress_amount": FOR_CUSTOMER, "customer_message": FOR_CUSTOMER,
+    "facts_checked": FOR_CUSTOMER, "decision_basis": FOR_CUSTOMER, "approval_decision": CASE_FILE,
     "approval_comment": CASE_FILE, "reopen_count": CASE_FILE, "reopen_target": CASE_FILE,
     "reopen_reason": CASE_FILE,
     "classification_note": INTERNAL, "triage_note": INTERNAL,
@@ -112,6 +123,13 @@ CHANGE_CLASSES: dict[str, str] = {
     "version": CASE_FILE, "review": CASE_FILE,
 }
 FORM_DATA_ACTIONS = frozenset({"task_completed"})
+
+# The detail of a history entry (its keyword arguments, audit/writer.py), by field class; unlisted: CASE_FILE,
+# since detail is the process's bookkeeping (element ids, SLA names, versions, message ids). What a person wrote
+# as a reason or an instruction is complaint management's: why a deadline was extended or refused, what the
+# head told the departments, why an intervention was withdrawn. Only ``internal`` readers see it; the head's
+# instruction reaches the departments as a notice addressed to them, not through the case's history.
+DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL}
 
 # What the public audiences see of the history: milestones only, without who or any detail.
 PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed",
@@ -142,6 +160,40 @@ def filter_variables(source: TableSource, actor: Actor, data: dict | None) -> di
     """Process variables (task context, form data, audit detail) the actor may see."""
     classes = visible_classes(source, actor)
     return {k: v for k, v in (data or {}).items() if VARIABLE_CLASSES.get(k, INTERNAL) in classes}
+
+
+# What a letter to the customer may print of the process variables: what they gave us and what staff wrote
+# for them. Never the case file (findings, summaries, comments), whatever a template asks for.
+LETTER_CLASSES = frozenset({PUBLIC, SUBMITTED, FOR_CUSTOMER})
+
+
+def letter_facts(data: Mapping[str, object] | None) -> dict:
+    """The process variables a customer letter may use (``LETTER_CLASSES``); the rest are left out."""
+    return {k: v for k, v in (data or {}).items() if VARIABLE_CLASSES.get(k, INTERNAL) in LETTER_CLASSES}
+
+
+def reads_case_file(source: TableSource, actor: Actor) -> bool:
+    """Whether the actor's audience includes the case file (staff handling complaints)."""
+    return CASE_FILE in visible_classes(source, actor)
+
+
+def require_case_file(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complaint:
+    """The complaint, if the actor may read it *and* its case file (the diagram of its process, where it stands
+    in it): a customer or a channel reads their complaint but not the bank's model of handling it."""
+    complaint = require_complaint(uow, actor, complaint_id)
+    if not reads_case_file(uow, actor):
+        raise NotAllowed(f"You may not read the process of complaint {complaint_id}")
+    return complaint
+
+
+# The SLA clocks a reader of the public fields sees: the deadlines the bank owes the customer (their dates are
+# what a status page shows). Escalations inside the bank and the wait for the customer's own answer are not.
+PUBLIC_SLAS = frozenset({"first_response", "urgent_handling", "decision", "payment_services_decision", "review"})
+
+
+def visible_sla(source: TableSource, actor: Actor, sla: str | None) -> bool:
+    """Whether the actor sees a clock of this SLA (``None``: a timer without an SLA name: the case file's)."""
+    return CASE_FILE in visible_classes(source, actor) or sla in PUBLIC_SLAS
 
 
 # --- which complaints ------------------------------------------------------------------------------------
@@ -291,8 +343,10 @@ def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
 
 
 def _detail(uow: UnitOfWork, actor: Actor, detail: dict | None) -> dict:
-    # Bookkeeping keys (element ids, SLA names, recipients) are case file; submitted form data is filtered.
-    detail = dict(detail or {})
+    # Bookkeeping keys (element ids, SLA names, recipients) are case file, what people wrote is classed by
+    # DETAIL_CLASSES; submitted form data is filtered as variables.
+    classes = visible_classes(uow, actor)
+    detail = {k: v for k, v in (detail or {}).items() if DETAIL_CLASSES.get(k, CASE_FILE) in classes}
     if isinstance(detail.get("data"), dict):
         detail["data"] = filter_variables(uow, actor, detail["data"])  # a completion recorded before 0012
     return detail

@@ -1,9 +1,19 @@
 """The outbox's delivery bookkeeping: claim due messages, record each result, give up into an incident.
 
 Sending itself (SMTP, files) is I/O and happens outside any transaction, in the sender adapter
-(app/delivery.py): claim in one unit of work, send, record in another. A claim is a row update (FOR UPDATE SKIP
-LOCKED on PostgreSQL, the write lock on SQLite), so any number of senders run without sending a message twice;
-a claim carries a lease, so a message claimed by a sender that died is retried once the lease ends.
+(app/delivery.py): claim in one unit of work, send, record each message's result in a unit of work of its own.
+A claim is a row update (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite), so any number of
+senders run without sending a message twice; a claim is a lease (``state = 'sending'`` until ``lease_until``),
+so a message claimed by a sender that died is claimed again once the lease ends. Each claim counts an attempt:
+a message whose sender died MAX_ATTEMPTS times (a message that kills the sender itself) is given up into its
+incident instead of being claimed for ever. ``attempts`` identifies a claim: a sender records only the result
+of its own claim (``_still_claimed``).
+
+Delivery is at least once: the mail server's acceptance and the row's update cannot be one transaction, so a
+sender that dies after the server accepted and before ``record_sent`` committed leaves the message to be sent
+again when its lease ends. The outbox row is the record of what was sent; the Message-ID, stable per message,
+lets a receiving system discard the second copy. The sender never starts a send after half its lease
+(``SEND_WITHIN``): what is left of its batch goes back (``release``) rather than outliving the claim.
 """
 from __future__ import annotations
 
@@ -14,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_, select
 
 from app.engine import audit
-from app.engine.core.actors import Actor
+from app.engine.core.actors import SYSTEM, Actor
 from app.engine.models import Incident, OutboxMessage
 from app.engine.process import incidents
 
@@ -22,6 +32,7 @@ if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
 
 LEASE = timedelta(minutes=10)           # far longer than one SMTP exchange (30 s timeout)
+SEND_WITHIN = LEASE / 2                 # no send starts later than this after the claim
 MAX_ATTEMPTS = 6
 FIRST_RETRY = incidents.BACKOFF_FIRST   # then 2, 4, 8, 16 minutes: the incidents' backoff
 INCIDENT_KIND = "delivery"
@@ -47,13 +58,43 @@ def claim_due(uow: UnitOfWork, now: datetime, limit: int = 50, lease: timedelta 
     query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
     if uow.runtime.database.is_postgresql:
         query = query.with_for_update(skip_locked=True)
-    rows = uow.session.scalars(query).all()
+    rows = list(uow.session.scalars(query).all())
+    claimed = []
     for row in rows:
+        if row.state == "sending" and row.attempts >= MAX_ATTEMPTS:
+            _give_up_abandoned(uow, row, now)
+            continue
         row.state, row.lease_until, row.attempts = "sending", now + lease, row.attempts + 1
+        claimed.append(row)
     uow.session.flush()
     return [ClaimedMessage(id=r.id, idempotency_key=r.idempotency_key, complaint_id=r.complaint_id, kind=r.kind,
                            recipient=r.recipient, subject=r.subject, body=r.body, attempt=r.attempts)
-            for r in rows]
+            for r in claimed]
+
+
+def release(uow: UnitOfWork, messages: list[ClaimedMessage]) -> None:
+    """Give back claimed messages this sender will not send now (its lease is running out): due again at once,
+    the claim not counted as an attempt. A message another sender has claimed since is left alone."""
+    for message in messages:
+        row = uow.session.get(OutboxMessage, message.id)
+        if row is not None and _still_claimed(row, message):
+            row.state, row.lease_until, row.attempts = "pending", None, row.attempts - 1
+
+
+def _still_claimed(row: OutboxMessage, message: ClaimedMessage) -> bool:
+    return row.state == "sending" and row.attempts == message.attempt
+
+
+def _give_up_abandoned(uow: UnitOfWork, row: OutboxMessage, now: datetime) -> None:
+    """A message whose sender died at every one of its attempts (its lease ran out each time): it may well be
+    what kills the sender, so it is not claimed again but given up into its incident."""
+    error = (f"the sender stopped while sending it, {row.attempts} times (each lease ran out); "
+             "it may be what stops the sender")
+    row.state, row.lease_until, row.next_attempt_at, row.last_error = "failed", None, None, error
+    audit.record(uow, SYSTEM, "message_failed", at=now, complaint_id=row.complaint_id,
+                 before={"state": "sending"}, after={"state": "failed"}, message_id=row.id, kind=row.kind,
+                 attempt=row.attempts, error=error, gave_up=True)
+    _record_incident(uow, row, error, now, gave_up=True)
 
 
 def record_sent(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: datetime, *,
@@ -75,6 +116,9 @@ def record_failure(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, error
     """Schedule a retry with backoff; after MAX_ATTEMPTS, or at once for a permanent refusal, give up and open
     an incident for managers. Returns True when the message was given up."""
     row = uow.session.get_one(OutboxMessage, message.id)  # a claimed message: its row exists
+    if not _still_claimed(row, message):
+        return False  # this sender's lease ran out and another sender claimed it since: its result counts
+    error = printable(error)
     before = row.state
     row.last_error, row.lease_until = error[:2000], None
     give_up = permanent or row.attempts >= MAX_ATTEMPTS
@@ -111,7 +155,7 @@ def _record_incident(uow: UnitOfWork, row: OutboxMessage, error: str, now: datet
     # updated by every further attempt; it stays open when the sender gives up and resolves when it is sent.
     incident = _open_incident(uow, row.id)
     message = (f"{'Gave up sending' if gave_up else 'Could not send'} the {row.kind} message to "
-               f"{row.recipient} (attempt {row.attempts}): {error}")[:4000]
+               f"{one_line(row.recipient)} (attempt {row.attempts}): {error}")[:4000]
     if incident is None:
         uow.session.add(Incident(kind=INCIDENT_KIND, complaint_id=row.complaint_id,
                                  element_id=_incident_element(row.id), error_type="delivery_failed",
@@ -120,3 +164,13 @@ def _record_incident(uow: UnitOfWork, row: OutboxMessage, error: str, now: datet
     else:
         incident.message, incident.attempts, incident.last_failed_at = message, row.attempts, now
         incident.next_retry_at = row.next_attempt_at
+
+
+def one_line(text: str) -> str:
+    """A recipient as one printable line (a postal address has several; an old row may hold anything)."""
+    return printable(", ".join(part.strip() for part in text.splitlines() if part.strip()))
+
+
+def printable(text: str) -> str:
+    """Text a history, an incident and PostgreSQL can hold: control characters but the line break escaped."""
+    return "".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in text)

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from app.engine import audit
 from app.engine.access import permissions, read_policy
+from app.engine.complaints import contacts
 from app.engine.core.actors import Actor
+from app.engine.core.errors import InvalidSubmission
 from app.engine.deadlines.urgency import is_urgent
 from app.engine.governance.definitions import latest_definition
 from app.engine.models import Complaint
@@ -45,8 +47,7 @@ def start_data(complaint: Complaint) -> dict:
 def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     permissions.require(uow, actor, "complaint.register",
                         "Only intake staff, coordinators, channel integrations and customers may register complaints")
-    uow.runtime.forms.validate(REGISTRATION_FORM, data)  # lengths, choices, required text with content
-    text = _trimmed(data)
+    text = _validated(uow, data)
     now = uow.now()
     severity = data.get("severity", "general")
     complaint = Complaint(
@@ -71,6 +72,29 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     return complaint
 
 
+def _validated(uow: UnitOfWork, data: dict) -> dict:
+    """The form's rules (lengths, choices, required text with content), then the contact typed and normalised
+    (app/engine/complaints/contacts.py), every error of both in one InvalidSubmission; the trimmed text."""
+    errors: dict[str, list[str]] = {}
+    try:
+        uow.runtime.forms.validate(REGISTRATION_FORM, data)
+    except InvalidSubmission as err:
+        errors = dict(err.errors)
+        if not isinstance(data, dict):
+            raise
+    text = _trimmed(data)
+    if "customer_contact" in text and "customer_contact" not in errors:
+        calendar = uow.settings.sla_profile.calendar
+        try:
+            text["customer_contact"] = contacts.parse(text["customer_contact"],
+                                                      calendar.country if calendar else None).value
+        except contacts.InvalidContact as err:
+            errors["customer_contact"] = [err.message]
+    if errors:
+        raise InvalidSubmission(errors)
+    return text
+
+
 def _trimmed(data: dict) -> dict:
     """The free-text fields without surrounding spaces; an optional one left blank is absent (stored NULL)."""
     fields = ("customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product",
@@ -91,3 +115,13 @@ def get_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
 def summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
     """The complaint row's fields this actor may see (no history, tasks or messages)."""
     return read_policy.complaint_summary(uow, actor, complaint)
+
+
+def receipt(uow: UnitOfWork, complaint: Complaint) -> dict:
+    """What the registrant keeps as evidence of the registration: its tracking number and time, and the signed
+    checkpoint of the audit trail that will include the registration (audit/checkpoints.py): once that checkpoint
+    is signed, the bank cannot move or remove the registration without ``complaintflow audit verify`` showing it.
+    Call it in the registering unit of work."""
+    checkpoint = audit.receipt_checkpoint(uow, uow.now())
+    return {"tracking_number": complaint.tracking_number, "registered_at": uow.now().isoformat(),
+            "audit_checkpoint_due_by": checkpoint.at.isoformat(), "audit_key_id": checkpoint.key_id}

@@ -50,6 +50,14 @@ class Segregation:
     def guarded_tasks(self) -> frozenset[str]:
         return frozenset(rule.task for rule in self.rules if rule.task)
 
+    def named_elements(self) -> tuple[tuple[str, SegregationRule, str], ...]:
+        """Every BPMN element id a rule names, with the rule and the key naming it (``task``, ``tasks`` or
+        ``round_starts_after``): each must stay a user task under that id, or the rule silently stops applying."""
+        return tuple((element_id, rule, key) for rule in self.rules
+                     for key, ids in (("task", (rule.task,) if rule.task else ()), ("tasks", rule.tasks),
+                                      ("round_starts_after", rule.round_starts_after))
+                     for element_id in ids)
+
 
 def load_segregation(config_dir: Path, permissions: Permissions) -> Segregation:
     """Read and check ``<config_dir>/segregation.toml`` (actions against the permission table)."""

@@ -6,13 +6,14 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.engine.config.audit import AuditSettings, load_audit_settings
 from app.engine.config.calendars import BusinessCalendar
 from app.engine.config.permissions import Permissions, load_permissions
+from app.engine.config.security import SessionPolicy, load_session_policy
 from app.engine.config.segregation import Segregation, load_segregation
 from app.engine.config.toml_files import read_toml
-from app.engine.core.times import parse_duration
+from app.engine.core.times import is_real_time_zone, parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
@@ -89,6 +90,8 @@ class Settings:
     segregation: Segregation                 # config/segregation.toml: who may not, for work they did
     # Categories that are always urgent, whatever the recorded severity (config/sla.toml [urgency]).
     urgent_categories: frozenset[str] = frozenset()
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)  # config/security.toml: idle, absolute
+    audit: AuditSettings = field(default_factory=AuditSettings)   # config/audit.toml: the trail's seals, keys
     config_dir: Path = DEFAULT_CONFIG_DIR
     processes_dir: Path = DEFAULT_PROCESSES_DIR
     forms_dir: Path = DEFAULT_FORMS_DIR
@@ -108,7 +111,11 @@ def database_url() -> str:
 
 
 def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
-    data = read_toml(config_dir / "sla.toml")
+    return sla_profile_from(read_toml(config_dir / "sla.toml"), name)
+
+
+def sla_profile_from(data: dict, name: str | None = None) -> SlaProfile:
+    """The profile ``name`` (else $COMPLAINTFLOW_SLA_PROFILE, else the active one) of config/sla.toml's content."""
     name = name or os.environ.get("COMPLAINTFLOW_SLA_PROFILE") or data["active_profile"]
     try:
         raw = dict(data["profiles"][name])
@@ -132,10 +139,8 @@ def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
         if unknown:
             raise ValueError(f"{where}: product track {product!r} names unknown SLA(s) {', '.join(unknown)}")
     zone = raw.get("timezone", "UTC")
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{where}: unknown time zone {zone!r}") from None
+    if not is_real_time_zone(zone):  # an IANA place; "Factory" or "localtime" would break every page
+        raise ValueError(f"{where}: unknown time zone {zone!r}")
     regime = raw.get("regime", "")
     if regime not in REGIMES:
         raise ValueError(f"{where}: regime must be one of {', '.join(REGIMES)}, not {regime!r}")
@@ -202,8 +207,8 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
                          warn_at=warn_at, extensions=extensions, description=spec.get("description", ""))
 
 
-def _urgent_categories(config_dir: Path) -> frozenset[str]:
-    urgency = read_toml(config_dir / "sla.toml").get("urgency")
+def _urgent_categories(sla_toml: dict) -> frozenset[str]:
+    urgency = sla_toml.get("urgency")
     categories = urgency.get("categories") if isinstance(urgency, dict) else None
     if not isinstance(categories, list) or not all(isinstance(c, str) and c for c in categories):
         raise ValueError("config/sla.toml: [urgency] categories must list the category codes that are always "
@@ -217,14 +222,17 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
     roles = read_toml(config_dir / "roles.toml")
     departments = read_toml(config_dir / "departments.toml")["departments"]
     permissions = load_permissions(config_dir, roles["roles"])
+    sla_toml = read_toml(config_dir / "sla.toml")  # read once: the profile and [urgency] both come from it
     return Settings(
-        sla_profile=load_sla_profile(config_dir, sla_profile),
+        sla_profile=sla_profile_from(sla_toml, sla_profile),
         lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
         roles=dict(roles["roles"]),
         departments=dict(departments),
         permissions=permissions,
         segregation=load_segregation(config_dir, permissions),
-        urgent_categories=_urgent_categories(config_dir),
+        urgent_categories=_urgent_categories(sla_toml),
+        sessions=load_session_policy(config_dir),
+        audit=load_audit_settings(config_dir),
         config_dir=config_dir,
         processes_dir=Path(processes_dir or DEFAULT_PROCESSES_DIR),
         forms_dir=Path(forms_dir or DEFAULT_FORMS_DIR),

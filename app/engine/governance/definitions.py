@@ -1,6 +1,7 @@
 """Validating and deploying process definitions. An invalid definition is never deployed."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Collection, Mapping
@@ -16,7 +17,7 @@ from app.engine.core.errors import DefinitionError, InvalidDefinition, NotFound
 from app.engine.deadlines.expressions import script_functions
 from app.engine.governance import pinned_forms, reviews
 from app.engine.models import ProcessDefinition
-from app.engine.workflow.limits import Limits
+from app.engine.workflow.guarded_elements import guarded_element_errors
 from app.engine.workflow.parsing import executable_process_ids, parse_process
 from app.engine.workflow.scripting import SandboxEnvironment
 from app.engine.workflow.serialization import dump_specs
@@ -30,10 +31,11 @@ if TYPE_CHECKING:
 _PROCESS_ID = re.compile(rb'<(?:\w+:)?process\b[^>]*\bid="([^"]+)"')
 
 
-def validation_context(runtime: Runtime, known_processes: Collection[str] = frozenset()) -> ValidationContext:
+def validation_context(runtime: Runtime, known_processes: Collection[str] = frozenset(),
+                       forms: Mapping[str, str] | None = None) -> ValidationContext:
+    """``forms``: a draft's forms (file name -> content), checked instead of the files of app/forms/."""
     # A timer expression is evaluated per sample at validation: a short budget keeps a runaway from slowing it.
-    environment = SandboxEnvironment(script_functions(runtime.clock, runtime.settings),
-                                     Limits(seconds=0.5))
+    environment = SandboxEnvironment.for_validation(script_functions(runtime.clock, runtime.settings))
     now = runtime.clock.now().isoformat()
     # First passes and a reopened case: a timer that names an SLA only for reopened cases (the review clock)
     # is checked against the profile too.
@@ -47,12 +49,27 @@ def validation_context(runtime: Runtime, known_processes: Collection[str] = froz
     return ValidationContext(forms_dir=runtime.settings.forms_dir, operators=frozenset(runtime.operators),
                              lane_roles=runtime.settings.lane_roles,
                              evaluate=lambda expression, data: environment.evaluate(expression, dict(data)),
-                             sample_data=samples, known_processes=frozenset(known_processes))
+                             sample_data=samples, known_processes=frozenset(known_processes), forms=forms)
 
 
-def validate_files(runtime: Runtime, files: Mapping[str, bytes]) -> list[DefinitionError]:
-    """Errors of the given files, with the processes in processes/ known as call-activity targets."""
-    return validate_bpmn_files(files, validation_context(runtime, _process_ids_in(runtime.settings.processes_dir)))
+def validate_files(runtime: Runtime, files: Mapping[str, bytes],
+                   forms: Mapping[str, str] | None = None, *,
+                   current: Mapping[str, bytes] | None = None) -> list[DefinitionError]:
+    """Errors of the given files, with the processes in processes/ known as call-activity targets (``forms``: a
+    draft's forms, over app/forms/). ``current``: process id -> source of its deployed version, which the files
+    may not take a user task of segregation of duties from (default: the shipped files of processes/)."""
+    errors = validate_bpmn_files(files, validation_context(runtime, _process_ids_in(runtime.settings.processes_dir),
+                                                           forms))
+    return errors + _segregated_tasks_kept(runtime, files, current or {})
+
+
+def _segregated_tasks_kept(runtime: Runtime, files: Mapping[str, bytes],
+                           current: Mapping[str, bytes]) -> list[DefinitionError]:
+    """A new version keeps, as user tasks, the element ids config/segregation.toml's rules name that the version
+    it replaces has: ``current`` (process id -> deployed source), else the shipped file of processes/."""
+    shipped = {pid.decode(): source for source in read_directory(runtime.settings.processes_dir).values()
+               for pid in _PROCESS_ID.findall(source)}
+    return guarded_element_errors(files, {**shipped, **current}, runtime.settings.segregation)
 
 
 def _process_ids_in(directory: Path) -> set[str]:
@@ -74,22 +91,31 @@ def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
     return definition
 
 
-def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes],
-           reason: str | None = None) -> list[ProcessDefinition]:
+def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: str | None = None,
+           forms: Mapping[str, Mapping[str, str]] | None = None) -> list[ProcessDefinition]:
     """Validate the bundle and deploy a new version of every process whose source (or whose called
     processes' sources) changed. Returns the definitions now current for the bundle's processes. ``reason``
-    (why this version exists) is kept on each new version and in the audit trail."""
-    return _deploy(uow, actor, files, reason)
+    (why this version exists) is kept on each new version and in the audit trail. ``forms``: BPMN file name ->
+    the forms a draft of that file edits (file name -> content), read instead of app/forms/ for that file's
+    tasks; the other files' forms are read from app/forms/ (the CLI deploys files with no drafted forms)."""
+    return _deploy(uow, actor, files, reason, drafted=forms or {})
 
 
 def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: str | None,
-            *, first_versions_only: bool = False) -> list[ProcessDefinition]:
+            *, first_versions_only: bool = False,
+            drafted: Mapping[str, Mapping[str, str]] | None = None) -> list[ProcessDefinition]:
     """``first_versions_only``: the bootstrap; deploy only the processes without any version (no sign-off: there
     is no version yet to review it against) and keep every other one as it is."""
     if not files:
         raise InvalidDefinition([DefinitionError(file="(no files)", message=(
             "There is no .bpmn file to deploy: nothing was deployed."))])
-    errors = validate_bpmn_files(files, validation_context(uow.runtime))
+    drafted = drafted or {}
+    context = validation_context(uow.runtime)
+    if drafted:
+        context = dataclasses.replace(context, forms={name: content for file_forms in drafted.values()
+                                                      for name, content in file_forms.items()})
+    errors = validate_bpmn_files(files, context)
+    errors += _segregated_tasks_kept(uow.runtime, files, deployed_sources(uow.session))
     if errors:
         raise InvalidDefinition(errors)
     checksums = {name: hashlib.sha256(source).hexdigest() for name, source in files.items()}
@@ -101,8 +127,9 @@ def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: s
                   for pid in sorted(subprocess_specs) if pid in owner]
         # The version pins the forms its tasks and its called processes' tasks name; they are part of its identity,
         # so the same BPMN with a changed form is a new version (and unchanged files with unchanged forms none).
-        forms = pinned_forms.forms_of(uow.settings.forms_dir, files[file_name],
-                                      *(files[owner[pid]] for pid in sorted(subprocess_specs) if pid in owner))
+        forms: dict[str, str] = {}
+        for called_file in [owner[pid] for pid in sorted(subprocess_specs) if pid in owner] + [file_name]:
+            forms.update(_forms_of_file(uow, files, called_file, drafted))  # the file's own forms last: they win
         forms_checksum = pinned_forms.forms_digest(forms)
         latest = uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                                      .order_by(ProcessDefinition.version.desc()).limit(1)).first()
@@ -117,7 +144,7 @@ def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: s
             # own tasks name (a called process's forms go through that process's own sign-off).
             reviews.require_signoff(uow, checksums[file_name], actor.username, file_name=file_name,
                                     forms_checksum=pinned_forms.forms_digest(
-                                        pinned_forms.forms_of(uow.settings.forms_dir, files[file_name])))
+                                        _forms_of_file(uow, files, file_name, drafted)))
         version = (uow.session.scalar(select(func.max(ProcessDefinition.version))
                                       .where(ProcessDefinition.process_id == process_id)) or 0) + 1
         definition = ProcessDefinition(
@@ -140,6 +167,12 @@ def _deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], reason: s
         raise InvalidDefinition([DefinitionError(file=", ".join(files), message=(
             "No executable process in these files: nothing was deployed."))])
     return current
+
+
+def _forms_of_file(uow: UnitOfWork, files: Mapping[str, bytes], file_name: str,
+                   drafted: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The forms the user tasks of one file name: a draft's forms of that file, else app/forms/."""
+    return pinned_forms.forms_of(uow.settings.forms_dir, files[file_name], overrides=drafted.get(file_name))
 
 
 @dataclass(frozen=True)
@@ -191,6 +224,15 @@ def bootstrap(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes]) -> Boot
 
 BOOTSTRAP_REASON = "Bootstrap: the first load of processes/ into a database without this process"
 BOOTSTRAP_SIGNOFF = "not required: a first version (bootstrap), with no earlier version to review it against"
+
+
+def deployed_sources(session: Session) -> dict[str, bytes]:
+    """The source of every process's current version, by process id."""
+    sources: dict[str, bytes] = {}
+    for process_id, source in session.execute(select(ProcessDefinition.process_id, ProcessDefinition.bpmn_source)
+                                              .order_by(ProcessDefinition.version)):
+        sources[process_id] = source.encode("utf-8")  # ordered by version: the last one wins
+    return sources
 
 
 def _latest_by_process(session: Session) -> dict[str, ProcessDefinition]:

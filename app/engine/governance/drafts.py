@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,10 +22,10 @@ from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, DefinitionError, InvalidDefinition, InvalidSubmission, NotFound
-from app.engine.governance import definitions, reviews
+from app.engine.governance import definitions, pinned_forms, reviews
 from app.engine.models import ProcessDefinition, ProcessDraft
 from app.engine.workflow.diff import Change, diff_bpmn
-from app.engine.workflow.parsing import executable_process_ids
+from app.engine.workflow.parsing import executable_process_ids, form_names
 
 if TYPE_CHECKING:
     from app.engine.models import DefinitionReview
@@ -107,15 +108,21 @@ def open_draft(uow: UnitOfWork, actor: Actor, definition_id: int, source: str | 
     """A new draft of a deployed version (its source, or ``source`` when the editor already changed it)."""
     definition = get_version(uow, actor, definition_id)
     now = uow.now()
+    # The draft edits what runs: the forms the version pinned for its own tasks (a version from before forms were
+    # pinned has none, and its draft reads app/forms/ like the version does).
+    pinned = definition.forms
+    forms = None if pinned is None else {name: content for name, content in pinned.items()
+                                         if name in _names(definition.bpmn_source)}
     draft = ProcessDraft(process_id=definition.process_id, file_name=definition.file_name,
                          bpmn_source=_checked_source(source) if source is not None else definition.bpmn_source,
-                         base_version=definition.version, author=actor.username, created_at=now, updated_at=now)
+                         base_version=definition.version, author=actor.username, created_at=now, updated_at=now,
+                         forms=forms)
     uow.session.add(draft)
     uow.session.flush()
     audit.record(uow, actor, "draft_opened", draft_id=draft.id, process_id=draft.process_id,
                  base_version=definition.version)
     if source is not None:  # content the editor changed before the draft existed: saved by the opener
-        _record_saved(uow, actor, draft)
+        record_saved(uow, actor, draft)
     return draft
 
 
@@ -134,11 +141,12 @@ def import_draft(uow: UnitOfWork, actor: Actor, file_name: str, data: bytes) -> 
     now = uow.now()
     draft = ProcessDraft(process_id=process_id, file_name=name, bpmn_source=source,
                          base_version=_imported_base(file_name, existing), author=actor.username,
-                         created_at=now, updated_at=now)
+                         created_at=now, updated_at=now,  # its forms: app/forms/ as it is now
+                         forms=pinned_forms.read_forms(uow.settings.forms_dir, _names(source)))
     uow.session.add(draft)
     uow.session.flush()
     audit.record(uow, actor, "draft_imported", draft_id=draft.id, process_id=process_id, file=file_name)
-    _record_saved(uow, actor, draft)
+    record_saved(uow, actor, draft)
     return draft, validate_draft(uow, actor, draft.id)
 
 
@@ -148,22 +156,56 @@ def save_draft(uow: UnitOfWork, actor: Actor, draft_id: int, source: str | bytes
     draft.updated_at = uow.now()
     draft.author = actor.username  # the last editor; the sign-off excludes every saver (access/segregation.py)
     uow.session.flush()
-    _record_saved(uow, actor, draft)
+    record_saved(uow, actor, draft)
     return draft
 
 
-def _record_saved(uow: UnitOfWork, actor: Actor, draft: ProcessDraft) -> None:
-    """Every save of content into a draft, unchanged bytes included, is authorship: the reviewer of a file may
-    have saved none of the draft that led to it (config/segregation.toml, definition_reviewer_not_author)."""
-    audit.record(uow, actor, "draft_saved", draft_id=draft.id, process_id=draft.process_id,
-                 checksum=reviews.checksum_of(draft.bpmn_source))
+def record_saved(uow: UnitOfWork, actor: Actor, draft: ProcessDraft, form: str | None = None) -> None:
+    """Every save of content into a draft (its diagram or one of its forms), unchanged bytes included, is
+    authorship: the reviewer of a file may have saved none of the draft that led to it (config/segregation.toml,
+    definition_reviewer_not_author). ``checksum`` is the draft's BPMN as it is after the save, so a save of a form
+    alone counts for the submission of those bytes like a save of the diagram; ``forms_checksum`` is the digest of
+    the forms its tasks name as the draft has them; ``form``: the form saved (None: the diagram)."""
+    checksum = reviews.checksum_of(draft.bpmn_source)
+    forms_checksum = pinned_forms.forms_digest(forms_of_draft(uow, draft))
+    if form is None:
+        audit.record(uow, actor, "draft_saved", draft_id=draft.id, process_id=draft.process_id, checksum=checksum,
+                     forms_checksum=forms_checksum)
+    else:
+        audit.record(uow, actor, "draft_saved", draft_id=draft.id, process_id=draft.process_id, checksum=checksum,
+                     forms_checksum=forms_checksum, form=form)
+
+
+def forms_of_draft(uow: UnitOfWork, draft: ProcessDraft) -> dict[str, str]:
+    """The forms the draft's user tasks name, file name -> content: the draft's own, else app/forms/ (what a
+    deploy of the draft pins for its file, and what its review shows). A draft that is not readable BPMN names
+    none: its own forms."""
+    try:
+        names = form_names(draft.bpmn_source)
+    except InvalidDefinition:
+        return dict(draft.forms or {})
+    return pinned_forms.read_forms(uow.settings.forms_dir, names, draft.forms)
+
+
+def forms_checksum_of(uow: UnitOfWork, draft: ProcessDraft) -> str:
+    """The digest of the draft's forms (forms_of_draft): what its submission and sign-off must have covered."""
+    return pinned_forms.forms_digest(forms_of_draft(uow, draft))
+
+
+def _names(source: str) -> set[str]:
+    try:
+        return form_names(source)
+    except InvalidDefinition:
+        return set()
 
 
 def validate_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> ValidationResult:
-    """The CLI's validator over the bundle with this draft in place of its file."""
+    """The CLI's validator over the bundle with this draft in place of its file, and its forms over app/forms/."""
     draft = get_draft(uow, actor, draft_id)
     files = bundle_for(uow, {draft.file_name: draft.bpmn_source.encode("utf-8")})
-    errors = definitions.validate_files(uow.runtime, files)
+    # Segregation of duties' guarded tasks are kept against the version deployed now, as the deploy checks them.
+    errors = definitions.validate_files(uow.runtime, files, draft.forms,
+                                        current=definitions.deployed_sources(uow.session))
     errors += _process_mismatch(draft)
     return ValidationResult(errors)
 
@@ -182,7 +224,8 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, draft_id: int, reason: str) -> P
     previous = uow.session.scalars(select(ProcessDefinition.id).where(
         ProcessDefinition.process_id == draft.process_id).order_by(ProcessDefinition.version.desc()).limit(1)).first()
     files = bundle_for(uow, {draft.file_name: draft.bpmn_source.encode("utf-8")})
-    current = definitions.deploy(uow, actor, files, reason=reason)
+    # The version pins the draft's forms for its file's tasks: exactly what its submission's review showed.
+    current = definitions.deploy(uow, actor, files, reason=reason, forms={draft.file_name: draft.forms or {}})
     definition = next(d for d in current if d.process_id == draft.process_id)
     if definition.id == previous:  # nothing changed: the latest version already has this source
         raise InvalidSubmission({"": ["The draft is identical to the current version: nothing to deploy"]})
@@ -252,8 +295,20 @@ def base_view(uow: UnitOfWork, actor: Actor, draft_id: int) -> BaseView:
     if base is None:
         return BaseView(base=None, current=current, since=since, theirs=None, mine=None)
     return BaseView(base=base, current=current, since=since,
-                    theirs=_changes(uow, base.bpmn_source, current.bpmn_source),
-                    mine=_changes(uow, base.bpmn_source, draft.bpmn_source))
+                    theirs=_changes(uow, base.bpmn_source, current.bpmn_source, (base.forms, current.forms)),
+                    mine=_changes(uow, base.bpmn_source, draft.bpmn_source, (base.forms, forms_of_draft(uow, draft))))
+
+
+def draft_changes(uow: UnitOfWork, actor: Actor, draft_id: int) -> list[Change] | None:
+    """What the draft changes against the version it is based on (the current one when it has no base): its
+    diagram and its forms as each side has them. None: not comparable (no version, unreadable XML)."""
+    draft = get_draft(uow, actor, draft_id)
+    current = current_version(uow, draft.process_id)
+    base = current if draft.base_version is None else uow.session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == draft.process_id, ProcessDefinition.version == draft.base_version)).first()
+    if base is None:
+        return None
+    return _changes(uow, base.bpmn_source, draft.bpmn_source, (base.forms, forms_of_draft(uow, draft)))
 
 
 def rebase_draft(uow: UnitOfWork, actor: Actor, draft_id: int, onto_version: int, merged: bool) -> ProcessDraft:
@@ -279,11 +334,13 @@ def rebase_draft(uow: UnitOfWork, actor: Actor, draft_id: int, onto_version: int
     return draft
 
 
-def _changes(uow: UnitOfWork, old: str, new: str) -> list[Change] | None:
+def _changes(uow: UnitOfWork, old: str, new: str,
+             forms: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None)) -> list[Change] | None:
+    """``forms``: each side's forms (a version's pinned forms, a draft's), None to read app/forms/."""
     settings = uow.settings
     try:
         return diff_bpmn(old, new, lane_roles=settings.lane_roles, sla_profile=settings.sla_profile,
-                         forms_dir=settings.forms_dir).changes
+                         forms_dir=settings.forms_dir, pinned=forms).changes
     except InvalidDefinition:
         return None  # a draft saved while it was not readable XML
 
@@ -292,11 +349,11 @@ def submit_for_review(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str
     """Ask compliance to sign off the draft as saved (services/reviews.py keys the sign-off by its checksum).
     Only a valid draft: a file that cannot be deployed is not worth a reviewer's time, and fixing it would change
     the bytes and need a second review anyway."""
-    get_draft(uow, actor, draft_id)
+    draft = get_draft(uow, actor, draft_id)
     result = validate_draft(uow, actor, draft_id)
     if not result.valid:
         raise InvalidDefinition(result.errors)
-    return reviews.submit_draft(uow, actor, draft_id, comment)
+    return reviews.submit_draft(uow, actor, draft_id, comment, forms=forms_of_draft(uow, draft))
 
 
 def discard_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> None:

@@ -6,7 +6,8 @@ ones and its migrate re-points the live workflow and plans its ready and waiting
 instances are candidates, the dry run and one step per instance.
 
 The dry run (``preview``) plans every running instance of an older version on a copy of its stored state and
-writes nothing: which can move, which cannot and why, and which waiting deadlines a move re-arms. A migration
+writes nothing: which can move, which cannot and why, which waiting deadlines a move re-arms, which boundary
+timers the new version adds to the task a case is at (armed, due when) and which it removes (stopped). A migration
 (``migrate_instance``) is one step of the instance (process/steps.py, ``MoveToVersion``): the workflow loaded
 as for any step (cached or not, the same state), timers due by the step's clock fired first under the old
 version, the workflow moved, re-armed deadlines saved, the engine run until it waits, one snapshot saved with
@@ -16,6 +17,7 @@ instance (the adapter loops), so a conflict on one case never undoes another's m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,12 +26,14 @@ from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotFound
-from app.engine.models import DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
+from app.engine.models import DeadlineExtension, ProcessDefinition, ProcessInstance, Timer, UserTask
 from app.engine.process import steps
 from app.engine.workflow import migrate
 from app.engine.workflow.serialization import load_state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.engine.runtime import UnitOfWork
     from app.engine.workflow.migrate import Refusal
     from app.engine.workflow.serialization import ProcessSpecs
@@ -43,10 +47,21 @@ class Candidate:
     active: tuple[str, ...]              # element ids of the active tasks (what the case is waiting at)
     refusals: tuple[Refusal, ...] = ()   # why it cannot move; empty = movable
     rearm: tuple[str, ...] = ()          # element ids of the waiting deadlines the move re-arms
+    # Boundary timers the new version adds to the task the case is at (element id, due time) and waiting ones it
+    # removes from it (element ids): the move arms the former and stops the latter.
+    arm: tuple[tuple[str, datetime | None], ...] = ()
+    stop: tuple[str, ...] = ()
 
     @property
     def movable(self) -> bool:
         return not self.refusals
+
+    @property
+    def timer_changes(self) -> tuple[str, ...]:
+        """What the move does to the case's timers besides re-arming, one line each."""
+        return (*(f"will arm {element} due {due.isoformat() if due else 'never (its expression fails)'}"
+                  for element, due in self.arm),
+                *(f"will stop {element}" for element in self.stop))
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -87,13 +102,19 @@ def preview(uow: UnitOfWork, actor: Actor, process_id: str, version: int | None 
                ProcessInstance.status == "running")
         .order_by(ProcessInstance.id)).all()
     extended = _extended_timers(uow, [r[0] for r in rows])
+    ready = _ready_times(uow, [r[0] for r in rows])
+    now = uow.now()
     candidates = []
     for iid, cid, state, old_id, old_version in rows:
         workflow = load_state(state, *_specs(uow, old_id))
         plan = migrate.plan(workflow, new_specs, extended=extended.get(iid, frozenset()))
         rearm = tuple(dict.fromkeys(plan.rearm.values()))
+        arming = migrate.arm(workflow, new_specs, plan, dry_run=True, ready_at=_since(ready.get(iid, {}), now),
+                             engine_at=lambda start: steps.expression_engine(uow, start)) if plan.movable else ()
         candidates.append(Candidate(instance_id=iid, complaint_id=cid, from_version=old_version,
-                                    active=plan.active, refusals=plan.refusals, rearm=rearm))
+                                    active=plan.active, refusals=plan.refusals, rearm=rearm,
+                                    arm=tuple((a.element_id, a.due_at) for a in arming),
+                                    stop=tuple(dict.fromkeys(plan.stop.values()))))
     return {"process_id": process_id, "target_version": target.version, "target_id": target.id,
             "movable": [c for c in candidates if c.movable], "unmovable": [c for c in candidates if not c.movable]}
 
@@ -133,6 +154,22 @@ def _extended_timers(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, froz
                    DeadlineExtension.state == "applied")):
         found.setdefault(iid, set()).add(task_id)
     return {iid: frozenset(ids) for iid, ids in found.items()}
+
+
+def _ready_times(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, dict[str, datetime]]:
+    """When each ready task became ready (SpiffWorkflow id: its row's creation), by instance: the clock a timer
+    the new version attaches to it counts from."""
+    found: dict[int, dict[str, datetime]] = {}
+    if instance_ids:
+        for iid, task_id, created in uow.session.execute(
+                select(UserTask.instance_id, UserTask.spiff_task_id, UserTask.created_at)
+                .where(UserTask.instance_id.in_(instance_ids), UserTask.state == "ready")):
+            found.setdefault(iid, {})[task_id] = created
+    return found
+
+
+def _since(ready: dict[str, datetime], now: datetime) -> Callable[[str], datetime]:
+    return lambda task_id: ready.get(task_id, now)
 
 
 def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:

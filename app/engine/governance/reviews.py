@@ -34,7 +34,7 @@ from app.engine.models import DefinitionReview, ProcessDefinition, ProcessDraft,
 from app.engine.workflow.diff import diff_bpmn
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
 
     from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
@@ -92,19 +92,34 @@ def desk(uow: UnitOfWork, actor: Actor) -> dict:
     rows = [dict(_version_row(d), running=counts.get(d.id, {}).get("running", 0),
                  completed=counts.get(d.id, {}).get("completed", 0), review=statuses.get(d.checksum))
             for d in versions]
-    deployed = {d.checksum for d in versions}
     pending: list[dict] = []
     for submission in uow.session.scalars(select(DefinitionReview).where(DefinitionReview.action == "submitted")
                                           .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc())):
-        if submission.checksum in deployed or any(p["checksum"] == submission.checksum for p in pending):
+        key = (submission.checksum, submission.forms_checksum)
+        if any(_deploys(d, submission) for d in versions) or any(p["key"] == key for p in pending):
             continue
         pending.append({"id": submission.id, "process_id": submission.process_id, "file_name": submission.file_name,
-                        "checksum": submission.checksum, "submitted_by": submission.actor,
+                        "checksum": submission.checksum, "submitted_by": submission.actor, "key": key,
                         "submitted_at": submission.occurred_at, "comment": submission.comment})
     for row in pending:
-        row["review"] = review_statuses(uow, {row["checksum"]}).get(row["checksum"])
+        decision, forms_checksum = review_statuses(uow, {row["checksum"]}).get(row["checksum"]), row["key"][1]
+        # a decision on the same bytes with other forms (a form-only change of a draft) is not this one's
+        row["review"] = decision if forms_checksum is None or (
+            decision and decision["forms_checksum"] == forms_checksum) else None
     return {"versions": rows, "submissions": pending, "signoff_required": signoff_required(uow.settings),
             "may_sign_off": may_sign_off(uow, actor)}
+
+
+def _deploys(definition: ProcessDefinition, submission: DefinitionReview) -> bool:
+    """Whether ``definition`` is the deployment of ``submission``: the same bytes, and for a draft's submission
+    (which keeps its forms) the same forms; a form-only change of a draft keeps the BPMN bytes of the version it
+    changes, and is not that version."""
+    if definition.checksum != submission.checksum:
+        return False
+    if submission.forms is None:
+        return True
+    pinned = definition.forms or {}
+    return all(pinned.get(name) == content for name, content in submission.forms.items())
 
 
 def _version_row(d: ProcessDefinition) -> dict:
@@ -168,8 +183,9 @@ def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
     if submission is None or submission.action != "submitted" or submission.bpmn_source is None:
         raise NotFound(f"Submission {submission_id} does not exist")
     versions = select(ProcessDefinition).where(ProcessDefinition.process_id == submission.process_id)
-    deployed = uow.session.scalars(versions.where(ProcessDefinition.checksum == submission.checksum)
-                                   .order_by(ProcessDefinition.version).limit(1)).first()
+    deployed = next((d for d in uow.session.scalars(versions.where(ProcessDefinition.checksum == submission.checksum)
+                                                    .order_by(ProcessDefinition.version)) if _deploys(d, submission)),
+                    None)
     if deployed is not None:
         versions = versions.where(ProcessDefinition.version < deployed.version)
     old = uow.session.scalars(versions.order_by(ProcessDefinition.version.desc()).limit(1)).first()
@@ -179,7 +195,7 @@ def submission_diff(uow: UnitOfWork, actor: Actor, submission_id: int) -> dict:
            "deployed_as": _version_row(deployed) if deployed is not None else None}
     return _diff_result(uow, old, submission.bpmn_source, new=new, checksum=submission.checksum,
                         new_called=deployed.called_processes if deployed is not None else None,
-                        new_forms=deployed.forms if deployed is not None else None)
+                        new_forms=deployed.forms if deployed is not None else submission.forms)
 
 
 def _diff_result(uow: UnitOfWork, old: ProcessDefinition | None, new_source: str, *, new: dict, checksum: str,
@@ -232,46 +248,57 @@ def _definition(uow: UnitOfWork, definition_id: int) -> ProcessDefinition:
 # --- submissions and sign-off --------------------------------------------------------------------------------
 
 def submit(uow: UnitOfWork, actor: Actor, *, process_id: str, file_name: str, source: str, author: str | None = None,
-           comment: str | None = None) -> DefinitionReview:
+           comment: str | None = None, forms: Mapping[str, str] | None = None) -> DefinitionReview:
     """Ask compliance to review these exact bytes. ``author``: who wrote them (a draft's author), when the
-    process owner submitting is someone else; both are kept out of the sign-off."""
+    process owner submitting is someone else; both are kept out of the sign-off. ``forms``: the content of the
+    forms the file's user tasks name, as a draft has them (None: app/forms/ as it is when compliance decides)."""
     permissions.require(uow, actor, "definition.submit", "Only process owners submit definitions for review")
     checksum, now = checksum_of(source), uow.now()
     row = DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=actor.username,
                            comment=(comment or "").strip() or None, file_name=file_name, bpmn_source=source,
-                           occurred_at=now)
+                           occurred_at=now, forms=dict(forms) if forms is not None else None,
+                           forms_checksum=forms_digest(forms) if forms is not None else None)
     uow.session.add(row)
     if author and author != actor.username:
         uow.session.add(DefinitionReview(process_id=process_id, checksum=checksum, action="submitted", actor=author,
                                          comment="author", file_name=file_name, occurred_at=now))
     uow.session.flush()
     audit.record(uow, actor, "definition_submitted", at=now, process_id=process_id, checksum=checksum,
-                 file=file_name)
+                 file=file_name, forms_checksum=row.forms_checksum)
     return row
 
 
-def submit_draft(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None) -> DefinitionReview:
-    """Submit a modeler draft (app/engine/services/drafts.py) as it stands now; a later edit needs a new one."""
+def submit_draft(uow: UnitOfWork, actor: Actor, draft_id: int, comment: str | None = None,
+                 forms: Mapping[str, str] | None = None) -> DefinitionReview:
+    """Submit a modeler draft (governance/drafts.py) as it stands now, with ``forms``, the forms its tasks name
+    as the draft has them; a later edit needs a new submission."""
     permissions.require(uow, actor, "definition.submit", "Only process owners submit definitions for review")
     draft = uow.session.get(ProcessDraft, draft_id)
     if draft is None:
         raise NotFound(f"Draft {draft_id} does not exist")
     return submit(uow, actor, process_id=draft.process_id, file_name=draft.file_name, source=draft.bpmn_source,
-                  author=draft.author, comment=comment)
+                  author=draft.author, comment=comment, forms=forms)
 
 
-def draft_review(uow: UnitOfWork, draft: ProcessDraft) -> dict:
+def draft_review(uow: UnitOfWork, draft: ProcessDraft, forms_checksum: str | None = None) -> dict:
     """Where a draft's saved bytes stand with compliance: submitted (the latest submission of exactly these
-    bytes, or None), the decision on them (None = none yet) and whether the deploy gate needs an approval."""
+    bytes, and with ``forms_checksum`` the same forms, or None), the decision on them (None = none yet, or a
+    decision on other forms) and whether the deploy gate needs an approval."""
     checksum = checksum_of(draft.bpmn_source)
-    submitted = uow.session.scalars(select(DefinitionReview).where(
+    query = select(DefinitionReview).where(
         DefinitionReview.checksum == checksum, DefinitionReview.action == "submitted",
         DefinitionReview.bpmn_source.is_not(None))
-        .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc()).limit(1)).first()
+    if forms_checksum is not None:
+        query = query.where(DefinitionReview.forms_checksum == forms_checksum)
+    submitted = uow.session.scalars(query.order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc())
+                                    .limit(1)).first()
+    review = review_statuses(uow, {checksum}).get(checksum)
+    if review is not None and forms_checksum is not None and review["forms_checksum"] != forms_checksum:
+        review = None  # a decision on these bytes with other forms: the draft's forms were not reviewed
     return {"checksum": checksum, "signoff_required": signoff_required(uow.settings),
             "submission": None if submitted is None else {"id": submitted.id, "by": submitted.actor,
                                                            "at": submitted.occurred_at},
-            "review": review_statuses(uow, {checksum}).get(checksum)}
+            "review": review}
 
 
 def authors(uow: UnitOfWork, checksum: str) -> set[str]:
@@ -301,13 +328,19 @@ def decide(uow: UnitOfWork, actor: Actor, checksum: str, decision: str, comment:
         raise NotAllowed("You deployed or submitted this version: someone else must sign it off (four eyes)")
     previous = review_statuses(uow, {checksum}).get(checksum)
     now = uow.now()
-    # The decision covers the forms the file's own user tasks name as they are in app/forms now: what the
+    # The decision covers the forms the file's own user tasks name: those the latest submission of a draft kept
+    # (what its review shows and a deploy of the draft pins), else as they are in app/forms now: what the
     # submission's review shows and what a deploy of these bytes would pin (require_signoff compares them).
+    drafted = uow.session.scalars(select(DefinitionReview.forms_checksum).where(
+        DefinitionReview.checksum == checksum, DefinitionReview.action == "submitted",
+        DefinitionReview.bpmn_source.is_not(None))
+        .order_by(DefinitionReview.occurred_at.desc(), DefinitionReview.id.desc()).limit(1)).first()
     source = uow.session.scalars(select(DefinitionReview.bpmn_source).where(
         DefinitionReview.checksum == checksum, DefinitionReview.bpmn_source.is_not(None)).limit(1)).first() or \
         uow.session.scalars(select(ProcessDefinition.bpmn_source).where(ProcessDefinition.checksum == checksum)
                             .limit(1)).first()
-    forms_checksum = forms_digest(forms_of(uow.settings.forms_dir, source)) if source is not None else None
+    forms_checksum = drafted or (forms_digest(forms_of(uow.settings.forms_dir, source))
+                                 if source is not None else None)
     row = DefinitionReview(process_id=known, checksum=checksum, action=decision, actor=actor.username,
                            comment=comment, occurred_at=now, forms_checksum=forms_checksum)
     uow.session.add(row)
@@ -328,8 +361,21 @@ def require_signoff(uow: UnitOfWork, checksum: str, deployer: str, *, forms_chec
     if not signoff_required(uow.settings):
         return
     status = review_statuses(uow, {checksum}).get(checksum)
+    # The decisions are audit events too (``decide``), sealed into the hash chain: a decision row deleted,
+    # edited or inserted behind the application's back makes the table and the trail disagree, and nothing is
+    # deployed on the table's word alone.
+    recorded = audit.latest_event(uow, ("definition_approved", "definition_rejected"), checksum=checksum)
+    table = None if status is None else (status["status"], status["reviewer"], status["at"])
+    trail = None if recorded is None else (recorded.action.removeprefix("definition_"), recorded.actor,
+                                           recorded.occurred_at)
     problem = None
-    if status is None:
+    if table != trail:
+        said = lambda d: "no decision" if d is None else f"{d[0]} by {d[1]} at {d[2]:%Y-%m-%d %H:%M:%S} UTC"
+        problem = (f"The review table and the audit trail disagree about compliance's latest decision on this file "
+                   f"(sha256 {checksum[:12]}…): the table says {said(table)}, the audit trail says {said(trail)}. "
+                   "A decision may have been deleted or altered in the database: nothing is deployed until "
+                   "`complaintflow audit verify` has been run and the discrepancy resolved.")
+    elif status is None:
         problem = (f"Sign-off is required before deployment and compliance has not approved this file "
                    f"(sha256 {checksum[:12]}…): submit it for review on the review desk.")
     elif status["status"] != "approved":

@@ -5,7 +5,6 @@ import functools
 import hashlib
 import os
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,8 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.engine.core.actors import Actor
+from app.engine import audit
+from app.engine.core.actors import SYSTEM, Actor
 from app.engine.core.errors import InvalidSubmission, NotFound
+from app.engine.core.times import is_real_time_zone
+from app.engine.identity import sessions
 from app.engine.models import ApiToken, Department, User
 
 if TYPE_CHECKING:
@@ -148,11 +150,15 @@ def upsert_department(uow: UnitOfWork, code: str, name: str) -> None:
 
 def upsert_user(uow: UnitOfWork, username: str, password: str, *, display_name: str, roles: list[str],
                 department: str | None = None, email: str | None = None) -> User:
-    """Create the user, or reset an existing one to exactly this: password, roles, and active again."""
+    """Create the user, or reset an existing one to exactly this: password, roles, and active again. A new
+    password ends the user's sessions (whoever knew the old one is signed out)."""
     user = uow.session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(username=username, created_at=uow.now(), password_hash="")
         uow.session.add(user)
+    elif not verify_password(user.password_hash, password):
+        uow.session.flush()
+        sessions.end_others(uow, SYSTEM, user, keep=None, reason=sessions.PASSWORD_CHANGED)
     user.display_name, user.roles, user.department, user.email = display_name, list(roles), department, email
     user.password_hash = generate_password_hash(password, method=_hash_method())
     user.active = True
@@ -193,8 +199,34 @@ def set_preferences(uow: UnitOfWork, actor: Actor, *, locale: str | None = None,
             raise InvalidSubmission({"locale": [f"Choose one of: {', '.join(SUPPORTED_LOCALES)}"]})
         user.locale = locale
     if timezone is not None:
-        if timezone not in zoneinfo.available_timezones():
+        if not is_real_time_zone(timezone):  # an IANA place: not "Factory" or "localtime", which break pages
             raise InvalidSubmission({"timezone": ["Unknown time zone"]})
         user.timezone = timezone
+    uow.session.flush()
+    return user
+
+
+def change_password(uow: UnitOfWork, actor: Actor, password: str, *, keep_session: int | None = None) -> int:
+    """The actor's new password; every other session of theirs ends (``keep_session``: the browser that changed
+    it stays signed in). Returns how many sessions ended."""
+    user = active_user(uow, actor.user_id) if actor.user_id else None
+    if user is None:
+        raise NotFound(f"No active user {actor.username!r}")
+    if not password:
+        raise InvalidSubmission({"password": ["A password is required"]})
+    user.password_hash = generate_password_hash(password, method=_hash_method())
+    audit.record(uow, actor, "password_changed")
+    return sessions.end_others(uow, actor, user, keep=keep_session, reason=sessions.PASSWORD_CHANGED)
+
+
+def deactivate_user(uow: UnitOfWork, by: Actor, username: str) -> User:
+    """An administrator's deactivation: the user can no longer sign in, and every session of theirs ends."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user named {username!r}")
+    if user.active:
+        user.active = False
+        audit.record(uow, by, "user_deactivated", user=username)
+    sessions.end_others(uow, by, user, keep=None, reason=sessions.DEACTIVATED)
     uow.session.flush()
     return user

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models, one aggregate per module."""
 from app.engine.models.audit import AuditEvent, OutboxMessage
+from app.engine.models.audit_checkpoints import AuditCheckpoint
 from app.engine.models.base import Base
 from app.engine.models.complaints import Complaint
 from app.engine.models.definitions import ProcessDefinition
@@ -8,10 +9,11 @@ from app.engine.models.extensions import DeadlineExtension
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
 from app.engine.models.reviews import DefinitionReview
+from app.engine.models.sessions import RateLimitCounter, UserSession
 from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview", "Department",
-           "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Timer", "User",
-           "UserTask"]
+__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview",
+           "Department", "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft", "ProcessInstance",
+           "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]

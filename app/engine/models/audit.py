@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.engine.models.base import Base
@@ -10,9 +10,11 @@ from app.engine.models.base import Base
 
 class AuditEvent(Base):
     """Who did what, when. Append-only; written in the same transaction as the change it records, and only by
-    app/engine/audit/writer.py."""
+    app/engine/audit/writer.py; sealed into the hash chains after commit by app/engine/audit/sealer.py."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_chain_seq", "chain_seq", unique=True),
+                      Index("ix_audit_events_complaint_seq", "complaint_id", "complaint_seq", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
@@ -26,6 +28,12 @@ class AuditEvent(Base):
     # version; a completion's submitted data as ``after``). None where nothing changed or was not recorded.
     before: Mapped[dict | None]
     after: Mapped[dict | None]
+    # The seal (app/engine/audit/chain.py), None until the sealer reaches the event: its place in the global
+    # chain (1, 2, 3 ... without a gap) and the chain's hash up to it; the same within its complaint's chain.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+    complaint_seq: Mapped[int | None]
+    complaint_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):

@@ -22,3 +22,6 @@ class ProcessDraft(Base):
     author: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The forms this draft edits or adds, file name -> content, over app/forms/ for the others it names: opened
+    # from a version, the forms that version pinned; imported, app/forms/ as it was (governance/draft_forms.py).
+    forms: Mapped[dict | None] = mapped_column(deferred=True)

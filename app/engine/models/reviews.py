@@ -29,3 +29,6 @@ class DefinitionReview(Base):
     # A decision: forms_digest of the forms the reviewed file's own user tasks name, as the review showed them.
     # The deploy gate requires the same digest, so an unreviewed form change is not deployed under an approval.
     forms_checksum: Mapped[str | None] = mapped_column(String(64))
+    # A submission of a draft: the content of the forms the file's own user tasks name, as the review shows them
+    # (its digest in forms_checksum). None: a file submitted as it is, whose forms are read from app/forms/.
+    forms: Mapped[dict | None] = mapped_column(deferred=True)

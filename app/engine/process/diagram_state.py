@@ -7,18 +7,19 @@ timer that fired), ``active`` (a ready task, a running clock) or ``completed``.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lxml import etree
 from sqlalchemy import select
 
 from app.engine.access import read_policy
 from app.engine.core.actors import Actor
 from app.engine.core.errors import NotFound
 from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, Timer, UserTask
+from app.engine.workflow import names as bpmn_names
+from app.engine.workflow.names import ElementNames
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
@@ -55,53 +56,78 @@ def _instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
 
 
 def definition_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
-    """The BPMN source of the definition version this complaint's instance runs on (not the newest one)."""
-    complaint = read_policy.require_complaint(uow, actor, complaint_id)
+    """The BPMN source of the definition version this complaint's instance runs on (not the newest one): the
+    case file's (its scripts and escalation paths are the bank's, not the customer's)."""
+    complaint = read_policy.require_case_file(uow, actor, complaint_id)
     instance = _instance(uow, complaint)
     return uow.session.execute(select(ProcessDefinition.bpmn_source)
                                .where(ProcessDefinition.id == instance.definition_id)).scalar_one()
 
 
-def element_names(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Mapping[str, str]:
+def element_names(uow: UnitOfWork, actor: Actor, complaint_id: int) -> ElementNames:
     """Element id -> name as drawn in the version this complaint runs on (and the versions it calls: the
-    escalation), not as the files on disk say today: a task renamed or added in a later version keeps, for this
-    case, the name its own version gave it. Pages translate a name the catalog knows and show others as written."""
+    escalation), in English and, where the owner gave one (``name.zh``), in Chinese: not as the files on disk
+    say today, so a task renamed or added in a later version keeps, for this case, the name its own version gave
+    it. Pages show a Chinese reader the version's Chinese name, else the catalog's translation of the English."""
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     instance = _instance(uow, complaint)
     own = uow.session.execute(select(ProcessDefinition.id, ProcessDefinition.checksum,
                                      ProcessDefinition.called_processes)
                               .where(ProcessDefinition.id == instance.definition_id)).one()
-    names: dict[str, str] = {}
-    for called in own.called_processes or ():            # the bytes it was deployed with (checksum)
-        if called["checksum"] not in _NAMES:
-            definition_id = uow.session.scalar(select(ProcessDefinition.id).where(
-                ProcessDefinition.process_id == called["process_id"],
-                ProcessDefinition.checksum == called["checksum"]).limit(1))
-            if definition_id is None:
-                continue
-            _names_of(uow, definition_id, called["checksum"])
-        names.update(_NAMES[called["checksum"]])
-    names.update(_names_of(uow, own.id, own.checksum))   # the case's own version wins over what it calls
+    return _version_names(uow, own.id, own.checksum, own.called_processes)
+
+
+def task_names(uow: UnitOfWork, task_ids: Collection[int]) -> dict[int, ElementNames]:
+    """task id -> the names of the version its case runs on (the row's instance -> its definition), for the
+    titles of task rows in the reader's language: one query for any number of tasks, and one per version not
+    read yet. The caller may already show these tasks (a work list page, an opened task)."""
+    if not task_ids:
+        return {}
+    rows = uow.session.execute(
+        select(UserTask.id, ProcessDefinition.id.label("definition_id"), ProcessDefinition.checksum,
+               ProcessDefinition.called_processes)
+        .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(UserTask.id.in_(sorted(set(task_ids))))).all()
+    versions: dict[str, ElementNames] = {}
+    names: dict[int, ElementNames] = {}
+    for row in rows:
+        if row.checksum not in versions:
+            versions[row.checksum] = _version_names(uow, row.definition_id, row.checksum, row.called_processes)
+        names[row.id] = versions[row.checksum]
     return names
 
 
+def _version_names(uow: UnitOfWork, definition_id: int, checksum: str, called_processes: list | None
+                   ) -> ElementNames:
+    names = ElementNames()
+    for called in called_processes or ():            # the bytes it was deployed with (checksum)
+        if called["checksum"] not in _NAMES:
+            called_id = uow.session.scalar(select(ProcessDefinition.id).where(
+                ProcessDefinition.process_id == called["process_id"],
+                ProcessDefinition.checksum == called["checksum"]).limit(1))
+            if called_id is None:
+                continue
+            _names_of(uow, called_id, called["checksum"])
+        names = names.merged(_NAMES[called["checksum"]])
+    return names.merged(_names_of(uow, definition_id, checksum))   # the case's own version wins over what it calls
+
+
 # A version never changes: its names are read once per process, keyed by its content's checksum.
-_NAMES: dict[str, dict[str, str]] = {}
+_NAMES: dict[str, ElementNames] = {}
 
 
-def _names_of(uow: UnitOfWork, definition_id: int, checksum: str) -> dict[str, str]:
+def _names_of(uow: UnitOfWork, definition_id: int, checksum: str) -> ElementNames:
     if checksum not in _NAMES:
         source = uow.session.execute(select(ProcessDefinition.bpmn_source)
                                      .where(ProcessDefinition.id == definition_id)).scalar_one()
-        root = etree.fromstring(source.encode(), parser=etree.XMLParser(resolve_entities=False, no_network=True))
-        _NAMES[checksum] = {str(node.get("id")): " ".join(str(node.get("name")).split()) for node in root.iter()
-                            if isinstance(node.tag, str) and node.get("id") and node.get("name")}
+        _NAMES[checksum] = bpmn_names.element_names(source)
     return _NAMES[checksum]
 
 
 def element_states(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict[str, dict]:
-    """``{element_id: {"state": ..., "count": times done}}`` for the diagram's highlights."""
-    complaint = read_policy.require_complaint(uow, actor, complaint_id)
+    """``{element_id: {"state": ..., "count": times done}}`` for the diagram's highlights (the case file's)."""
+    complaint = read_policy.require_case_file(uow, actor, complaint_id)
     instance = _instance(uow, complaint)
     now = uow.now()
     elements: dict[str, dict] = {}
@@ -138,4 +164,5 @@ def clocks(uow: UnitOfWork, actor: Actor, complaint_id: int) -> list[Clock]:
                                .order_by(Timer.created_at, Timer.id))
     # The SLA's own start (e.g. receipt), not the timer row's creation: a status change never restarts a clock.
     return [Clock(element_id=t.element_id, name=t.name, state=t.state, started_at=t.started_at or t.created_at,
-                  due_at=t.due_at, fired_at=t.fired_at, sla=t.sla) for t in rows]
+                  due_at=t.due_at, fired_at=t.fired_at, sla=t.sla) for t in rows
+            if read_policy.visible_sla(uow, actor, t.sla)]  # a customer: the deadlines owed to them, no escalation

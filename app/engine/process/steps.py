@@ -91,8 +91,10 @@ class MoveToVersion:
     loaded as for any step, on its own version, and timers due by the step's clock fire first, under that
     version; then SpiffWorkflow's migrate moves it in place (workflow/migrate.py, which refuses what it cannot
     move), waiting timers whose deadline the new version changes are re-armed from their clock's start (and fire
-    now if that has passed), the engine runs until it waits, and the ready task rows follow the new version's
-    lanes and forms. ``extended``: ids of waiting timers whose deadline was extended (not to be re-armed)."""
+    now if that has passed), the engine runs until it waits, boundary timers the new version adds to the task
+    the case is at are armed (due by the scheduler's next pass if their clock has run out) and those it removes
+    are stopped, and the ready task rows follow the new version's lanes and forms. ``extended``: ids of waiting
+    timers whose deadline was extended (not to be re-armed)."""
     definition_id: int
     extended: frozenset[str] = frozenset()
 
@@ -213,11 +215,19 @@ def _move(step: Step, command: MoveToVersion) -> Outcome:
     before, after = _rearm_timer_rows(step, rearmed)
     _fire_due_timers(step)  # a re-armed deadline that has already passed fires now, as any due timer
     runner.advance(step.workflow)
+    # Boundary timers the new version adds to the task the case is at: armed once the move has run, on the clock
+    # of when that task became ready; a due one fires on the scheduler's next pass (its own audited step).
+    armed = migrate.arm(step.workflow, new_specs, moving, evaluate=TIMER_PROPERTIES,
+                        ready_at=lambda task_id: _ready_at(step, task_id),
+                        engine_at=lambda start: _script_engine(step, start))
+    stopped = _stopped_timers(step, moving.stop, new.version)
+    armed_rows = _arm_timer_rows(step, armed)
     audit.record(uow, step.actor, "instance_migrated", at=now, complaint_id=row.complaint_id, instance_id=row.id,
                  before={"definition_id": old.id, "version": old.version, "timers": before},
                  after={"definition_id": new.id, "version": new.version, "timers": after},
                  process_id=new.process_id, from_version=old.version, to_version=new.version,
-                 active=list(moving.active))
+                 active=list(moving.active), **({"armed": armed_rows} if armed_rows else {}),
+                 **({"stopped": stopped} if stopped else {}))
     outcome = _finish(step, Outcome(instance_id=row.id, completed=True))
     _retarget_task_rows(step)
     return outcome
@@ -243,6 +253,47 @@ def _rearm_timer_rows(step: Step, rearmed: tuple[migrate.Rearmed, ...]) -> tuple
         sla_warnings.arm(row, step.uow.settings.sla_profile, step.now)
         after.append({"element_id": timer.element_id, "sla": row.sla, "due_at": _iso(row.due_at)})
     return before, after
+
+
+def _ready_at(step: Step, task_id: str) -> datetime:
+    """When the task ``task_id`` became ready (its row), else the step's time (a running subprocess has none)."""
+    row = step.task_rows.get(task_id)
+    if row is not None:
+        return row.created_at
+    known = step.ready_rows.get(task_id) if step.ready_rows is not None else None
+    return known.created_at if known is not None else step.now
+
+
+def _arm_timer_rows(step: Step, armed: tuple[migrate.Armed, ...]) -> list[dict]:
+    """The rows of the timers a migration armed, made as the save makes a new timer's row but with the clock of
+    their task (when it became ready) unless their slaClockStart names another; returned for the audit event."""
+    rows = []
+    for timer in armed:
+        sla = _sla_of(step, timer)
+        row = Timer(instance_id=step.row.id, complaint_id=step.row.complaint_id, spiff_task_id=timer.task_id,
+                    element_id=timer.element_id, name=timer.name, host_task_id=timer.host_task_id,
+                    created_at=step.now, warned_level=0, sla=sla["sla"], due_at=timer.due_at,
+                    started_at=sla["started_at"] if timer.values.get("slaClockStart") else timer.started_at,
+                    state="waiting" if timer.due_at else "broken")
+        step.uow.session.add(row)
+        step.timer_rows[timer.task_id] = row
+        sla_warnings.arm(row, step.uow.settings.sla_profile, step.now)
+        rows.append({"element_id": row.element_id, "sla": row.sla, "due_at": _iso(row.due_at),
+                     "started_at": _iso(row.started_at)})
+    return rows
+
+
+def _stopped_timers(step: Step, stop: Mapping[str, str], version: int) -> list[dict]:
+    """The waiting timers whose boundary event the new version removed, as the audit event names them (the save
+    marks their rows cancelled: they are no longer waiting)."""
+    stopped = []
+    for task_id, element_id in stop.items():
+        row = step.timer_rows.get(task_id)
+        if row is None:
+            continue  # not a timer (a message boundary event has no row)
+        stopped.append({"element_id": element_id, "sla": row.sla, "due_at": _iso(row.due_at),
+                        "reason": f"version {version} removes this boundary event from the task the case is at"})
+    return stopped
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -488,7 +539,7 @@ def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
     return result
 
 
-def _sla_of(step: Step, timer: runner.WaitingTimer | migrate.Rearmed) -> dict:
+def _sla_of(step: Step, timer: runner.WaitingTimer | migrate.Rearmed | migrate.Armed) -> dict:
     """The SLA a new timer enforces (resolved by the case's product track) and when its clock started."""
     name, start = timer.values.get("sla"), timer.values.get("slaClockStart")
     if name:
@@ -621,6 +672,12 @@ def _script_engine(step: Step, clock_at: datetime | None = None) -> SandboxedScr
             return handler(ctx, **params)
 
     return SandboxedScriptEngine(script_functions(_FixedClock(clock_at or step.now), uow.settings), call_service)
+
+
+def expression_engine(uow: UnitOfWork, at: datetime) -> SandboxedScriptEngine:
+    """A script engine whose clock reads ``at``, to evaluate the diagram's expressions outside a step (the
+    migration's dry run: when a timer would be due); it runs no service task."""
+    return SandboxedScriptEngine(script_functions(_FixedClock(at), uow.settings))
 
 
 def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:

@@ -24,6 +24,7 @@ from app.engine.access.permissions import TableSource
 from app.engine.complaints.search import search_condition
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission, NotAllowed
+from app.engine.core.times import OutOfRange, filter_day
 from app.engine.models import Complaint
 from app.engine.models.base import MAX_ROW_ID
 
@@ -92,7 +93,9 @@ def parse_filters(args: Mapping[str, str], zone: tzinfo | None = None) -> Compla
     for name in ("received_from", "received_to"):
         if args.get(name):
             try:
-                values[name] = date.fromisoformat(args[name])
+                values[name] = filter_day(args[name])
+            except OutOfRange as err:  # a real day, but one whose bounds would overflow (9999-12-31)
+                errors[name] = [str(err)]
             except ValueError:
                 errors[name] = ["Give a date as YYYY-MM-DD"]
     if errors:

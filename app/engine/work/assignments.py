@@ -177,9 +177,13 @@ def open_task(uow: UnitOfWork, actor: Actor, task_id: int) -> OpenedTask:
     if task is None:
         raise NotFound(f"Task {task_id} does not exist")
     complaint = uow.session.get(Complaint, task.complaint_id) if task.complaint_id else None
-    works = may_work_on(actor, task, complaint)
-    supervises = (may_assign(uow, actor) and complaint is not None
-                  and read_policy.may_read_complaint(uow, actor, complaint))
+    # A task shows its case's facts, so whoever opens it must be able to read the case: the read policy's scope,
+    # not the lane alone. A finished task is no one's work any more: reading it is reading the case file, which
+    # the lane's role does not give (an intake agent reads the classify tasks of cases the desk worked on, not
+    # every case's).
+    readable = complaint is None or read_policy.may_read_complaint(uow, actor, complaint)
+    works = readable and may_work_on(actor, task, complaint)
+    supervises = may_assign(uow, actor) and complaint is not None and readable
     if not works and not supervises:
         raise NotAllowed(f"You may not work on task {task_id}")
     refused = segregation.refusal(uow, actor, task) if works and task.state == "ready" else None

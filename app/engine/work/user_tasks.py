@@ -45,15 +45,19 @@ def _complaint_of(uow: UnitOfWork, task: UserTask) -> Complaint | None:
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
     """A task the actor may work on: NotFound for an unknown id, NotAllowed for someone else's task."""
     task = uow.session.get(UserTask, task_id)
-    return _check_may_work_on(actor, task_id, task, _complaint_of(uow, task) if task is not None else None)
+    return _check_may_work_on(uow, actor, task_id, task, _complaint_of(uow, task) if task is not None else None)
 
 
-def _check_may_work_on(actor: Actor, task_id: int, task: UserTask | None, complaint: Complaint | None) -> UserTask:
-    """The task, if it exists and the actor may work on it."""
+def _check_may_work_on(uow: UnitOfWork, actor: Actor, task_id: int, task: UserTask | None,
+                       complaint: Complaint | None) -> UserTask:
+    """The task, if it exists and the actor may work on it. A finished task is nobody's work: whoever asks about
+    it must be able to read its case (the read policy), or they learn nothing of it, not even its state."""
     if task is None:
         raise NotFound(f"Task {task_id} does not exist")
-    if not may_work_on(actor, task, complaint):
-        raise NotAllowed(f"You may not work on task {task_id} ('{task.title}')")
+    if not may_work_on(actor, task, complaint) or (
+            task.state != "ready" and complaint is not None
+            and not read_policy.may_read_complaint(uow, actor, complaint)):
+        raise NotAllowed(f"You may not work on task {task_id}")
     return task
 
 
@@ -75,12 +79,25 @@ def task_forms(uow: UnitOfWork, task: UserTask) -> PinnedForms:
     instance = uow.session.get(ProcessInstance, task.instance_id)  # a step has it in the session already
     if instance is None:
         return PinnedForms(None, lambda: None)
+    return _version_forms(uow, instance.definition_id)
 
+
+def complaint_forms(uow: UnitOfWork, complaint_id: int) -> PinnedForms:
+    """The forms of the version the complaint's case runs (its first process instance): what its pages take
+    choice titles from. No case yet: none (app/forms/)."""
+    definition_id = uow.session.scalar(select(ProcessInstance.definition_id).where(
+        ProcessInstance.complaint_id == complaint_id).order_by(ProcessInstance.id).limit(1))
+    if definition_id is None:
+        return PinnedForms(None, lambda: None)
+    return _version_forms(uow, definition_id)
+
+
+def _version_forms(uow: UnitOfWork, definition_id: int) -> PinnedForms:
     def load() -> tuple[str | None, dict | None]:
         row = uow.session.execute(select(ProcessDefinition.forms_checksum, ProcessDefinition.forms)
-                                  .where(ProcessDefinition.id == instance.definition_id)).first()
+                                  .where(ProcessDefinition.id == definition_id)).first()
         return (row[0], row[1]) if row is not None else (None, None)
-    return uow.runtime.forms.of_version(instance.definition_id, load)
+    return uow.runtime.forms.of_version(definition_id, load)
 
 
 def form_schema(uow: UnitOfWork, task: UserTask) -> dict | None:
@@ -94,7 +111,7 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     # The task, its complaint (for the caller's right) and the step's instance row in one read.
     found = steps.load_task(uow, task_id)
     found_task, preloaded = found if found is not None else (None, None)
-    task = _check_may_work_on(actor, task_id, found_task, preloaded.complaint if preloaded else None)
+    task = _check_may_work_on(uow, actor, task_id, found_task, preloaded.complaint if preloaded else None)
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the diagram's lanes say

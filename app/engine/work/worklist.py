@@ -33,7 +33,7 @@ from app.engine.access.permissions import TableSource
 from app.engine.complaints.search import search_condition
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission, NotAllowed
-from app.engine.core.times import parse_instant
+from app.engine.core.times import OutOfRange, filter_instant, parse_instant
 from app.engine.deadlines.sla_warnings import sla_state
 from app.engine.models import Complaint, Timer, UserTask
 from app.engine.models.base import MAX_ROW_ID
@@ -129,7 +129,9 @@ def parse_filters(args: Mapping[str, str]) -> TaskFilters:
         values["q"] = args["q"].strip()
     if args.get("due_before"):
         try:
-            values["due_before"] = parse_instant(args["due_before"])
+            values["due_before"] = filter_instant(args["due_before"])
+        except OutOfRange as err:  # e.g. 9999-12-31T23:00-05:00, past the end of the calendar in UTC
+            errors["due_before"] = [str(err)]
         except ValueError:
             errors["due_before"] = ["Give an ISO 8601 instant with its offset, e.g. 2026-11-30T18:00:00+08:00"]
     for name, key in (("overdue", "overdue"), ("urgent", "urgent"), ("include_follow_up", "follow_up")):
@@ -173,7 +175,7 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
         if not isinstance(task_id, int) or not 1 <= task_id <= MAX_ROW_ID:
             raise ValueError(task_id)  # out of range, the database would fail on it
         return (parse_instant(due) if due is not None else None), task_id
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise InvalidSubmission(
             {"after": ["This cursor is not one this list handed out; start from page one"]}) from None
 

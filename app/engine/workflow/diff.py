@@ -5,6 +5,7 @@ change, and it does not read SpiffWorkflow's extensions at all. Here each flow e
 *aspects the engine executes*, read the way SpiffWorkflow 3.2.0 reads them, and the two versions are compared
 aspect by aspect, each change with its old and new value:
 
+- its name, and its Chinese name (the ``name.zh`` property, see names.py): a rename in either language;
 - who performs a user task: its ``performer`` property, else (versions from before performers) the lane it is
   drawn in, and so the roles config/roles.toml gives that lane; the department expression (assignedDepartment);
 - the form it renders: the file named and that file's content (fields, their order and the rules between them),
@@ -35,6 +36,7 @@ from typing import Any
 from lxml import etree
 
 from app.engine.config.settings import SlaProfile
+from app.engine.workflow.names import CHINESE_NAME_PROPERTY
 from app.engine.workflow.parsing import BPMN_NS, SPIFF_NS, load_document
 from app.engine.workflow.performers import PERFORMER_PROPERTY, performer_lane
 
@@ -55,9 +57,9 @@ _EVENT_DEFINITIONS = ("timerEventDefinition", "messageEventDefinition", "signalE
 _STRUCTURED_EXTENSIONS = {"properties", "serviceTaskOperator", "preScript", "postScript", "unitTests"}
 
 # The aspects of an element, in the order a reviewer reads them ("parameter" stands for every "parameter:<id>").
-ASPECT_ORDER = ("type", "name", "performer", "lane", "department", "form", "form_content", "form_field",
-                "form_order", "form_rules", "operator", "result_variable", "parameter", "retries", "script",
-                "pre_script", "post_script", "condition", "default", "timer", "sla", "event", "event_ref",
+ASPECT_ORDER = ("type", "name", "name_zh", "performer", "lane", "department", "form", "form_content",
+                "form_field", "form_order", "form_rules", "operator", "result_variable", "parameter", "retries",
+                "script", "pre_script", "post_script", "condition", "default", "timer", "sla", "event", "event_ref",
                 "message_variable", "message_payload", "collection", "loop", "attached_to", "flow",
                 "called_element", "called_version", "property", "duplicates", "container")
 # Left out of a new or removed element's details: the row names them, or they are summed up by another entry.
@@ -248,12 +250,14 @@ class _Reader:
                 seen.setdefault(name, []).append(prop)
         duplicates += [_repeated(f"property '{name}'", nodes) for name, nodes in seen.items() if len(nodes) > 1]
         _put(aspects, "department", properties.get(DEPARTMENT_PROPERTY))
+        # The Chinese name (names.py) is a name like the name attribute: a change of it reads as a rename.
+        _put(aspects, "name_zh", " ".join(properties.get(CHINESE_NAME_PROPERTY, "").split()))
         form = properties.get(FORM_PROPERTY)
         if form:
             aspects["form"] = form
             aspects.update(self.forms.aspects(form))
         for name, value in properties.items():
-            if name not in (FORM_PROPERTY, PERFORMER_PROPERTY, DEPARTMENT_PROPERTY):
+            if name not in (FORM_PROPERTY, PERFORMER_PROPERTY, DEPARTMENT_PROPERTY, CHINESE_NAME_PROPERTY):
                 _put(aspects, f"property:{name}", value)
         return properties
 

@@ -1,7 +1,7 @@
-"""Time and memory limits for BPMN scripts and expressions, enforced inside the script's own code.
+"""Time and memory budgets for BPMN scripts and expressions, enforced inside the script's own code.
 
-Signals and setrlimit are process-wide (a web worker serves other requests at the same time), so the limits
-live in the compiled script instead. ``LimitingTransformer`` extends RestrictedPython's policy:
+This is the first of two lines. ``LimitingTransformer`` extends RestrictedPython's policy so that what a script
+is about to do is checked before it is done, with a reason and a line number:
 
 - every loop body, function body, lambda and comprehension calls ``_tick_``, which checks a deadline, so
   ``while True: pass`` stops after ``Limits.seconds``;
@@ -9,11 +9,14 @@ live in the compiled script instead. ``LimitingTransformer`` extends RestrictedP
   result *before* computing it and refuse one beyond ``Limits.max_bytes`` (``'a'*10**10``, ``9**9**9``);
 - what a script builds (comprehension items, list()/sorted()/dict() of an iterator, append/extend/update,
   ``x[k] = v``, join/replace/split ...) is charged to a per-run allowance, ``Limits.max_memory``;
-- builtins that loop in C (sum, sorted, ``x in y``) only ever see values that are bounded this way, and
-  ``range`` is capped, so no single C call runs for long.
+- ``range`` is capped, so most C calls (sum, sorted, ``x in y``) see bounded values.
 
-The estimate is conservative and cumulative (memory a script frees is not given back); BPMN scripts set a few
-variables, so a script that comes near these limits is a defect to report, not a workload to serve.
+The estimate is conservative and cumulative (memory a script frees is not given back), but it cannot see
+everything: one C call that runs long (200 times ``max(range(10**7))`` on straight lines: no loop, no tick) or
+memory it does not count (an item is charged a few bytes whatever its size, so a list of big integers). The
+second line is the process: scripts run in a sandbox worker whose address space is capped and which is killed
+when ``Limits.seconds`` are up (``sandbox.py``). BPMN scripts set a few variables, so a script that comes near
+these limits is a defect to report, not a workload to serve.
 """
 from __future__ import annotations
 

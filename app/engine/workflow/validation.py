@@ -59,6 +59,7 @@ class ValidationContext:
     evaluate: Callable[[str, dict], Any]            # evaluates a Python expression in our sandbox with task data
     sample_data: Sequence[dict]                     # representative task data to evaluate timer expressions with
     known_processes: frozenset[str] = frozenset()   # process ids deployed elsewhere (call activity targets)
+    forms: Mapping[str, str] | None = None          # a draft's forms (file name -> content), over forms_dir
 
 
 def validate_bpmn_files(files: Mapping[str, bytes], ctx: ValidationContext) -> list[DefinitionError]:
@@ -289,22 +290,24 @@ def _user_tasks(doc: BpmnDocument, ctx: ValidationContext, processes: ProcessInd
                 f"The user task has no form: add the spiffworkflow property '{FORM_PROPERTY}' naming a JSON "
                 f"Schema file in {ctx.forms_dir.name}/.")))
             continue
-        problem = _form_problem(ctx.forms_dir, filename)
+        problem = _form_problem(ctx.forms_dir, filename, ctx.forms)
         if problem:
             errors.append(error_at(doc.name, task, problem, line=prop.sourceline))
     return errors
 
 
 # The messages name the forms folder, never its absolute path: they are shown to process owners in the modeler.
-def _form_problem(forms_dir: Path, filename: str) -> str | None:
+def _form_problem(forms_dir: Path, filename: str, drafted: Mapping[str, str] | None = None) -> str | None:
+    """``drafted``: the forms a draft edits or adds, checked instead of the file of the same name."""
     relative = PurePath(filename)
     if relative.is_absolute() or ".." in relative.parts:
         return f"Form file '{filename}' must be a file name inside {forms_dir.name}/."
     path = forms_dir / relative
-    if not path.is_file():
+    if not (drafted and filename in drafted) and not path.is_file():
         return f"Form file '{filename}' does not exist in {forms_dir.name}/: add it or fix '{FORM_PROPERTY}'."
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        text = drafted[filename] if drafted and filename in drafted else path.read_text(encoding="utf-8")
+        schema = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
         return f"Form file '{filename}' is not valid JSON: {ex}."
     try:

@@ -14,7 +14,21 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from app.web.pages import complaints, errors, formatting, i18n, inbox, labels, modeler, review, session, tasks  # noqa: PLC0415
+    from app.web.pages import (  # noqa: PLC0415
+        audit_trail,
+        complaints,
+        errors,
+        form_editor,
+        form_renderer,
+        formatting,
+        i18n,
+        inbox,
+        labels,
+        modeler,
+        review,
+        session,
+        tasks,
+    )
 
     # CSRF is checked by the page blueprints themselves (protect_blueprint), not for every route of the app.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
@@ -23,9 +37,11 @@ def register(app: Flask) -> None:
     session.init(app)
     formatting.init(app)
     errors.register(app)
+    app.jinja_env.filters["form_text"] = form_renderer.localized  # a form's title/description, reader's language
     app.jinja_env.globals.update(labels=labels, locale_code=i18n.locale_code, language_names=i18n.LANGUAGE_NAMES,
                                  nav_allowed=_nav_allowed)
-    for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp, modeler.bp, review.bp):
+    for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp, modeler.bp, form_editor.bp, review.bp,
+                      audit_trail.bp):
         app.register_blueprint(blueprint)
 
 
@@ -54,4 +70,7 @@ def _nav_allowed(item: str) -> bool:
     if item == "review":
         from app.web.pages import review  # noqa: PLC0415
         return review.nav_allowed(current_user.actor)
+    if item == "audit":
+        from app.web.pages import audit_trail  # noqa: PLC0415
+        return audit_trail.nav_allowed(current_user.actor)
     return complaints.nav_allowed(current_user.actor, item)

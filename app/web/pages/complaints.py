@@ -17,7 +17,8 @@ from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.core.retry import run_with_retry
 from app.engine.process import diagram_state
 from app.engine.reporting import complaint_list
-from app.web import current_runtime
+from app.engine.work import user_tasks
+from app.web import bidi, current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
@@ -49,10 +50,13 @@ def show(complaint_id: int):
         view = read_policy.complaint_view(uow, actor, complaint)
         clocks = diagram_state.clocks(uow, actor, complaint_id)
         names = diagram_state.element_names(uow, actor, complaint_id)
+        case_forms = user_tasks.complaint_forms(uow, complaint_id)  # choice titles as the case's version has them
+        shows_process = read_policy.reads_case_file(uow, actor)  # the diagram is the case file's
         may_extend = permissions.may(uow, actor, "deadline.extend")
         extension_choices = extensions.choices(uow.settings, complaint) if may_extend else []
         granted = extensions.list_extensions(uow, actor, complaint_id) if may_extend else []
     return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks, names=names,
+                           shows_process=shows_process, case_forms=case_forms,
                            extension_choices=extension_choices, extensions=granted)
 
 
@@ -89,7 +93,10 @@ def diagram(complaint_id: int):
 @bp.get("/complaints/<int:complaint_id>/diagram-state.json")
 def diagram_highlights(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
-        return {"elements": diagram_state.element_states(uow, current_user.actor, complaint_id)}
+        elements = diagram_state.element_states(uow, current_user.actor, complaint_id)
+        names = diagram_state.element_names(uow, current_user.actor, complaint_id)
+    # The diagram draws the names of the case's version in the reader's language (diagram.js puts them in).
+    return {"elements": elements, "labels": labels.diagram_labels(names)}
 
 
 @bp.get("/complaints")
@@ -178,7 +185,7 @@ def _cell(value) -> str:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    text = str(value)
+    text = bidi.neutralise(str(value))  # a name's U+202E would reverse what the reader sees
     # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app.engine.core.errors import DomainError, DutiesNotSegregated, NotAllowed
+from app.engine.core.errors import DomainError, DutiesNotSegregated, InvalidSubmission, NotAllowed
+from app.engine.forms import excerpt
 from app.web import errors as api_errors
 from app.web.pages.i18n import gettext
 
@@ -29,6 +32,7 @@ TITLES = {
     422: _l("The data could not be accepted"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    503: _l("The service is briefly unavailable"),
 }
 MESSAGES = {
     400: _l("Please go back, reload the page and try again."),
@@ -42,6 +46,7 @@ MESSAGES = {
     422: _l("Please go back and correct the form."),
     429: _l("Please wait a minute before trying again."),
     500: _l("The error has been logged. Please try again in a moment; nothing was half saved."),
+    503: _l("The database cannot be reached at the moment. Please try again in a minute; nothing was half saved."),
 }
 CSRF_MESSAGE = _l("The form had expired or was not sent from this site. Please reload the page and send it again.")
 
@@ -50,6 +55,7 @@ def register(app: Flask) -> None:
     # Registered after app/web/errors.py: these wrap its handlers and hand programs' requests back to them.
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -69,6 +75,10 @@ def is_browser_route() -> bool:
 
 def render_error(status: int, message=None):
     shown = status if status in TITLES else (500 if status >= 500 else 400)
+    if shown >= 500 and "_login_user" not in g:
+        # The signed-in user was never loaded (the database may be why we are here): the page's header would
+        # load them. Show it as to a visitor instead of failing a second time with a bare 500.
+        g._login_user = AnonymousUserMixin()
     return render_template("pages/error.html", status=status, title=TITLES[shown],
                            message=message or MESSAGES[shown]), status
 
@@ -91,11 +101,16 @@ def _with_headers(rendered, err: HTTPException):
 def _domain_error(err: DomainError):
     if not is_browser_route():
         return api_errors.domain_error(err)
-    status, _kind = next(api_errors.DOMAIN_ERRORS[cls] for cls in type(err).__mro__
-                         if cls in api_errors.DOMAIN_ERRORS)
+    err = api_errors.as_the_caller_may_know(err)  # 404, not 403, for a case or task the reader may not see
+    status, _kind = api_errors.status_of(err)
     if status >= 500:
         log.error("%s on %s: %s", type(err).__name__, request.path, err.message)
-    return render_error(status, refusal_text(err) if isinstance(err, DutiesNotSegregated) else None)
+    if isinstance(err, DutiesNotSegregated):
+        return render_error(status, refusal_text(err))
+    if isinstance(err, InvalidSubmission) and err.errors:  # e.g. a NUL in ?q=, a date out of range: name them
+        fields = ", ".join(excerpt(name, 60) for name in list(err.errors)[:10])
+        return render_error(status, gettext("Please check: %(fields)s.", fields=fields))
+    return render_error(status)
 
 
 def refusal_text(err: NotAllowed, default=None):
@@ -104,6 +119,25 @@ def refusal_text(err: NotAllowed, default=None):
     if isinstance(err, DutiesNotSegregated):
         return gettext("Segregation of duties: %(rule)s", rule=gettext(err.title))
     return default
+
+
+def _database_error(err: SQLAlchemyError):
+    if not is_browser_route():
+        return api_errors.database_error(err)
+    if not api_errors.is_database_away(err):
+        return _unexpected_error(err)
+    log.error("The database cannot be reached on %s: %s", request.path, excerpt(str(err), 300))
+    headers = {"Retry-After": str(api_errors.RETRY_AFTER_SECONDS)}
+    try:
+        body, status = render_error(503)
+    except Exception:  # the error page must not fail in turn: then the plainest page of all
+        log.exception("The 503 page could not be rendered")
+        body, status = PLAIN_503, 503
+    return body, status, headers
+
+
+PLAIN_503 = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Complaintflow</title></head><body>"
+             "<h1>The service is briefly unavailable</h1><p>" + api_errors.DATABASE_AWAY + "</p></body></html>")
 
 
 def _unexpected_error(err: Exception):

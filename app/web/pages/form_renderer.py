@@ -2,8 +2,10 @@
 declares them, and a submitted HTML form becomes the typed data the schema validates.
 
 It decides how a field looks (select, checklist, money...), never whether data is acceptable: that is
-FormStore.validate on the server, the same call the API makes. Labels, help texts and choice titles are the
-schema's English texts looked up in the catalog.
+FormStore.validate on the server, the same call the API makes. Labels, help texts and choice titles are, for a
+Chinese reader, the form's own Chinese (``"x-i18n": {"zh": {"title": ..., "description": ...}}`` on the form, a
+field or a choice, written in the modeler's form editor), else the catalog's translation of the English, else the
+English as written.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from app.web.pages.i18n import gettext
+from app.web.pages.i18n import gettext, locale_code
 
 MONEY_PATTERN = re.compile(r"\[0-9\]\{1,1[0-9]\}")  # the decimal-amount patterns of app/forms, e.g. [0-9]{1,13}
 LONG_TEXT_LENGTH = 200
@@ -52,6 +54,34 @@ def choices_of(prop: dict) -> list[tuple[str, str]]:
         return [(str(c["const"]), c.get("title") or _humanize(c["const"])) for c in node["oneOf"] if "const" in c]
     titles = node.get("x-enum-titles", {})
     return [(str(v), titles.get(v) or _humanize(v)) for v in node.get("enum", []) if v is not None]
+
+
+def localized(node: dict, key: str = "title") -> str:
+    """A form's, field's or choice's ``title`` / ``description`` in the reader's language ("" when it has none)."""
+    if locale_code() == "zh_CN":
+        i18n = node.get("x-i18n")
+        zh = i18n.get("zh") if isinstance(i18n, dict) else None
+        if isinstance(zh, dict) and zh.get(key):
+            return str(zh[key])
+    return gettext(node[key]) if node.get(key) else ""
+
+
+def choice_texts(prop: dict) -> list[tuple[str, str, str]]:
+    """(code, English title, Chinese title or "") of a field's choices: what a reader's title is made of."""
+    node = prop.get("items", prop) if prop.get("type") == "array" else prop
+    options = {str(o["const"]): o for o in node.get("oneOf", []) if isinstance(o, dict) and "const" in o}
+    return [(code, title, _chinese(options.get(code, {}))) for code, title in choices_of(prop)]
+
+
+def choice_title(english: str, chinese: str = "") -> str:
+    """One choice's title for the reader: its Chinese for a Chinese reader, else the catalog's, else as written."""
+    return chinese if chinese and locale_code() == "zh_CN" else gettext(english)
+
+
+def _chinese(option: dict) -> str:
+    i18n = option.get("x-i18n")
+    zh = i18n.get("zh") if isinstance(i18n, dict) else None
+    return str(zh.get("title") or "") if isinstance(zh, dict) else ""
 
 
 def _humanize(code) -> str:
@@ -122,13 +152,14 @@ def fields(schema: dict, values: dict | None = None, errors: dict | None = None)
     result = []
     for name, prop in schema.get("properties", {}).items():  # declared order: json keeps it
         kind = kind_of(prop)
-        choices = [(code, gettext(title)) for code, title in choices_of(prop)]
+        choices = [(code, choice_title(title, chinese)) for code, title, chinese in choice_texts(prop)]
         if kind == "boolean":
-            titled = {str(c.get("const")).lower(): c.get("title") for c in prop.get("oneOf", []) if "const" in c}
-            choices = [(code, gettext(titled[code]) if titled.get(code) else str(title)) for code, title in YES_NO]
+            titled = {str(c.get("const")).lower(): c for c in prop.get("oneOf", []) if "const" in c}
+            choices = [(code, localized(titled[code]) if titled.get(code, {}).get("title") else str(title))
+                       for code, title in YES_NO]
         result.append(Field(
-            name=name, kind=kind, label=gettext(prop.get("title") or _humanize(name)),
-            help=gettext(prop["description"]) if prop.get("description") else "",
+            name=name, kind=kind, label=localized(prop) or gettext(_humanize(name)),
+            help=localized(prop, "description"),
             required=name in required or name in shown_when, choices=choices,
             value=_display_value(values.get(name, prop.get("default", "")), kind),
             errors=[friendly(m) for m in errors.get(name, [])], show_when=shown_when.get(name),

@@ -12,6 +12,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
+from app.engine.core.times import is_real_time_zone
 from app.engine.identity.users import SUPPORTED_LOCALES
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
@@ -59,6 +60,11 @@ def reader_locale():
     return found
 
 
+def reads_chinese() -> bool:
+    """Whether the request's reader reads Chinese (names the BPMN gives in Chinese are shown to them)."""
+    return reader_locale()[0].language == "zh"
+
+
 def select_locale() -> str:
     user = _signed_in()
     if user is not None and user.locale in SUPPORTED_LOCALES:
@@ -80,7 +86,9 @@ def browser_locale() -> str:
 
 def select_timezone() -> str:
     user = _signed_in()
-    return (user.timezone if user is not None and user.timezone else None) or DEFAULT_TIMEZONE
+    zone = user.timezone if user is not None else None
+    # A zone saved before only real IANA places were accepted ("Factory") would fail every page: the default.
+    return zone if is_real_time_zone(zone) else DEFAULT_TIMEZONE
 
 
 def _signed_in():

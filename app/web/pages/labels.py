@@ -3,18 +3,19 @@ reader's language. Choice titles come from the JSON Schemas, department names fr
 the BPMN: one source each, translated through the catalog (pybabel extracts them, see babel.cfg)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from lxml import etree
 
+from app.engine.forms import PinnedForms
 from app.engine.models.tasks import task_name
+from app.engine.workflow import names as bpmn_names
+from app.engine.workflow.names import ElementNames
 from app.web import current_runtime
-from app.web.pages.form_renderer import choices_of
+from app.web.pages.form_renderer import choice_texts, choice_title
 from app.web.pages.formatting import fmt_datetime, fmt_money
-from app.web.pages.i18n import gettext
+from app.web.pages.i18n import gettext, reads_chinese
 
 REGISTRATION_FORM = "register_complaint.schema.json"
 
@@ -141,52 +142,74 @@ def department(code) -> str:
     return gettext(name) if name else str(code)
 
 
-def choice(field: str, code, form: str = REGISTRATION_FORM) -> str:
-    """The title of a choice of a form field (category, channel, severity...), translated."""
+def choice(field: str, code, form: str = REGISTRATION_FORM, forms: PinnedForms | None = None) -> str:
+    """The title of a choice of a form field (category, channel, severity...) in the reader's language.
+    ``forms``: the forms the case's version pinned (user_tasks.complaint_forms); without them, or for a form the
+    version did not pin (registration comes before any case), app/forms/."""
     if code is None or code == "":
         return ""
-    titles = _choice_titles(current_runtime().forms, form).get(field, {})
-    return gettext(titles[code]) if code in titles else humanize(code)
+    titles = _choice_titles(current_runtime().forms, form, _pinned(forms, form)).get(field, {})
+    return choice_title(*titles[code]) if code in titles else humanize(code)
 
 
 def choice_list(field: str, form: str = REGISTRATION_FORM) -> list[tuple[str, str]]:
-    titles = _choice_titles(current_runtime().forms, form).get(field, {})
-    return [(code, gettext(title)) for code, title in titles.items()]
+    titles = _choice_titles(current_runtime().forms, form, None).get(field, {})
+    return [(code, choice_title(*texts)) for code, texts in titles.items()]
+
+
+def _pinned(forms: PinnedForms | None, form: str) -> PinnedForms | None:
+    return forms if forms is not None and forms.digest is not None and form in (forms.load() or {}) else None
 
 
 @lru_cache(maxsize=64)
-def _choice_titles(forms, form: str) -> dict[str, dict[str, str]]:
-    """field -> {code: English title} of one form; forms never change while the process runs, and a page
-    asks for them once per table cell (schema_for_client copies the whole schema on every call)."""
-    schema = forms.schema_for_client(form)
-    return {name: dict(choices_of(prop)) for name, prop in schema.get("properties", {}).items()}
+def _choice_titles(store, form: str, pinned: PinnedForms | None) -> dict[str, dict[str, tuple[str, str]]]:
+    """field -> {code: (English title, Chinese title or "")} of one form as a version pinned it (None: app/forms);
+    pinned forms never change and app/forms/ is read once, and a page asks for them once per table cell
+    (schema_for_client copies the whole schema on every call)."""
+    schema = store.schema_for_client(form, pinned)
+    return {name: {code: (en, zh) for code, en, zh in choice_texts(prop)}
+            for name, prop in schema.get("properties", {}).items()}
 
 
-def element(element_id: str, names: Mapping[str, str] | None = None) -> str:
-    """A BPMN element's name (task, timer...), translated when the catalog knows it, else as its owner wrote it.
-    ``names``: the names of the version the case runs on (diagram_state.element_names); without them, the
-    diagrams in processes/ (pages that show no case)."""
-    name = (names if names is not None else _element_names(str(current_runtime().settings.processes_dir))).get(
-        element_id)
+def element(element_id: str, names: ElementNames | None = None) -> str:
+    """A BPMN element's name (task, timer...) in the reader's language: for a Chinese reader the version's own
+    Chinese name (``name.zh``) when it has one, else the catalog's translation of the English name, else the
+    English as its owner wrote it. ``names``: the names of the version the case runs on
+    (diagram_state.element_names); without them, the diagrams in processes/ (pages that show no case)."""
+    version = names if names is not None else _element_names(str(current_runtime().settings.processes_dir))
+    if reads_chinese():
+        chinese = version.chinese.get(element_id)
+        if chinese:
+            return chinese
+    name = version.english.get(element_id)
     return gettext(name) if name else humanize(element_id)
 
 
-def task_title(task) -> str:
-    """A task's title: its element's name as the case's version drew it (the row was made from that version),
-    and for a department's task, the department; each half translated."""
-    departments = current_runtime().settings.departments
-    name = task_name(task.title, task.department, departments)
-    title = gettext(name) if name else element(getattr(task, "element_id", None) or task.name)
+def task_title(task, names: ElementNames | None = None) -> str:
+    """A task's title: its element's name as the case's version drew it (the row was made from that version;
+    ``names``, that version's names, give its Chinese name to a Chinese reader), and for a department's task,
+    the department; each half translated."""
+    element_id = getattr(task, "element_id", None) or task.name
+    chinese = names.chinese.get(element_id) if names is not None and reads_chinese() else None
+    name = task_name(task.title, task.department, current_runtime().settings.departments)
+    title = chinese or (gettext(name) if name else element(element_id))
     return f"{title} ({department(task.department)})" if task.department else title
 
 
+def diagram_labels(names: ElementNames) -> dict[str, str]:
+    """element id -> its name in the reader's language, where that is not the name the diagram draws (the English
+    as written): the process diagram shows a Chinese reader the same names as the rest of the page."""
+    if not reads_chinese():
+        return {}
+    shown = {element_id: element(element_id, names) for element_id in {*names.english, *names.chinese}}
+    return {element_id: name for element_id, name in shown.items() if name != names.english.get(element_id)}
+
+
 @lru_cache(maxsize=4)
-def _element_names(processes_dir: str) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for path in sorted(Path(processes_dir).glob("*.bpmn")):
-        for node in etree.parse(str(path)).iter():
-            if isinstance(node.tag, str) and node.get("id") and node.get("name"):
-                names.setdefault(node.get("id"), " ".join(node.get("name").split()))
+def _element_names(processes_dir: str) -> ElementNames:
+    names = ElementNames()
+    for path in sorted(Path(processes_dir).glob("*.bpmn"), reverse=True):  # the first file's name wins
+        names = names.merged(bpmn_names.element_names(path.read_bytes()))
     return names
 
 
@@ -227,8 +250,9 @@ def field(key: str) -> str:
     return _from(FIELDS, key)
 
 
-def fact(key: str, value) -> str:
-    """A fact's value as the reader's language writes it (dates in their time zone, money in their locale)."""
+def fact(key: str, value, forms: PinnedForms | None = None) -> str:
+    """A fact's value as the reader's language writes it (dates in their time zone, money in their locale);
+    ``forms``: the forms of the case's version, whose choice titles name its codes."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -244,7 +268,7 @@ def fact(key: str, value) -> str:
     if key in DEPARTMENT_KEYS:
         return ", ".join(department(v) for v in (value if isinstance(value, list) else [value]))
     if key in CHOICE_FORMS:
-        return choice(key, value, CHOICE_FORMS[key])
+        return choice(key, value, CHOICE_FORMS[key], forms)
     if key == "breached_slas" and isinstance(value, list):  # [{"sla": name, "at": when}]: each deadline by name
         return ", ".join(f"{sla(v.get('sla'))} ({fmt_datetime(v.get('at'))})" if isinstance(v, dict) else sla(v)
                          for v in value)

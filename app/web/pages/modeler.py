@@ -52,9 +52,12 @@ def version(definition_id: int):
 def draft(draft_id: int):
     with current_runtime().unit_of_work() as uow:
         item = drafts.get_draft(uow, current_user.actor, draft_id)
-        review = reviews.draft_review(uow, item)  # where the saved bytes stand with compliance
+        # where the saved bytes and the draft's forms stand with compliance
+        review = reviews.draft_review(uow, item, drafts.forms_checksum_of(uow, item))
         base = drafts.base_view(uow, current_user.actor, draft_id)  # its base against the current version
+        changes = drafts.draft_changes(uow, current_user.actor, draft_id)  # its diagram and forms against its base
     return render_template("pages/modeler.html", definition=None, draft=item, review=review, base=base,
+                           changes=changes,
                            source_url=url_for("modeler.draft_source", draft_id=item.id))
 
 

@@ -38,13 +38,15 @@ def complete(task_id: int):
     with current_runtime().unit_of_work() as uow:
         opened = assignments.open_task(uow, actor, task_id)
         schema = user_tasks.form_schema(uow, opened.task) or {}
+        title_names = diagram_state.task_names(uow, [task_id]).get(task_id)
     data = form_renderer.parse(schema, request.form)
     try:
         # Retried when a sibling task of the same case won the instance lock (run_with_retry).
         outcome = run_with_retry(current_runtime(),
                                  lambda uow: user_tasks.complete_user_task(uow, actor, task_id, data))
         outcome.raise_if_refused()  # a deadline took the task away: its firing is committed, this is refused
-        title = labels.task_title(outcome.task) if outcome.task is not None else ""  # set on every completion
+        # outcome.task is set on every completion
+        title = labels.task_title(outcome.task, title_names) if outcome.task is not None else ""
     except InvalidSubmission as err:
         return _render(task_id, values=data, errors=err.errors, status=422)
     except Conflict:
@@ -64,16 +66,19 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
         clocks = diagram_state.clocks(uow, actor, complaint.id) if complaint is not None and view is not None else []
         names = diagram_state.element_names(uow, actor, complaint.id) if complaint is not None and view is not None \
             else None
+        title_names = diagram_state.task_names(uow, [task.id]).get(task.id)  # the title from the task's version
         people = assignments.candidates(uow, actor, task_id) if opened.may_assign else []
         assignee = _display_name(people, task.assignee_id) if task.assignee_id else None
         context = read_policy.task_context(uow, actor, task)
+        case_forms = user_tasks.task_forms(uow, task)  # choice titles as the case's version has them
     errors = errors or {}
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
     return render_template(
         "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, names=names,
-        context=context, fields=form_renderer.fields(schema, values if values is not None else {}, errors),
-        general_errors=general, conflict=conflict, people=people, assignee=assignee,
+        title_names=title_names, context=context,
+        fields=form_renderer.fields(schema, values if values is not None else {}, errors), general_errors=general,
+        conflict=conflict, people=people, assignee=assignee, case_forms=case_forms,
         is_mine=task.assignee_id is not None and task.assignee_id == actor.user_id), status
 
 

@@ -13,6 +13,9 @@ import { takeOutOfLanes } from './lanes';
 import { PERFORMER, performerOf, performerProblem } from './rules/user-task-performer';
 
 const FORM_PROPERTY = 'formJsonSchemaFilename';
+// An element's Chinese name (app/engine/workflow/names.py): pages show it to Chinese readers, who otherwise read
+// the catalog's translation of the English name, or the English name as written.
+const CHINESE_NAME = 'name.zh';
 const SLA_CALL = /^\s*sla_due_at\(\s*"([A-Za-z0-9_]+)"\s*(?:,\s*([^)]*?))?\s*\)\s*$/;
 const TIMER_KINDS = ['timeDate', 'timeDuration', 'timeCycle'];
 
@@ -370,6 +373,31 @@ function LoopEntry({ element, id, field }) {
   });
 }
 
+function ChineseNameEntry({ element, id, bo }) {
+  const tools = useTools();
+  return h(TextFieldEntry, {
+    element, id, label: tools.settings.texts.nameZh, debounce: tools.debounce,
+    getValue: () => property(bo, CHINESE_NAME)?.value || '',
+    setValue: (value) => (value && value.trim() ? setProperty(element, bo, CHINESE_NAME, value.trim(), tools)
+      : removeProperty(element, bo, CHINESE_NAME, tools.modeling)),
+  });
+}
+
+// Under each name entry of the General group ("name"; a pool's "processName" names its process), the Chinese
+// name of the same business object. Text annotations and groups have no name the engine reads.
+function addChineseNames(element, groups) {
+  const general = groups.find((group) => group.id === 'general');
+  if (!general || is(element, 'bpmn:TextAnnotation') || is(element, 'bpmn:Group')) return;
+  const bo = getBusinessObject(element);
+  const targets = { name: bo, processName: bo.processRef };
+  for (const [entryId, target] of Object.entries(targets)) {
+    const index = general.entries.findIndex((entry) => entry.id === entryId);
+    if (index < 0 || !target) continue;
+    general.entries.splice(index + 1, 0, { id: `cf-${entryId}-zh`, element, bo: target,
+      component: ChineseNameEntry, isEdited: () => Boolean(property(target, CHINESE_NAME)) });
+  }
+}
+
 function LaneRolesEntry({ element, id }) {
   const { settings } = useTools();
   const lane = settings.choices.lanes.find((l) => l.name === getBusinessObject(element).name);
@@ -432,6 +460,7 @@ export default class SpiffPropertiesProvider {
 
   getGroups(element) {
     return (groups) => {
+      if (this._settings?.texts) addChineseNames(element, groups);
       const list = entries(element, this._settings?.choices);
       if (list.length) {
         groups.splice(1, 0, { id: 'spiffworkflow', label: this._settings.texts.spiffGroup, entries: list });

@@ -82,7 +82,7 @@ def test_the_history_shows_what_a_completion_entered_and_who_a_task_went_to(clie
     post(client, f"/tasks/{investigation.id}/assign", {"assignee": "cards.officer"},
          page=f"/tasks/{investigation.id}")
     page = text(client.get(f"/complaints/{cid}", headers=BROWSER))
-    assert 'data-testid="timeline-task_assigned"' in page and "→ cards.officer" in page
+    assert 'data-testid="timeline-task_assigned"' in page and "→ <bdi>cards.officer</bdi>" in page
     assert 'class="timeline-data"' in page and "INTERNAL-TRIAGE-NOTE" in page  # the coordinator's audience
     post(client, "/sign-out")
     sign_in(client, "cards.officer")

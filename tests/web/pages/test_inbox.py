@@ -79,6 +79,7 @@ def test_follow_up_date_hides_the_task_from_mine_until_then(client, driver, cloc
     assert response.status_code == 302
     assert str(task.id) not in _rows(client.get("/inbox?view=mine", headers=BROWSER))
     clock.advance(days=4)
+    sign_in(client, "intake")  # four days later the session has long expired (30 minutes idle): a new day's
     assert str(task.id) in _rows(client.get("/inbox?view=mine", headers=BROWSER))
 
 
@@ -109,8 +110,10 @@ def test_keyset_pages_and_time_left_colours(client, driver, clock):
     assert len(_rows(page2)) == 1 and not set(_rows(page2)) & set(_rows(page1))
     assert 'data-testid="next-page"' not in text(page2) and 'data-testid="first-page"' in text(page2)
     clock.advance(hours=18)  # past 75 % of the 24-hour first response
+    sign_in(client, "intake")  # the session expired meanwhile (30 minutes idle)
     assert 'data-sla="warning"' in text(client.get("/inbox?view=team", headers=BROWSER))
     clock.advance(hours=7)
+    sign_in(client, "intake")
     assert 'data-sla="breached"' in text(client.get("/inbox?view=team", headers=BROWSER))
 
 

@@ -95,18 +95,18 @@ def test_a_task_completed_in_another_tab_meanwhile(client, driver):
     assert response.status_code == 409 and "This task is no longer open." in text(response)
 
 
-def test_a_forbidden_task_opened_by_hand_gives_the_403_page_without_data(client, driver):
+def test_a_forbidden_task_opened_by_hand_gives_the_404_page_without_data(client, driver):
     cid = driver.register(customer_name="Zed Secretname")
     driver.classify(cid)
     driver.triage(cid, lead="cards")
     task = driver.task(cid, "investigate_complaint", "cards")
     sign_in(client, "retail_lending.officer")
-    response = client.get(f"/tasks/{task.id}", headers=BROWSER)
-    assert response.status_code == 403 and "Secretname" not in text(response)
+    response = client.get(f"/tasks/{task.id}", headers=BROWSER)  # as if there were no such task
+    assert response.status_code == 404 and "Secretname" not in text(response)
     assert 'data-testid="error-page"' in text(response)
-    assert post(client, f"/tasks/{task.id}", {"facts": "x"}).status_code == 403
+    assert post(client, f"/tasks/{task.id}", {"facts": "x"}).status_code == 404
     response = client.get(f"/complaints/{cid}", headers=BROWSER)
-    assert response.status_code == 403 and "Secretname" not in text(response)
+    assert response.status_code == 404 and "Secretname" not in text(response)
 
 
 def test_the_form_speaks_chinese(client, driver):

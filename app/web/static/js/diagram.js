@@ -9,6 +9,8 @@
  * data-diagram-url    answers the BPMN XML of the instance's own definition version;
  * data-highlights-url answers JSON, per element id: {"state": "completed"|"active"|"overdue", "count": n}
  *                     (as {"elements": {...}}, the bare mapping, or a list of {"id", "state", "count"}).
+ *                     With "labels": {element id: name}, the names to draw instead of those in the XML (the
+ *                     reader's language: a Chinese name the version gives, or the catalog's translation).
  * Optional: data-count-title="done {count} times" (tooltip of the rework badge, in the page's language),
  *           data-error-text="..." (shown when the diagram cannot be drawn).
  * When done the container gets data-diagram-state="ready" (or "error"), which the browser tests wait for.
@@ -32,6 +34,26 @@ export function normalizeHighlights(body) {
     return source.map((item) => ({ id: item.id ?? item.element_id, state: item.state, count: item.count ?? 0 }));
   }
   return Object.entries(source || {}).map(([id, item]) => ({ id, state: item.state, count: item.count ?? 0 }));
+}
+
+/** The XML with the elements named as ``labels`` says (element id -> name); unknown ids are left alone. */
+export function relabel(xml, labels) {
+  const entries = Object.entries(labels || {});
+  if (!entries.length) {
+    return xml;
+  }
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  if (doc.getElementsByTagName('parsererror').length) {
+    return xml; // importXML reports what is wrong with it
+  }
+  const byId = new Map([...doc.getElementsByTagName('*')].filter((e) => e.hasAttribute('id'))
+    .map((e) => [e.getAttribute('id'), e]));
+  for (const [id, name] of entries) {
+    if (byId.get(id)?.hasAttribute('name')) {
+      byId.get(id).setAttribute('name', name);
+    }
+  }
+  return new XMLSerializer().serializeToString(doc);
 }
 
 function label(container) {
@@ -116,7 +138,7 @@ export async function drawDiagram(container) {
     ]);
     // The bpmn.io watermark stays: its licence requires it.
     const viewer = new NavigatedViewer({ container });
-    await viewer.importXML(xml);
+    await viewer.importXML(relabel(xml, highlights && highlights.labels));
     const canvas = viewer.get('canvas');
     canvas.zoom('fit-viewport', 'auto');
     // diagram-js makes its SVG the keyboard target: keep it in the tab order and name it for screen readers.
