@@ -13,7 +13,9 @@ def _at_investigation(case) -> int:
     return cid
 
 
-def _assert_refused_without_data(visitor, path, secrets, status=403):
+def _assert_refused_without_data(visitor, path, secrets, status=404):
+    """What someone who may not see a case meets at its address: the page of an address that does not exist
+    (404, as for an unknown id: the answer tells nobody which ids exist), with none of the case on it."""
     visitor.goto(path, status=status)
     page = visitor.page
     assert page.locator(f"[data-testid=error-page][data-status='{status}']").count() == 1
@@ -23,6 +25,8 @@ def _assert_refused_without_data(visitor, path, secrets, status=403):
 
 
 def test_a_task_or_case_of_another_department_typed_by_hand_is_refused(visit, case):
+    """Another department's officer typing the addresses gets the not-found page, as for an id that does not
+    exist."""
     cid = _at_investigation(case)
     task_id = ready_task_id(case, cid, "investigate_complaint", "cards")
     secrets = [tracking_number(case, cid), "Zhang Min", "Simulated complaint"]

@@ -307,6 +307,18 @@ def test_the_editor_speaks_chinese_and_its_errors_name_no_server_path(visit, cas
     expect(page.locator(".djs-context-pad [data-action='delete']")).to_have_accessible_name("删除")
     expect(page.locator("[data-group-id='group-general'] .bio-properties-panel-group-header-title")) \
         .to_have_text("一般")
+    # The replace menu ("change element") of a script task offers the other task types in Chinese.
+    _select(page, "determine_urgency")
+    page.click(".djs-context-pad [data-action='replace']")
+    expect(page.locator(".djs-popup [data-id='replace-with-user-task']")).to_contain_text("用户任务")
+    expect(page.locator(".djs-popup [data-id='replace-with-service-task']")).to_contain_text("服务任务")
+    page.keyboard.press("Escape")
+    expect(page.locator(".djs-popup")).to_have_count(0)
+    # A timer boundary event: its type in the panel's header and its Timer group, in Chinese.
+    _select(page, "first_response_overdue")
+    expect(page.locator("[data-group-id='group-timer'] .bio-properties-panel-group-header-title")) \
+        .to_have_text("定时器")
+    expect(page.locator(".bio-properties-panel-header-type")).to_contain_text("定时器边界事件")
     page.evaluate(UNNAMED_END, "handling_deadline_escalated")  # lint: 元素缺少标签/名称
     page.wait_for_selector("[data-testid=modeler][data-lint-issues='1']")
     page.evaluate(MISSING_FORM, ["classify_complaint", "no_such_form.schema.json"])

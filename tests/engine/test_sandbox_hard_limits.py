@@ -132,9 +132,23 @@ def test_a_worker_hands_back_only_plain_values():
         environment.execute("r = range(10**6)", {})  # "a" in r loops in C, and bounded expressions run here
     with pytest.raises(ScriptError, match="cannot be kept"):
         environment.execute("g = (k for k in [1])", {})
+    with pytest.raises(ScriptError, match="cannot be kept: a value that holds itself"):
+        environment.execute("a = []\na.append(a)", {})
     data: dict = {}
     environment.execute("s = {1, 2}\nf = frozenset(s)\nc = 1j", data)
     assert data == {"s": {1, 2}, "f": frozenset({1, 2}), "c": 1j}
+
+
+def test_shared_values_come_back_as_the_tree_they_stand_for_within_the_memory_limit():
+    """``a1 = [a0, a0]`` ... sixty times is a few objects in the worker, but 2**60 copies once stored as JSON: it
+    is handed back as the tree it stands for, so it meets the memory limit in the worker, not the serializer here."""
+    environment = SandboxEnvironment({}, SMALL)
+    bomb = "a0 = ['x' * 100]\n" + "\n".join(f"a{i + 1} = [a{i}, a{i}]" for i in range(60))
+    with pytest.raises(ScriptError, match="memory limit of 20.0 MB"):
+        environment.execute(bomb, {})
+    data: dict = {}
+    environment.execute("x = [1, 2]\ny = [x, x]", data)
+    assert data == {"x": [1, 2], "y": [[1, 2], [1, 2]]} and data["y"][0] is not data["y"][1]
 
 
 # -- validation: the same limits, and never longer than its own total -------------------------------------------

@@ -152,6 +152,8 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
     # A complaint or task the caller may not see answers 404, as one that does not exist (no existence oracle,
     # app/web/errors.py); 403 is for who sees it but may not do what they asked.
     desk = granted("review_desk.open")
+    # Who may open the finished investigation of A (its department's officer, those who assign work on A).
+    openers = lambda status: signed_in(404, lead_officer=status, **dict.fromkeys(supervisors("A"), status))
     editors = lambda status: signed_in(403, **granted("definition.edit", status))  # the modeler desk
     return {
         ("GET", "index"): [Case("/", public)],
@@ -259,12 +261,13 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                                                  customer=422),
                  form={"customer_satisfied": "x"},
                  page=True, label="feedback, invalid")],
-        # Claiming a finished task is refused for everyone: a message on the page, nothing changes.
-        ("POST", "tasks.claim"): [Case(f"/tasks/{investigation}/claim", signed_in(302), form={}, page=True)],
-        ("POST", "tasks.unclaim"): [Case(f"/tasks/{investigation}/unclaim", signed_in(302), form={}, page=True)],
-        ("POST", "tasks.assign"): [Case(f"/tasks/{investigation}/assign", signed_in(302),
+        # Claiming a finished task is refused: a message on the page, nothing changes, for those who may open
+        # the task; anyone else learns nothing of it (the answer for a task that does not exist).
+        ("POST", "tasks.claim"): [Case(f"/tasks/{investigation}/claim", openers(302), form={}, page=True)],
+        ("POST", "tasks.unclaim"): [Case(f"/tasks/{investigation}/unclaim", openers(302), form={}, page=True)],
+        ("POST", "tasks.assign"): [Case(f"/tasks/{investigation}/assign", openers(302),
                                         form={"assignee": "cards.officer"}, page=True)],
-        ("POST", "tasks.follow_up"): [Case(f"/tasks/{investigation}/follow-up", signed_in(302),
+        ("POST", "tasks.follow_up"): [Case(f"/tasks/{investigation}/follow-up", openers(302),
                                            form={"follow_up_date": "2030-01-01"}, page=True)],
         # --- the review desk (issue 18): review_desk.open; sign-off (definition.review) is checked inside ------
         ("GET", "review.index"): [Case("/review", signed_in(403, **desk), page=True)],

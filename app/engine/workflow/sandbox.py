@@ -15,7 +15,9 @@ process, so a web worker serving other requests in other threads is never distur
 than the budget. Workers are kept between evaluations (``COMPLAINTFLOW_SCRIPT_WORKERS`` idle ones per process,
 default 1; more start while several threads evaluate at once), so an evaluation costs a round trip over a pipe,
 not a process start; a replacement starts as soon as one ends. The functions this process exposes to scripts
-(``sla_due_at`` with the step's clock ...) run here, called by the worker over the same pipe.
+(``sla_due_at`` with the step's clock ...) run here, called by the worker over the same pipe. What a worker
+hands back is plain data (``sandbox_wire.load_from_worker``), written as the tree it stands for
+(``sandbox_wire.dump_tree``), so its size here is what the worker's limits allowed.
 """
 from __future__ import annotations
 

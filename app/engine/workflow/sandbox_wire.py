@@ -61,6 +61,20 @@ def dump(message: object) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+def dump_tree(message: object) -> bytes:
+    """``dump`` without pickle's memo: an object the message holds twice is written twice. What a worker hands
+    back is then a tree as large as it is written, never a small graph that repeats itself (``a = [x, x]``,
+    ``b = [a, a]`` ... 60 times) to explode when the task data is stored as JSON: such a value grows past the
+    worker's memory limit while it is written, in the worker. (A value that holds itself cannot be written.)"""
+    buffer = io.BytesIO()
+    buffer.write(b"\0" * _HEADER.size)
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(message)
+    _HEADER.pack_into(buffer.getbuffer(), 0, buffer.tell() - _HEADER.size)
+    return buffer.getvalue()
+
+
 def write(fd: int, data: bytes) -> None:
     view = memoryview(data)
     try:

@@ -39,7 +39,7 @@ class _Pipe:
 def _stand_in(pipe: _Pipe, name: str) -> Callable:
     def call(*args, **kwargs):
         try:
-            message = sandbox_wire.dump(("call", name, args, kwargs))
+            message = sandbox_wire.dump_tree(("call", name, args, kwargs))
         except Exception as err:
             raise TypeError(f"{name}() cannot be given these arguments: {err}") from None
         sandbox_wire.write(pipe.fd_out, message)
@@ -117,12 +117,12 @@ def serve(pipe: _Pipe, ceiling: int) -> None:
         reply, retire = _run(pipe, request)
         del request
         try:
-            message = sandbox_wire.dump(reply)
+            message = sandbox_wire.dump_tree(reply)
         except MemoryError:
             message, retire = sandbox_wire.dump(("memory", None)), True
         except Exception as err:  # a value pickle cannot take (a generator left in the task data ...)
-            message = sandbox_wire.dump(("error", f"it left a value that cannot be kept: {restricted.describe(err)}",
-                                         None))
+            reason = "a value that holds itself" if "cyclic" in str(err) else restricted.describe(err)
+            message = sandbox_wire.dump(("error", f"it left a value that cannot be kept: {reason}", None))
         del reply
         sandbox_wire.write(pipe.fd_out, message)
         if retire:

@@ -6,14 +6,15 @@ another tab, a deadline) is a message on the page, never a second step.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.engine.access import read_policy
-from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotFound
 from app.engine.core.retry import run_with_retry
+from app.engine.core.times import filter_day
 from app.engine.process import diagram_state
 from app.engine.work import assignments, user_tasks
 from app.web import current_runtime
@@ -97,14 +98,29 @@ def _run(task_id: int, command, done_message: str):
         with current_runtime().unit_of_work() as uow:
             command(uow)
     except Conflict:
+        if not _may_open(task_id):  # its state is no business of someone who may not see the task
+            raise NotFound(f"Task {task_id} does not exist") from None
         flash(_("This task changed meanwhile (claimed, assigned or completed by someone else)."), "error")
     except InvalidSubmission as err:
         flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
     except NotAllowed as err:
+        if not _may_open(task_id):  # a task the caller may not even see: the answer of a task that does not exist
+            raise NotFound(f"Task {task_id} does not exist") from None
         flash(refusal_text(err, _("You may not do this on this task.")), "error")
     else:
         flash(done_message, "success")
     return _back(task_id)
+
+
+def _may_open(task_id: int) -> bool:
+    """Whether the caller may open the task's page (assignments.open_task): only then does a refusal say more
+    than "no such task"."""
+    try:
+        with current_runtime().unit_of_work() as uow:
+            assignments.open_task(uow, current_user.actor, task_id)
+    except (NotAllowed, NotFound):
+        return False
+    return True
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -131,7 +147,7 @@ def follow_up(task_id: int):
     raw = request.form.get("follow_up_date", "").strip()
     if raw:
         try:
-            when = datetime.combine(date.fromisoformat(raw), time(8), reader_zone())
+            when = datetime.combine(filter_day(raw), time(8), reader_zone())  # within the range a date can be
         except ValueError:
             flash(_("Please give the follow-up date as a date."), "error")
             return _back(task_id)

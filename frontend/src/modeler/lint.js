@@ -48,9 +48,10 @@ const BPMNLINT_RULES = {
 const PLUGIN_RULES = { 'bpmnlint-plugin-complaintflow': { 'subprocess-lanes': subprocessLanes,
   'user-task-performer': userTaskPerformer } };
 
-// texts: the page's translated messages (performerMissing, performerDiffers, performerNoLane).
+// texts: the page's translated messages (performerMissing, performerDiffers, performerNoLane, subprocessLanes).
+// bpmnlint's own messages go through bpmn-js's translate (bpmn-js-bpmnlint), i.e. the page's dictionary.
 export const lintConfig = (texts) => ({
-  config: { extends: 'bpmnlint:recommended', rules: { 'complaintflow/subprocess-lanes': 'error',
+  config: { extends: 'bpmnlint:recommended', rules: { 'complaintflow/subprocess-lanes': ['error', { texts }],
     'complaintflow/user-task-performer': ['error', { texts }] } },
   resolver: {
     resolveRule(pkg, ruleName) {

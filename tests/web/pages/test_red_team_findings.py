@@ -263,3 +263,34 @@ def test_the_csv_keeps_its_formula_guard_after_neutralising_bidi_controls(client
     sign_in(client, "head")
     rows = list(csv.DictReader(io.StringIO(text(client.get("/complaints.csv", headers=BROWSER)).lstrip("\ufeff"))))
     assert sorted(row["Customer"] for row in rows) == ["'=HYPERLINK(\"http://evil.example\")", "[U+202E]=1+1"]
+
+
+# --- a task's own actions: follow-up dates at the end of the calendar, a hidden task's state --------------------
+
+def test_a_follow_up_date_at_the_end_of_the_calendar_is_a_message_not_a_500(client, demo, actors):
+    from tests.support import CaseDriver
+    cid = CaseDriver(demo, actors).register()
+    sign_in(client, "intake")
+    task = CaseDriver(demo, actors).task(cid, "classify_complaint")
+    post(client, f"/tasks/{task.id}/claim", {}, page=f"/tasks/{task.id}")
+    for day in ("0001-01-01", "9999-12-31"):
+        response = post(client, f"/tasks/{task.id}/follow-up", {"follow_up_date": day}, page=f"/tasks/{task.id}")
+        assert response.status_code == 302, day
+        page = text(client.get(f"/tasks/{task.id}", headers=BROWSER))
+        assert "Please give the follow-up date as a date." in page, day
+
+
+def test_claiming_a_task_one_may_not_see_answers_as_for_a_task_that_does_not_exist(client, demo, actors):
+    from tests.support import CaseDriver
+    driver = CaseDriver(demo, actors)
+    cid = driver.register()
+    driver.classify(cid)
+    driver.triage(cid, lead="cards")
+    investigation = driver.task(cid, "investigate_complaint", "cards")
+    sign_in(client, "wealth_management.officer")  # another department: the case is not theirs to see
+    hidden = post(client, f"/tasks/{investigation.id}/claim", {}, page="/inbox")
+    missing = post(client, "/tasks/999999/claim", {}, page="/inbox")
+    assert hidden.status_code == missing.status_code == 404
+    without_token = lambda body: re.sub(r'name="csrf_token" value="[^"]+"', "", body)
+    assert without_token(text(hidden)).replace(str(investigation.id), "N") == \
+        without_token(text(missing)).replace("999999", "N")

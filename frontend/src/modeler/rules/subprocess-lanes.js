@@ -23,7 +23,13 @@ function* lanes(laneSet) {
   }
 }
 
-export default function subprocessLanes() {
+// The message comes translated through the rule's config (lint.js: texts.subprocessLanes, {count} and {lane});
+// English by default (tools/bpmn/lint.mjs).
+const ENGLISH = "Subprocess drawn across {count} lanes is listed in lane '{lane}': SpiffWorkflow would give all " +
+  'its tasks to that lane. Keep it in no lane.';
+
+export default function subprocessLanes(config) {
+  const text = config?.texts?.subprocessLanes || ENGLISH;
   function check(node, reporter) {
     if (!is(node, 'bpmn:Definitions')) return;
     const diIndex = new Map();
@@ -41,8 +47,8 @@ export default function subprocessLanes() {
           if (!box) continue;
           const crossed = allLanes.filter((other) => bounds(diIndex, other) && overlaps(box, bounds(diIndex, other)));
           if (crossed.length > 1) {
-            reporter.report(ref.id, `Subprocess drawn across ${crossed.length} lanes is listed in lane ` +
-              `'${lane.name}': SpiffWorkflow would give all its tasks to that lane. Keep it in no lane.`);
+            reporter.report(ref.id, text.split('{count}').join(String(crossed.length))
+              .split('{lane}').join(lane.name));
           }
         }
       }
