@@ -226,6 +226,40 @@ def create_token_alias(ctx, username, name, days):
     ctx.forward(create_token)
 
 
+@main.group()
+def users():
+    """Staff and customer accounts: reset a password, deactivate an account (each ends the user's sessions)."""
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option(prompt="New password", help="Asked for when not given (hidden, twice).")
+def set_password(username, password):
+    """Set USERNAME's password; every browser session of theirs ends."""
+    from app.engine.identity.users import reset_password  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            ended = reset_password(uow, SYSTEM, username, password)
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"password of {username} set; {ended} session(s) ended")
+
+
+@users.command("deactivate")
+@click.argument("username")
+def deactivate(username):
+    """Deactivate USERNAME: they can no longer sign in or use their tokens, and every session of theirs ends."""
+    from app.engine.identity.users import deactivate_user  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            deactivate_user(uow, SYSTEM, username)
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"{username} deactivated; their sessions ended")
+
+
 def _minute(value: datetime | None, missing: str = "-") -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else missing
 

@@ -178,3 +178,25 @@ def test_fire_timers_fires_the_first_response_timer_once_due(demo_cli, runtime):
     assert complaint.is_overdue and [b["sla"] for b in complaint.breached_slas] == ["first_response"]
     assert [t.state for t in case.timers(cid) if t.element_id == "first_response_overdue"] == ["fired"]
     assert case.ready_names(cid) == ["classify_complaint", "intervene_overdue_complaint"]
+
+
+# --- users: a reset password or a deactivated account ends every session -----------------------------------------
+
+def test_users_set_password_and_deactivate_end_the_users_sessions(demo_cli, runtime):
+    from app.engine.identity import sessions
+    from app.engine.identity.users import check_password, sign_in_record
+    signs_in = lambda uow, password: check_password(sign_in_record(uow, "intake"), password)
+    with runtime.unit_of_work() as uow:
+        user = uow.session.scalar(select(User).where(User.username == "intake"))
+        first = sessions.start(uow, user.id).session_id
+    result = demo_cli("users", "set-password", "intake", "--password", "a-new-long-password")
+    assert "1 session(s) ended" in result.output
+    with runtime.unit_of_work() as uow:
+        assert sessions.check(uow, first).user is None  # the browser signed in with the old password is out
+        assert signs_in(uow, "a-new-long-password") is not None and signs_in(uow, "intake-demo") is None
+        second = sessions.start(uow, user.id).session_id
+    demo_cli("users", "deactivate", "intake")
+    with runtime.unit_of_work() as uow:
+        assert sessions.check(uow, second).user is None
+        assert signs_in(uow, "a-new-long-password") is None
+    assert "No user named 'nobody'" in demo_cli("users", "deactivate", "nobody", exit_code=1).output

@@ -219,6 +219,19 @@ def change_password(uow: UnitOfWork, actor: Actor, password: str, *, keep_sessio
     return sessions.end_others(uow, actor, user, keep=keep_session, reason=sessions.PASSWORD_CHANGED)
 
 
+def reset_password(uow: UnitOfWork, by: Actor, username: str, password: str) -> int:
+    """An administrator's reset of someone's password (``complaintflow users set-password``): every session of
+    theirs ends, since whoever knew the old one may be signed in with it. Returns how many sessions ended."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user named {username!r}")
+    if not password:
+        raise InvalidSubmission({"password": ["A password is required"]})
+    user.password_hash = generate_password_hash(password, method=_hash_method())
+    audit.record(uow, by, "password_reset", user=username)
+    return sessions.end_others(uow, by, user, keep=None, reason=sessions.PASSWORD_CHANGED)
+
+
 def deactivate_user(uow: UnitOfWork, by: Actor, username: str) -> User:
     """An administrator's deactivation: the user can no longer sign in, and every session of theirs ends."""
     user = uow.session.scalar(select(User).where(User.username == username))

@@ -34,3 +34,16 @@ def test_the_dry_run_says_why_and_what_is_re_armed_in_both_languages(client, dem
     assert "它在 triage_complaint（位于 handle_complaint） 处待处理，而新版本已删除该步骤（由 triage_complaint_v2 取代）" in chinese
     assert f"{unmovable}" in chinese
     assert rows_of(demo) == before  # reading the desk moved nothing
+
+
+def test_the_dry_run_names_the_timers_a_move_arms_in_both_languages(client, demo, actors, driver):
+    from tests.engine.test_migration_boundary_timers import approval_timer_added
+    approval = driver.handle_until_approval()
+    deploy_edited(demo, actors["owner"], approval_timer_added)
+    movable = instance_of(demo, approval)[0]
+    sign_in(client, "owner")
+    english = client.get("/review/migration/complaint_handling", headers=BROWSER).get_data(as_text=True)
+    assert f'data-testid="timer-change-{movable}">will arm Approval overdue, due ' in english
+    chinese = client.get("/review/migration/complaint_handling",
+                         headers={**BROWSER, "Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert f'data-testid="timer-change-{movable}">将启动 ' in chinese and "到期" in chinese
