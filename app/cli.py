@@ -164,6 +164,33 @@ def simulate(count):
                f"{result.seconds:.2f} s: {result.per_second:.1f} complaints/s")
 
 
+@main.group("classification")
+def classification_group():
+    """The complaint classification (config/classification.toml): products, causes, places, outcomes."""
+
+
+@classification_group.command("map-report")
+def classification_map_report():
+    """How many complaints carry each product code, and the free-text products left unmapped, with counts."""
+    from app.engine.complaints.classification import map_report  # noqa: PLC0415
+    runtime = _runtime()
+    with runtime.unit_of_work() as uow:
+        report = map_report(uow)
+    mapped = sum(n for _, _, n in report.mapped)
+    unmapped = sum(n for _, n in report.unmapped)
+    click.echo(f"{mapped} complaints mapped to a product code, {unmapped} unmapped")
+    if report.mapped:
+        click.echo("\nMapped, by product code:")
+        width = max(len(code) for code, _, _ in report.mapped)
+        for code, name, count in report.mapped:
+            click.echo(f"  {count:>7}  {code.ljust(width)}  {name}")
+    if report.unmapped:
+        click.echo("\nUnmapped product texts (add them to [legacy_products] of config/classification.toml):")
+        for text, count in report.unmapped:
+            hint = report.suggestions.get(text)
+            click.echo(f"  {count:>7}  {text!r}" + (f"  (the table now maps it to {hint})" if hint else ""))
+
+
 @main.group()
 def tokens():
     """API tokens for integrations: create, list, revoke."""
@@ -347,12 +374,13 @@ def scheduler(interval):
 @main.command("send-messages")
 def send_messages():
     """Deliver the outbox once: every message that is due (SMTP from COMPLAINTFLOW_SMTP_URL, else .eml files in
-    instance/outbox/). Exit 1 if a message failed (it is retried later, or became an incident)."""
+    instance/outbox/; SMS to COMPLAINTFLOW_SMS_URL, else .txt files in instance/sms/; letters to a postal address
+    into the print queue). Exit 1 if a message failed (it is retried later, or became an incident)."""
     from app.delivery import deliver_due, transport_from_environment  # noqa: PLC0415
     runtime = _runtime()
     transport = transport_from_environment()
     report = deliver_due(runtime, transport)
-    click.echo(f"sent {report.sent} message(s) via {transport}; {report.failed} to retry, "
+    click.echo(f"sent {report.sent} message(s) via {transport}; {report.to_post} to post, {report.failed} to retry, "
                f"{report.given_up} given up (incidents)")
     for error in report.errors:
         click.echo(error, err=True)

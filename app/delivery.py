@@ -11,6 +11,11 @@ Headers are built only from a validated single address (app/engine/complaints/co
 email.headerregistry, under the e-mail policy that refuses a line break in any header: no contact, however it
 got into the database, can add a header or a recipient. The SMTP envelope names that one address.
 
+The channel follows the contact's kind (contacts.kind_of): an e-mail address by the e-mail transport; a phone
+number by SMS (app/sms.py: an HTTP gateway, or .txt files under instance/sms/ in development); a postal address
+into the print queue (state ``to_post``), where staff print the letter and mark it posted
+(app/engine/complaints/print_queue.py). Only a message that left is ``sent``; the history says how.
+
 Transports: SMTP to a configured server, or in development `.eml` files under instance/outbox/ (open them with any
 mail program).
     COMPLAINTFLOW_SMTP_URL   smtp://user:password@host:587?starttls=1   (unset: write .eml files)
@@ -30,9 +35,11 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from app.engine.access.read_policy import CUSTOMER_MESSAGE_KINDS
 from app.engine.complaints import contacts, outbox
 from app.engine.config.settings import PROJECT_ROOT
 from app.engine.core.actors import SYSTEM
+from app.sms import SmsRefused, sms_from_environment, sms_texts
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,7 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0            # will be retried
     given_up: int = 0          # became incidents
+    to_post: int = 0           # went into the print queue
     errors: list[str] = field(default_factory=list)
 
 
@@ -156,9 +164,12 @@ def build_email(message: outbox.ClaimedMessage, sender: str | Address, now) -> E
     return email
 
 
-def deliver_due(runtime, transport=None, *, batch: int = 50, max_batches: int | None = None) -> DeliveryReport:
-    """Send every message that is due now, batch after batch, until none is left for this sender."""
+def deliver_due(runtime, transport=None, *, sms=None, batch: int = 50,
+                max_batches: int | None = None) -> DeliveryReport:
+    """Send every message that is due now, batch after batch, until none is left for this sender. ``transport``
+    sends e-mail, ``sms`` text messages (both default to the environment's)."""
     transport = transport or transport_from_environment()
+    sms = sms or sms_from_environment()
     sender = sender_address(os.environ.get("COMPLAINTFLOW_MAIL_FROM", DEFAULT_FROM))
     report = DeliveryReport()
     batches = 0
@@ -176,22 +187,34 @@ def deliver_due(runtime, transport=None, *, batch: int = 50, max_batches: int | 
                 with runtime.unit_of_work() as uow:
                     outbox.release(uow, claimed[position:])
                 break
-            _deliver_one(runtime, transport, sender, message, report)
-    if report.sent or report.failed or report.given_up:
-        log.info("outbox via %s: %d sent, %d to retry, %d given up", transport, report.sent, report.failed,
-                 report.given_up)
+            _deliver_one(runtime, transport, sms, sender, message, report)
+    if report.sent or report.failed or report.given_up or report.to_post:
+        log.info("outbox via %s and %s: %d sent, %d to retry, %d given up, %d to post", transport, sms, report.sent,
+                 report.failed, report.given_up, report.to_post)
     return report
 
 
-def _deliver_one(runtime, transport, sender: Address, message: outbox.ClaimedMessage,
+def _deliver_one(runtime, transport, sms, sender: Address, message: outbox.ClaimedMessage,
                  report: DeliveryReport) -> None:
     """Send one message and record its result in a unit of work of its own. Whatever sending raises is this
     message's failure, never the batch's. Recording raises only when the database does (then the message waits
     for its lease to end, and the rest of the batch for theirs: nothing more is sent while nothing is recorded)."""
+    # Letters to customers go by their contact's kind; staff notices only ever by e-mail (a staff member without
+    # an address fails, as before: their user name is no postal address).
+    kind = contacts.kind_of(message.recipient) if message.kind in CUSTOMER_MESSAGE_KINDS else contacts.EMAIL
+    if kind == contacts.POSTAL:
+        with runtime.unit_of_work() as uow:
+            outbox.record_to_post(uow, SYSTEM, message, uow.now())
+        report.to_post += 1
+        return
+    by_sms = kind == contacts.PHONE
     permanent, error = False, None
     try:
-        transport.send(build_email(message, sender, runtime.clock.now()), message.idempotency_key)
-    except PermanentFailure as err:
+        if by_sms:
+            sms.send(message.recipient.strip(), sms_texts(message.subject, message.body), message.idempotency_key)
+        else:
+            transport.send(build_email(message, sender, runtime.clock.now()), message.idempotency_key)
+    except (PermanentFailure, SmsRefused) as err:
         permanent, error = True, str(err)
     except smtplib.SMTPException as err:  # 4xx replies, a dropped connection: worth another attempt
         error = f"{type(err).__name__}: {err}"
@@ -201,7 +224,8 @@ def _deliver_one(runtime, transport, sender: Address, message: outbox.ClaimedMes
         log.exception("outbox: message %s could not be sent", message.id)
         permanent, error = True, f"{type(err).__name__}: {err}"
     # The sender is the system's job (the scheduler's or `complaintflow deliver`): no person acts.
-    channel = getattr(transport, "channel", "email")  # a transport a test or an embedder gives may not say
+    # A transport a test or an embedder gives may not say its channel.
+    channel = getattr(sms, "channel", "sms") if by_sms else getattr(transport, "channel", "email")
     with runtime.unit_of_work() as uow:
         if error is None:
             outbox.record_sent(uow, SYSTEM, message, uow.now(), channel=channel)

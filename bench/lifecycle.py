@@ -289,7 +289,7 @@ class InMemory:
         return start_data(complaint)
 
     def lifecycle(self, n: int) -> int:
-        engine = SandboxedScriptEngine(self.functions, self._call_service)
+        engine = SandboxedScriptEngine(self.functions, self._call_service, clock=self.clock)
         workflow = runner.start(self.spec, self.subprocess_specs, engine, self._start_data(n))
         seen: dict[str, int] = {}   # task id -> order first seen ready, like the UserTask row ids simulate orders by
         visits: dict[str, int] = {}

@@ -80,7 +80,7 @@ class CaseDriver:
     # The happy-path answers of each step, overridable per test.
     def classify(self, cid, **kw):
         return self.complete(cid, "classify_complaint", {"category": "fees_charges", "severity": "general",
-                                                         "product": "Credit card", **kw})
+                                                         "product": "credit_card", **kw})
 
     def triage(self, cid, lead="cards", co=()):
         return self.complete(cid, "triage_complaint", {"lead_department": lead, "co_departments": list(co)})

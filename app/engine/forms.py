@@ -15,6 +15,10 @@ Loading a form applies the rules every form shares, so no file repeats them and 
 - ``"format": "department"`` becomes the standard choice list, ``oneOf`` of ``{"const": code, "title": name}``
   from config/departments.toml, in the order the file lists them; ``"format": "extension"`` likewise the
   deadline extensions of the active SLA profile (config/sla.toml: name and title).
+- ``"format": "product_code"`` / ``"cause_code"`` / ``"place_code"`` / ``"outcome_code"`` likewise the codes of
+  config/classification.toml in force when the runtime was built, each choice with its English title and its
+  Chinese one as ``"x-i18n": {"zh": {"title": ...}}`` (what the page renderer shows a Chinese reader). The
+  service checks a registration's codes against the version in force on the day of receipt.
 
 The prepared schema is what the server validates with and what clients get, properties in declared order.
 
@@ -29,21 +33,35 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from app.engine.core.errors import InvalidSubmission, NotFound
 
+if TYPE_CHECKING:
+    from app.engine.config.classification import Classification
+
 TEXT_MAX_LENGTH = 10_000
 HAS_CONTENT = r"\S"             # the pattern of "required text must have content"
 EXCERPT_LENGTH = 40             # how much of a rejected value a message may quote
 FORM_SUFFIX = ".schema.json"
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER  # "date", "email" ... for the fields that ask for one
+# The "format" of a coded field -> the config/classification.toml list it offers.
+CODED_FORMATS = {"product_code": "products", "cause_code": "causes", "place_code": "places",
+                 "outcome_code": "outcomes"}
+
+
+def classification_choices(classification: Classification, on: date) -> dict[str, list[dict]]:
+    """The choice lists of the coded formats: the classification in force on ``on``, both languages."""
+    return {fmt: [{"const": e.code, "title": e.en, "x-i18n": {"zh": {"title": e.zh}}}
+                  for e in classification.entries(kind, on)]
+            for fmt, kind in CODED_FORMATS.items()} if classification.versions else {}
 
 
 class FormDefinitionError(ValueError):
@@ -70,10 +88,12 @@ class PinnedForms:
 
 class FormStore:
     def __init__(self, forms_dir: Path, departments: Mapping[str, str],
-                 column_lengths: Mapping[str, int] | None = None, extensions: Mapping[str, str] | None = None):
+                 column_lengths: Mapping[str, int] | None = None, extensions: Mapping[str, str] | None = None,
+                 coded: Mapping[str, Sequence[dict]] | None = None):
         self.forms_dir = Path(forms_dir)
         self.departments = dict(departments)
         self.extensions = dict(extensions or {})
+        self.coded = {fmt: list(options) for fmt, options in (coded or {}).items()}   # classification_choices
         self.column_lengths = dict(complaint_column_lengths() if column_lengths is None else column_lengths)
         self._schemas: dict[tuple[str | None, str], dict] = {}
         self._validators: dict[tuple[str | None, str], Draft202012Validator] = {}
@@ -104,7 +124,8 @@ class FormStore:
         with self._lock:
             if key not in self._schemas:
                 raw = self._pinned(name, pinned) if key[0] is not None else self._from_disk(name)
-                self._schemas[key] = prepare(raw, name, self.departments, self.column_lengths, self.extensions)
+                self._schemas[key] = prepare(raw, name, self.departments, self.column_lengths, self.extensions,
+                                              self.coded)
             return self._schemas[key]
 
     def _pinned(self, name: str, pinned: PinnedForms | None) -> dict:
@@ -155,21 +176,25 @@ class FormStore:
 # --- preparing a form at load --------------------------------------------------------------------------------
 
 def prepare(schema: dict, name: str, departments: Mapping[str, str], column_lengths: Mapping[str, int],
-            extensions: Mapping[str, str] | None = None) -> dict:
+            extensions: Mapping[str, str] | None = None, coded: Mapping[str, Sequence[dict]] | None = None) -> dict:
     schema = copy.deepcopy(schema)
-    _expand_choices(schema, {"department": departments, "extension": extensions or {}})
+    lists: dict[str, Sequence[dict]] = {
+        "department": [{"const": code, "title": title} for code, title in departments.items()],
+        "extension": [{"const": code, "title": title} for code, title in (extensions or {}).items()],
+        **(coded or {})}
+    _expand_choices(schema, lists)
     _apply_shared_rules(schema, name, column_lengths)
     return schema
 
 
-def _expand_choices(node: object, lists: Mapping[str, Mapping[str, str]]) -> None:
-    """``"format": "department"`` / ``"extension"`` -> ``oneOf`` of the configured codes and titles."""
+def _expand_choices(node: object, lists: Mapping[str, Sequence[dict]]) -> None:
+    """``"format": "department"`` / ``"extension"`` / a coded format -> ``oneOf`` of the configured choices."""
     if isinstance(node, dict):
         choices = lists.get(node.get("format", ""))
         if choices is not None:
             del node["format"]
             if choices:  # a profile without extensions: the field stays text, the service says none is allowed
-                node["oneOf"] = [{"const": code, "title": title} for code, title in choices.items()]
+                node["oneOf"] = copy.deepcopy(list(choices))
         for value in node.values():
             _expand_choices(value, lists)
     elif isinstance(node, list):

@@ -1,4 +1,8 @@
-"""Messages to the customer: the acknowledgement (first response) and the reply with the decision."""
+"""Messages to the customer: the acknowledgement (first response) and the reply with the decision.
+
+A step writes the letter into the outbox; it leaves later (app/delivery.py) by e-mail, SMS or the print queue. So
+the step records ``acknowledgement_queued``/``reply_queued``, and the history says sent only at ``message_sent``
+(recorded by the sender, or by the person who posts a printed letter)."""
 from __future__ import annotations
 
 from app.engine.access import read_policy
@@ -30,7 +34,7 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
     message = ctx.send("acknowledgement", complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data
     complaint.acknowledged_at = ctx.now
-    ctx.audit("acknowledgement_sent", message_id=message.id, decision_due_at=deadline.isoformat(),
+    ctx.audit("acknowledgement_queued", message_id=message.id, decision_due_at=deadline.isoformat(),
               language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat(), "decision_due_at": deadline.isoformat()}
 
@@ -46,7 +50,7 @@ def send_reply(ctx: ServiceContext) -> dict:
                      redress_amount=data.get("redress_amount"), remedy_type=data.get("remedy_type"))
     message = ctx.send("reply", complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data
-    ctx.audit("reply_sent", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)
+    ctx.audit("reply_queued", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat()}
 
 

@@ -58,14 +58,14 @@ def test_a_form_with_a_forged_or_missing_csrf_token_is_refused_and_changes_nothi
     intake = visit("intake")
     for forge in ("e => e.value = 'forged'", "e => e.remove()"):
         intake.goto(f"/tasks/{task_id}")
-        fill_form(intake.page, {"category": "fees_charges", "severity": "general", "product": "Credit card"})
+        fill_form(intake.page, {"category": "fees_charges", "severity": "general", "product": "credit_card"})
         intake.page.locator("[data-testid=task-form] input[name=csrf_token]").evaluate(forge)
         intake.submit()
         assert intake.page.locator("[data-testid=error-page][data-status='400']").count() == 1
         assert task_states(case, cid) == [("classify_complaint", "ready")]
     # With the page's own token the same form goes through.
     intake.goto(f"/tasks/{task_id}")
-    fill_form(intake.page, {"category": "fees_charges", "severity": "general", "product": "Credit card"})
+    fill_form(intake.page, {"category": "fees_charges", "severity": "general", "product": "credit_card"})
     intake.submit()
     assert intake.page.url.endswith("/inbox")
     assert task_states(case, cid) == [("classify_complaint", "completed"), ("triage_complaint", "ready")]

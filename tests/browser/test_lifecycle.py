@@ -11,7 +11,7 @@ from tests.browser.workspace import CJK, complete_task, fill_form
 
 REGISTRATION = {
     "customer_name": "Li Wei", "customer_contact": "li.wei@example.com", "channel": "phone_hotline",
-    "product": "Credit card", "category": "fees_charges", "severity": "general", "amount_involved": "120.00",
+    "product": "credit_card", "category": "fees_charges", "severity": "general", "amount_involved": "120.00",
     "description": "An annual fee was charged although it was waived when the card was opened.",
 }
 DEPARTMENTS = ["cards", "retail_lending", "e_banking"]  # cards leads
@@ -41,7 +41,7 @@ def test_a_complaint_from_registration_to_closing_in_each_language(visit, locale
     complaint_id = int(intake.page.url.rstrip("/").rsplit("/", 1)[1])
 
     complete_task(intake, complaint_id, "classify_complaint",
-                  {"category": "fees_charges", "severity": "general", "product": "Credit card"})
+                  {"category": "fees_charges", "severity": "general", "product": "credit_card"})
     complete_task(as_("coordinator"), complaint_id, "triage_complaint",
                   {"lead_department": "cards", "co_departments": DEPARTMENTS[1:]})
     for department in DEPARTMENTS:

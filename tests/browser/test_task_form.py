@@ -29,7 +29,7 @@ def test_errors_appear_next_to_their_fields_and_typed_values_stay(visit):
     shown = page.eval_on_selector_all("[data-testid=register-form] [data-field]", "es => es.map(e => e.dataset.field)")
     assert shown == declared  # the schema's order, not the alphabet
     typed = {"customer_name": "", "customer_contact": "wang.fang@example.com", "channel": "email",
-             "product": "Mortgage", "category": "fees_charges", "amount_involved": "12.345",
+             "product": "mortgage", "category": "fees_charges", "amount_involved": "12.345",
              "description": "Too short"}
     fill_form(page, typed)
     intake.submit()
@@ -81,8 +81,8 @@ def test_a_task_completed_in_another_tab_meanwhile_gives_a_clear_message_and_no_
     first, second = intake.page, intake.new_tab()
     for tab in (first, second):
         intake.goto(f"/tasks/{task_id}", page=tab)
-    fill_form(first, {"category": "fees_charges", "severity": "general", "product": "Credit card"})
-    fill_form(second, {"category": "mis_selling", "severity": "important", "product": "Wealth product"})
+    fill_form(first, {"category": "fees_charges", "severity": "general", "product": "credit_card"})
+    fill_form(second, {"category": "mis_selling", "severity": "important", "product": "wealth_management"})
     intake.submit(page=first)
     assert first.url.endswith("/inbox")
     intake.submit(page=second)
@@ -97,7 +97,7 @@ def test_a_double_click_on_complete_makes_one_step(visit, case):
     intake = visit("intake")
     intake.goto(f"/tasks/{ready_task_id(case, cid, 'classify_complaint')}")
     page = intake.page
-    fill_form(page, {"category": "fees_charges", "severity": "general", "product": "Credit card"})
+    fill_form(page, {"category": "fees_charges", "severity": "general", "product": "credit_card"})
     with page.expect_navigation():
         page.locator("[data-testid=submit]").dblclick()
     # The browser shows the answer to the second click: done (if it won) or the clear "no longer open".

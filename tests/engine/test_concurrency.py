@@ -59,7 +59,7 @@ def test_two_completions_of_the_same_task_one_wins_one_conflicts(case, actors):
     cid = case.register()
     task = case.task(cid, "classify_complaint")
     intake, coordinator = actors["intake"], actors["coordinator"]
-    data = {"category": "fees_charges", "severity": "general", "product": "Card"}
+    data = {"category": "fees_charges", "severity": "general", "product": "credit_card"}
     # Retried like the API does: the loser's retry finds its task gone, a plain Conflict (409).
     results = _race(case.runtime, [lambda uow: user_tasks.complete_user_task(uow, intake, task.id, data),
                                    lambda uow: user_tasks.complete_user_task(uow, coordinator, task.id, data)],

@@ -50,9 +50,9 @@ def evaluate(expression: str, data: dict):
 SANDBOX = SandboxEnvironment({"sla_due_at": sla_due_at, "now_iso": now_iso})
 # First-pass cases (as services/definitions.py samples them) and a reopened one, whose handling deadline is
 # the review clock counted from review_requested_at.
-SAMPLES = [*({"urgent": urgent, "received_at": STARTED, "sla_clock_start": STARTED, "product": "Credit card",
+SAMPLES = [*({"urgent": urgent, "received_at": STARTED, "sla_clock_start": STARTED, "product": "credit_card",
               "reopen_count": 0} for urgent in (True, False)),
-           {"urgent": False, "received_at": STARTED, "sla_clock_start": STARTED, "product": "Credit card",
+           {"urgent": False, "received_at": STARTED, "sla_clock_start": STARTED, "product": "credit_card",
             "reopen_count": 1, "review_requested_at": STARTED}]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.delivery import FileTransport, PermanentFailure, SmtpTransport, build_email, deliver_due
 from app.engine.complaints import outbox
 from app.engine.models import Incident, OutboxMessage
+from app.sms import SmsFileSink
 
 
 class Recorder:
@@ -152,13 +153,13 @@ def test_a_permanent_refusal_or_a_contact_without_address_gives_up_at_once(runti
     recorder, transport = smtp
     recorder.refuse_next, recorder.refusal = 1, "550 5.1.1 Mailbox unavailable"
     queue(runtime, 1)
-    queue(runtime, 1, recipient="+86 138 0000 0000")
+    queue(runtime, 1, recipient="li.wei@example.com@example.org")   # an old row: two "@" make no address
     report = deliver_due(runtime, transport)
     assert (report.sent, report.given_up) == (0, 2)
     assert [r.state for r in rows(runtime)] == ["failed", "failed"]
     by_recipient = {i.message.split(" (attempt")[0].rsplit(" to ", 1)[1]: i.message for i in incidents(runtime)}
     assert "550" in by_recipient["li.wei@example.com"]
-    assert "not an e-mail address" in by_recipient["+86 138 0000 0000"]
+    assert "not an e-mail address" in by_recipient["li.wei@example.com@example.org"]
     assert recorder.received == []
 
 
@@ -249,21 +250,22 @@ def test_a_message_that_raises_anything_fails_alone_with_one_incident(runtime, s
     assert incident.element_id == f"outbox_message:{ids[1]}" and "KeyError" in incident.message
 
 
-def test_a_letter_to_a_postal_address_or_phone_is_never_mailed(case, smtp):
+def test_a_letter_to_a_postal_address_or_phone_is_never_mailed(case, smtp, tmp_path):
+    """Issue 26: the letter to a postal address waits in the print queue (no incident: nothing failed), the one to
+    a phone number goes by SMS (tests/engine/test_delivery_channels.py has the rest)."""
     recorder, transport = smtp
     postal = case.register(customer_contact="Room 5, 88 Jianguo Road\nChaoyang District\nBeijing 100022")
     phone = case.register(2, customer_contact="138 0013 8000")
     for cid in (postal, phone):
         case.classify(cid)  # the acknowledgement follows the classification
-    report = deliver_due(case.runtime, transport)
-    assert recorder.received == [] and report.sent == 0
+    report = deliver_due(case.runtime, transport, sms=SmsFileSink(tmp_path))
+    assert recorder.received == [] and (report.sent, report.to_post, report.given_up) == (1, 1, 0)
     [letter] = case.messages(postal, "acknowledgement")
     assert letter.recipient == "Room 5, 88 Jianguo Road\nChaoyang District\nBeijing 100022"
-    assert letter.state == "failed" and "by post" in letter.last_error
-    [call] = case.messages(phone, "acknowledgement")
-    assert call.recipient == "+8613800138000" and call.state == "failed" and "phone number" in call.last_error
-    assert sorted(i.element_id for i in incidents(case.runtime)) == sorted(
-        f"outbox_message:{m.id}" for m in (letter, call))
+    assert letter.state == "to_post" and letter.last_error is None and letter.sent_at is None
+    [text] = case.messages(phone, "acknowledgement")
+    assert text.recipient == "+8613800138000" and text.state == "sent" and len(list(tmp_path.glob("*.txt"))) == 1
+    assert incidents(case.runtime) == []
 
 
 def test_a_message_whose_sender_dies_every_time_is_given_up_into_one_incident(runtime, smtp, clock):

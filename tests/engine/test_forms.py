@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,13 @@ from app.engine.config.settings import load_settings
 from app.engine.core.errors import InvalidSubmission
 from app.engine.demo.simulation import answer, sample_registration
 from app.engine.forms import (
+    CODED_FORMATS,
     HAS_CONTENT,
     TEXT_MAX_LENGTH,
     FormDefinitionError,
     FormStore,
     choice_values,
+    classification_choices,
     complaint_column_lengths,
 )
 from app.engine.models import Complaint
@@ -27,7 +30,8 @@ DEPARTMENTS = list(SETTINGS.departments)
 
 @pytest.fixture(scope="module")
 def store() -> FormStore:
-    return FormStore(FORMS_DIR, SETTINGS.departments, extensions=SETTINGS.sla_profile.extension_titles())
+    return FormStore(FORMS_DIR, SETTINGS.departments, extensions=SETTINGS.sla_profile.extension_titles(),
+                     coded=classification_choices(SETTINGS.classification, date(2026, 12, 7)))
 
 
 def valid_data(form: str) -> dict:
@@ -82,10 +86,12 @@ def test_every_field_has_a_title_and_help(form):
 def test_choices_are_standard_oneOf_const_title(store, form):
     for node in walk(store.schema_for_client(form)):
         assert "enum" not in node or node.get("title") is None, f"{form}: a bare enum in {node}"
-        assert not any(key.startswith("x-") for key in node), f"{form}: a private key in {node}"
-        assert node.get("format") != "department", f"{form}: department choices not spelled out"
+        # x-i18n: the Chinese titles the page renderer shows (form_renderer.localized); nothing else private
+        assert not any(key.startswith("x-") and key != "x-i18n" for key in node), f"{form}: a private key in {node}"
+        assert node.get("format") not in ("department", *CODED_FORMATS), f"{form}: choices not spelled out"
         if "oneOf" in node and choice_values(node) is not None:
-            assert all(set(option) == {"const", "title"} and option["title"] for option in node["oneOf"])
+            assert all(set(option) - {"x-i18n"} == {"const", "title"} and option["title"]
+                       for option in node["oneOf"])
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -107,7 +113,7 @@ def test_required_text_must_have_content_in_every_form(store, form):
 def test_the_content_rule_reaches_every_required_free_text_field(store):
     covered = {(form, field) for form in FORMS for field, prop in store.schema(form)["properties"].items()
                if prop.get("pattern") == HAS_CONTENT}
-    assert {("register_complaint.schema.json", "customer_name"), ("register_complaint.schema.json", "product"),
+    assert {("register_complaint.schema.json", "customer_name"), ("register_complaint.schema.json", "description"),
             ("investigate_complaint.schema.json", "root_cause"),
             ("decide_reopen.schema.json", "reopen_reason")} <= covered
     # optional text stays optional: a blank note is not an error
@@ -128,7 +134,7 @@ def test_registration_limits_are_the_complaint_columns(store):
     properties = store.schema("register_complaint.schema.json")["properties"]
     columns = {c.name: c.type.length for c in Complaint.__table__.columns if getattr(c.type, "length", None)}
     text_fields = [f for f, p in properties.items() if f in columns and choice_values(p) is None]
-    assert {"customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product"} <= set(
+    assert {"customer_name", "customer_contact", "customer_reference", "forwarded_reference"} <= set(
         text_fields)
     for field in text_fields:
         assert properties[field]["maxLength"] == columns[field], field
@@ -141,10 +147,10 @@ def test_registration_limits_are_the_complaint_columns(store):
 def test_the_form_follows_when_a_column_changes(tmp_path):
     (tmp_path / "register_complaint.schema.json").write_text(
         (FORMS_DIR / "register_complaint.schema.json").read_text(encoding="utf-8"), encoding="utf-8")
-    store = FormStore(tmp_path, SETTINGS.departments, column_lengths={**complaint_column_lengths(), "product": 12})
-    assert store.schema("register_complaint.schema.json")["properties"]["product"]["maxLength"] == 12
-    errors = errors_of(store, "register_complaint.schema.json", {**sample_registration(1), "product": "x" * 13})
-    assert errors == {"product": ["At most 12 characters (this has 13)"]}
+    store = FormStore(tmp_path, SETTINGS.departments, column_lengths={**complaint_column_lengths(), "customer_name": 12})
+    assert store.schema("register_complaint.schema.json")["properties"]["customer_name"]["maxLength"] == 12
+    errors = errors_of(store, "register_complaint.schema.json", {**sample_registration(1), "customer_name": "x" * 13})
+    assert errors == {"customer_name": ["At most 12 characters (this has 13)"]}
 
 
 def write_form(directory: Path, properties: dict, **extra) -> str:

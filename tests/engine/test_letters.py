@@ -113,3 +113,27 @@ def test_a_deadline_warning_gives_the_due_time_in_the_readers_time_zone():
     shanghai = render_notice("deadline_warning", Staff("en"), profile("cn_cbirc"), **NOTICE_FACTS)
     assert "9:00" in london.body and "5:00" in shanghai.body          # 09:00 UTC; 17:00 in Shanghai
     assert london.subject == "Deadline warning (75 %): complaint CF-7"
+
+
+# Issue 26: a letter writes dates and money as its language is written in the regime's country.
+@pytest.mark.parametrize("regime, language, date, amount, wrong", [
+    ("uk_fca", "en", "7 December 2026", "£1,234.50", ("December 7, 2026", "$", "¥")),     # en_GB
+    ("us_cfpb", "en", "December 7, 2026", "$1,234.50", ("7 December 2026", "£", "US$")),  # en_US
+    ("cn_cbirc", "zh_CN", "2026年12月7日", "¥1,234.50", ("CN¥", "December")),              # zh_CN
+])
+def test_a_letter_formats_dates_and_amounts_for_its_regime(regime, language, date, amount, wrong):
+    deadline = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)   # midday UTC: the same day in London, New York, Shanghai
+    ack = render_letter("acknowledgement", language, profile(regime), customer_name="Li Wei", tracking_number="CF-1",
+                        product="Credit card", deadline=deadline).body
+    decision = render_letter("decision", language, profile(regime), **{**DECISION, "redress_amount": "1234.50"}).body
+    assert date in ack, ack
+    assert amount in decision, decision
+    for text in wrong:
+        assert text not in ack + decision, text
+
+
+def test_a_uk_letter_gives_the_local_time_in_24_hours():
+    deadline = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)   # 17:00 in London in winter
+    body = render_letter("acknowledgement", "en", profile("uk_fca"), customer_name="Li Wei", tracking_number="CF-1",
+                         product="Credit card", deadline=deadline).body
+    assert "7 December 2026 17:00" in body and "PM" not in body

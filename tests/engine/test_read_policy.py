@@ -75,7 +75,7 @@ def test_intake_loses_sight_of_cases_it_neither_registered_nor_worked_on(demo, a
     task = driver.task(other, "classify_complaint")
     with demo.unit_of_work() as uow:
         user_tasks.complete_user_task(uow, actors["coordinator"], task.id, {
-            "category": "fees_charges", "severity": "general", "product": "Credit card"})
+            "category": "fees_charges", "severity": "general", "product": "credit_card"})
     assert readable(demo, actors["intake"]) == {cid}
 
 

@@ -123,7 +123,7 @@ def test_timer_shows_the_sla_as_the_active_profile_counts_it():
     uk = {c.aspect: c for c in diff(new, settings=load_settings(sla_profile="uk_fca")).changes}
     assert uk["sla"].old == "feedback_wait = P14D calendar_days from received (SLA profile uk_fca)"
     assert uk["sla"].new.startswith("decision = P56D calendar_days from received, for ")
-    assert "payment account" in uk["sla"].new
+    assert "debit_card" in uk["sla"].new and "credit_card" not in uk["sla"].new   # the flagged product codes
     assert "payment_services_decision = P15D business_days_close" in uk["sla"].new
 
 

@@ -71,8 +71,8 @@ def test_the_day_of_receipt_never_counts_even_before_opening(uk):
 
 def test_payment_services_products_take_the_15_business_day_track(uk):
     received = local(LONDON, 2027, 5, 20, 11, 0)         # Thursday; 31 May (Spring bank holiday) is skipped
-    general = due_at(uk, "decision", received, product="Credit card")
-    payments = due_at(uk, "decision", received, product="payment account")   # product names match any case
+    general = due_at(uk, "decision", received, product="credit_card")
+    payments = due_at(uk, "decision", received, product="debit_card")   # flagged payment_services in the config
     assert general.astimezone(LONDON) == local(LONDON, 2027, 7, 15, 11, 0)
     assert payments.astimezone(LONDON) == local(LONDON, 2027, 6, 11, 17, 0)
 
@@ -165,8 +165,11 @@ def test_the_bank_can_add_closing_days_and_working_days(tmp_path):
     (('duration = "P56D"', 'duration = "56 days"'), "not an ISO 8601 duration"),
     (('calendar = "gb_eng"', 'calendar = "gb_wales"'), "no calendar named 'gb_wales'"),
     (('timezone = "Europe/London"', 'timezone = "Europe/Londres"'), "unknown time zone"),
-    (('"Payment account" = { decision = "payment_services_decision" }',
-      '"Payment account" = { decision = "psd_decision" }'), "unknown SLA(s) psd_decision"),
+    (('decision = "payment_services_decision"', 'decision = "psd_decision"'), "unknown SLA(s) psd_decision"),
+    (('decision = "payment_services_decision"\n',
+      ('decision = "payment_services_decision"\n\n[profiles.uk_fca.product_tracks]\n'
+       '"Payment account" = { decision = "payment_services_decision" }\n')),
+     "product_tracks names 'Payment account', not a product code of config/classification.toml"),
 ])
 def test_configuration_errors_name_the_profile_and_the_value(tmp_path, change, message):
     config = _config_copy(tmp_path, change)

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from app.delivery import FileTransport, deliver_due
 from app.engine.access import permissions, read_policy
 from app.engine.config.settings import load_settings
 from app.engine.core.actors import SYSTEM, Actor
 from app.engine.governance import reviews
 from app.engine.identity import users
 from app.engine.models import ApiToken, AuditEvent, ProcessDefinition, User, UserTask
+from app.sms import SmsFileSink
 from app.web import create_app
 from tests.web.conftest import basic, demo_password
 
@@ -133,7 +135,7 @@ class Scene:
 
 
 NEUTRAL_REGISTRATION = {"customer_name": "Neutral Person", "customer_contact": "neutral@example.com",
-                        "channel": "online_banking", "product": "Credit card", "category": "fees_charges",
+                        "channel": "online_banking", "product": "credit_card", "category": "fees_charges",
                         "description": "A neutral complaint registered by the matrix."}
 
 
@@ -295,6 +297,14 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("GET", "audit_trail.index"): [Case("/audit", signed_in(403, **granted("audit.verify")), page=True),
                                        Case("/audit?verify=1", signed_in(403, **granted("audit.verify")), page=True,
                                             label="verify")],
+        # --- letters not delivered (issue 26): letter.dispatch; the scene has no letter to post, so printing or
+        # posting an unknown one is 404 to those who may, 403 to the rest (who may ask comes first) -------------
+        ("GET", "letters.index"): [Case("/letters", signed_in(403, **granted("letter.dispatch")), page=True)],
+        ("GET", "letters.pdf"): [Case("/letters/999999.pdf", signed_in(403, **granted("letter.dispatch", 404)),
+                                      page=True, label="unknown letter")],
+        ("POST", "letters.dispatched"): [Case("/letters/999999/dispatched",
+                                              signed_in(403, **granted("letter.dispatch", 404)), form={}, page=True,
+                                              label="unknown letter")],
         # --- the modeler desk: definition.edit (compliance included in the 403s); unknown drafts are 404 to
         # the editors alone, since who may ask is decided before what is asked for --------------------------
         ("GET", "modeler.index"): [Case("/modeler", editors(200), page=True)],
@@ -372,10 +382,10 @@ def scene(demo):
 
     a = post("customer", "/api/v1/complaints", {
         "customer_name": PERSONAL_A[0], "customer_contact": PERSONAL_A[1], "customer_reference": PERSONAL_A[2],
-        "channel": "online_banking", "product": "Credit card", "category": "fees_charges",
+        "channel": "online_banking", "product": "credit_card", "category": "fees_charges",
         "amount_involved": "45.50", "description": PERSONAL_A[3]}, 201)["id"]
     complete("intake", a, "classify_complaint", {"category": "fees_charges", "severity": "general",
-                                                 "product": "Credit card", "classification_note": INTERNAL_A[0]})
+                                                 "product": "credit_card", "classification_note": INTERNAL_A[0]})
     complete("coordinator", a, "triage_complaint", {"lead_department": "e_banking", "co_departments": ["cards"],
                                                     "triage_note": INTERNAL_A[1]})
     s.ids["investigation"] = ready("lead_officer", a, "investigate_complaint")
@@ -399,12 +409,12 @@ def scene(demo):
                         "comment": INTERNAL_A[4]}
     b = post("channel", "/api/v1/complaints", {
         "customer_name": PERSONAL_B[0], "customer_contact": PERSONAL_B[1], "channel": "email",
-        "product": "Current account", "category": "service_quality", "description": PERSONAL_B[2]}, 201)["id"]
+        "product": "current_account_personal", "category": "service_quality", "description": PERSONAL_B[2]}, 201)["id"]
     s.ids.update(A=a, B=b, classify_B=ready("intake", b, "classify_complaint"))
     c = post("coordinator", "/api/v1/complaints", {**NEUTRAL_REGISTRATION, "customer_name": "Carol Neutral"}, 201)["id"]
     s.ids["classify_C"] = ready("intake", c, "classify_complaint")
     complete("intake", c, "classify_complaint", {"category": "fees_charges", "severity": "general",
-                                                 "product": "Credit card"})
+                                                 "product": "credit_card"})
     with demo.unit_of_work() as uow:  # the review desk (issue 18): a deployed version and a submitted edit of it
         definition = uow.session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.process_id == "complaint_handling")).first()
@@ -526,7 +536,7 @@ def test_access_matrix(scene, demo, record_property):
     assert tried >= len(rows) * len(ROLES)
 
 
-def test_the_customer_sees_their_case_and_nothing_internal(scene, demo):
+def test_the_customer_sees_their_case_and_nothing_internal(scene, demo, tmp_path):
     """Positive as well as negative: the customer's view has what they need, and completing their feedback
     answers with their own facts only."""
     _, client, s = scene
@@ -538,13 +548,19 @@ def test_the_customer_sees_their_case_and_nothing_internal(scene, demo):
     assert task.json["context"]["tracking_number"] and "root_cause" not in json.dumps(task.json)
     assert leaks_in("customer", task.get_data(as_text=True), staff) == []
 
+    # Letters not sent yet are not the customer's to read (issue 26); once the sender delivered them, they are.
+    view = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=customer).json
+    assert view["messages"] == []
+    deliver_due(demo, FileTransport(tmp_path / "outbox"), sms=SmsFileSink(tmp_path / "sms"))
     view = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=customer).json
     assert view["department_in_charge"] == "E-banking" and view["status"] == "awaiting_feedback"
     assert view["customer_contact"] == PERSONAL_A[1] and view["description"] == PERSONAL_A[3]
     assert [m["kind"] for m in view["messages"]] == ["acknowledgement", "reply"]
+    assert {m["delivery"] for m in view["messages"]} == {"sent"}
     assert PERSONAL_A[4] in view["messages"][1]["body"]
-    assert {e["action"] for e in view["history"]} <= {"complaint_registered", "acknowledgement_sent", "reply_sent",
-                                                      "complaint_closed"}
+    assert {e["action"] for e in view["history"]} <= {"complaint_registered", "message_sent", "complaint_closed"}
+    assert [e["letter"] for e in view["history"] if e["action"] == "message_sent"] == [
+        "acknowledgement", "reply"]
 
     done = client.post(f"/api/v1/tasks/{s.ids['feedback']}/complete", headers=customer, json={"data": {
         "customer_satisfied": True, "satisfaction_rating": 4, "feedback_comment": "Thanks"}})

@@ -10,7 +10,7 @@ from tests.web.conftest import basic
 INTAKE, COORDINATOR, APPROVER, CUSTOMER = basic("intake"), basic("coordinator"), basic("approver"), basic("customer")
 
 ANSWERS = {
-    "classify_complaint": {"category": "fees_charges", "severity": "general", "product": "Credit card"},
+    "classify_complaint": {"category": "fees_charges", "severity": "general", "product": "credit_card"},
     "investigate_complaint": {"facts": "Checked the statement and the fee schedule.", "root_cause": "Duplicate posting",
                               "proposed_remedy": "Refund the duplicate fee"},
     "draft_resolution": {"resolution_summary": "Duplicate fee refunded", "remedy_type": "monetary_redress",
@@ -22,7 +22,7 @@ ANSWERS = {
 
 def registration(**changes) -> dict:
     data = {"customer_name": "Mary Major", "customer_contact": "mary@example.com", "channel": "phone_hotline",
-            "product": "Credit card", "category": "fees_charges", "severity": "general",
+            "product": "credit_card", "category": "fees_charges", "severity": "general",
             "amount_involved": "45.50", "description": "A fee was charged twice on my card statement."}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
@@ -132,7 +132,10 @@ def test_register_complaint(client):
     ({"channel": "carrier_pigeon"}, "channel"),
     ({"amount_involved": "12,50"}, "amount_involved"),
     ({"channel": "regulator"}, "forwarded_reference"),
-], ids=["missing-name", "bad-channel", "bad-money", "forwarded-without-reference"])
+    ({"product": "Platinum debit card"}, "product"),      # a display name is not a product code
+    ({"place_of_business": "pub"}, "place_of_business"),
+], ids=["missing-name", "bad-channel", "bad-money", "forwarded-without-reference", "unknown-product-code",
+        "unknown-place-code"])
 def test_register_invalid_fields_422(client, changes, field):
     response = client.post("/api/v1/complaints", json=registration(**changes), headers=INTAKE)
     assert response.status_code == 422

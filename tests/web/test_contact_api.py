@@ -10,7 +10,7 @@ INTAKE, CUSTOMER = basic("intake"), basic("customer")
 
 
 def registration(contact: str) -> dict:
-    return {"customer_name": "Mary Major", "customer_contact": contact, "channel": "email", "product": "Credit card",
+    return {"customer_name": "Mary Major", "customer_contact": contact, "channel": "email", "product": "credit_card",
             "category": "fees_charges", "description": "A fee was charged twice on my card statement."}
 
 

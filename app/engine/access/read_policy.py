@@ -132,6 +132,8 @@ FORM_DATA_ACTIONS = frozenset({"task_completed"})
 DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL}
 
 # What the public audiences see of the history: milestones only, without who or any detail.
+# ``acknowledgement_sent`` and ``reply_sent`` are the names of events recorded before the history distinguished
+# a letter written (``*_queued``) from a letter sent (``message_sent``, public for the customer's letters).
 PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed",
                             "deadline_extended"})
 # Outbox kinds addressed to the customer (escalations go to staff).
@@ -336,10 +338,18 @@ def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
     events = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == complaint.id)
                                  .order_by(AuditEvent.occurred_at, AuditEvent.id))
     if CASE_FILE not in visible_classes(uow, actor):
-        return [{"at": _iso(e.occurred_at), "action": e.action} for e in events if e.action in PUBLIC_ACTIONS]
+        # A customer's letter leaving (by e-mail, SMS or post) is theirs to see; staff messages are not.
+        return [{"at": _iso(e.occurred_at), "action": e.action} if e.action in PUBLIC_ACTIONS else
+                {"at": _iso(e.occurred_at), "action": e.action, "letter": e.detail["kind"],
+                 "sent_by": SENT_BY.get(str(e.detail.get("channel")), "email")}
+                for e in events if e.action in PUBLIC_ACTIONS or _customer_letter_sent(e)]
     return [{"at": _iso(e.occurred_at), "actor": e.actor, "action": e.action, "detail": _detail(uow, actor, e.detail),
              "before": _change(uow, actor, e.action, e.before), "after": _change(uow, actor, e.action, e.after)}
             for e in events]
+
+
+def _customer_letter_sent(event: AuditEvent) -> bool:
+    return event.action == "message_sent" and (event.detail or {}).get("kind") in CUSTOMER_MESSAGE_KINDS
 
 
 def _detail(uow: UnitOfWork, actor: Actor, detail: dict | None) -> dict:
@@ -363,15 +373,46 @@ def _change(uow: UnitOfWork, actor: Actor, action: str, values: dict | None) -> 
 
 
 def _messages(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
-    messages = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
-                                   .order_by(OutboxMessage.id))
+    messages = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
+                                        .order_by(OutboxMessage.id)))
+    channels = delivery_channels(uow, complaint.id) if messages else {}
     if CASE_FILE in visible_classes(uow, actor):
-        return [{"kind": m.kind, "recipient": m.recipient, "subject": m.subject, "created_at": _iso(m.created_at),
-                 "sent_at": _iso(m.sent_at)} for m in messages]
-    # The customer reads what was sent to them, and only that.
+        return [{"id": m.id, "kind": m.kind, "recipient": m.recipient, "subject": m.subject,
+                 "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
+                 **delivery(m, channels.get(m.id, ())), "reason": m.last_error} for m in messages]
+    # The customer reads what was sent to them, and only that: a letter still queued, waiting to be posted or
+    # failed is not theirs to read yet.
     return [{"kind": m.kind, "subject": m.subject, "body": m.body, "created_at": _iso(m.created_at),
-             "sent_at": _iso(m.sent_at)} for m in messages
-            if m.kind in CUSTOMER_MESSAGE_KINDS and m.recipient == complaint.customer_contact]
+             "sent_at": _iso(m.sent_at), **delivery(m, channels.get(m.id, ()))} for m in messages
+            if m.kind in CUSTOMER_MESSAGE_KINDS and m.recipient == complaint.customer_contact and m.state == "sent"]
+
+
+# How a message left, by the channel its ``message_sent`` event recorded (app/delivery.py, print_queue.py):
+# development's files count as the channel they stand for.
+SENT_BY = {"email": "email", "file": "email", "sms": "sms", "sms_file": "sms", "post": "post"}
+
+
+def delivery(message: OutboxMessage, channels: tuple[str, ...] | list[str] = ()) -> dict:
+    """``delivery``: queued | retrying | to_post | sent | failed; ``channel``: email | sms | post once sent."""
+    if message.state in ("pending", "sending"):
+        state = "retrying" if message.last_error else "queued"
+    else:
+        state = message.state
+    sent_by = [SENT_BY.get(c, c) for c in channels if c in SENT_BY]
+    return {"delivery": state, "channel": sent_by[-1] if state == "sent" and sent_by else None}
+
+
+def delivery_channels(uow: UnitOfWork, complaint_id: int) -> dict[int, list[str]]:
+    """message id -> the channels its history recorded it leaving by (``message_sent``), in order."""
+    events = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == complaint_id,
+                                                          AuditEvent.action == "message_sent")
+                                 .order_by(AuditEvent.id))
+    channels: dict[int, list[str]] = {}
+    for event in events:
+        detail = event.detail or {}
+        if isinstance(detail.get("message_id"), int):
+            channels.setdefault(detail["message_id"], []).append(str(detail.get("channel") or "email"))
+    return channels
 
 
 def _iso(value):

@@ -61,7 +61,7 @@ def check_allowed(session: Session, profile: SlaProfile, complaint: Complaint, i
                   extension_name: str) -> Allowed:
     """Refuse, naming why, an extension the profile does not allow for this case now (Conflict, HTTP 409)."""
     try:
-        sla = resolve_sla(profile, sla_name, complaint.product)
+        sla = resolve_sla(profile, sla_name, complaint.product_code)
     except KeyError:
         raise InvalidSubmission({"sla": [(f"Profile {profile.name!r} has no deadline named {sla_name!r}; known: "
                                          f"{', '.join(sorted(profile.slas))}")]}) from None
@@ -212,7 +212,7 @@ def choices(settings: Settings, complaint: Complaint) -> list[dict]:
     profile = settings.sla_profile
     seen, out = set(), []
     for name in profile.slas:
-        sla = resolve_sla(profile, name, complaint.product)
+        sla = resolve_sla(profile, name, complaint.product_code)
         if sla.name in seen:
             continue
         seen.add(sla.name)

@@ -36,6 +36,9 @@ SEND_WITHIN = LEASE / 2                 # no send starts later than this after t
 MAX_ATTEMPTS = 6
 FIRST_RETRY = incidents.BACKOFF_FIRST   # then 2, 4, 8, 16 minutes: the incidents' backoff
 INCIDENT_KIND = "delivery"
+# The states of a message (OutboxMessage.state): pending and sending wait for the sender; to_post waits in the
+# print queue for staff; sent and failed are final (a failed one is sent again only by retry_failed).
+PENDING, SENDING, TO_POST, SENT, FAILED = "pending", "sending", "to_post", "sent", "failed"
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _give_up_abandoned(uow: UnitOfWork, row: OutboxMessage, now: datetime) -> No
 
 def record_sent(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: datetime, *,
                 channel: str = "email") -> None:
-    """``channel``: how the message left (``email``; ``file`` in development)."""
+    """``channel``: how the message left (``email``, ``sms``; ``file`` and ``sms_file`` in development)."""
     row = uow.session.get_one(OutboxMessage, message.id)  # a claimed message: its row exists
     before = row.state
     row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
@@ -107,6 +110,22 @@ def record_sent(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: dat
                  after={"state": "sent"}, message_id=row.id, kind=row.kind, channel=channel,
                  attempt=row.attempts)
     incident = _open_incident(uow, message.id)
+    if incident is not None:
+        incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
+
+
+def record_to_post(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: datetime) -> None:
+    """A letter to a postal address: nothing leaves by wire, it goes into the print queue (``to_post``) until
+    staff print and post it (app/engine/complaints/print_queue.py). Not sent yet: the history says queued."""
+    row = uow.session.get_one(OutboxMessage, message.id)  # a claimed message: its row exists
+    if not _still_claimed(row, message):
+        return
+    before = row.state
+    row.state, row.lease_until, row.next_attempt_at, row.last_error = TO_POST, None, None, None
+    audit.record(uow, actor, "message_queued_for_post", at=now, complaint_id=row.complaint_id,
+                 before={"state": before}, after={"state": TO_POST}, message_id=row.id, kind=row.kind,
+                 channel="post")
+    incident = _open_incident(uow, message.id)  # an earlier attempt (e.g. before post existed) is now handled
     if incident is not None:
         incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
 

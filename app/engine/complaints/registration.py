@@ -5,10 +5,11 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from app.engine import audit
 from app.engine.access import permissions, read_policy
-from app.engine.complaints import contacts
+from app.engine.complaints import classification, contacts
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission
 from app.engine.deadlines.urgency import is_urgent
@@ -36,7 +37,9 @@ def start_data(complaint: Complaint) -> dict:
     return {
         "complaint_id": complaint.id, "tracking_number": complaint.tracking_number,
         "customer_name": complaint.customer_name, "customer_contact": complaint.customer_contact,
-        "channel": complaint.channel, "product": complaint.product, "category": complaint.category,
+        # Codes (config/classification.toml): ``product`` picks the product's deadline track in sla_due_at.
+        "channel": complaint.channel, "product": complaint.product_code, "category": complaint.category,
+        "place_of_business": complaint.place_code,
         "severity": complaint.severity, "urgent": complaint.urgent,
         "amount_involved": str(complaint.amount_involved) if complaint.amount_involved is not None else None,
         "description": complaint.description, "received_at": received, "sla_clock_start": received,
@@ -47,13 +50,16 @@ def start_data(complaint: Complaint) -> dict:
 def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     permissions.require(uow, actor, "complaint.register",
                         "Only intake staff, coordinators, channel integrations and customers may register complaints")
-    text = _validated(uow, data)
     now = uow.now()
+    text, coded = _validated(uow, data, now)
     severity = data.get("severity", "general")
+    place = data.get("place_of_business") or uow.settings.classification.channel_places.get(data["channel"])
     complaint = Complaint(
         tracking_number=new_tracking_number(now), customer_name=text["customer_name"],
         customer_contact=text["customer_contact"], customer_reference=text.get("customer_reference"),
-        channel=data["channel"], forwarded_reference=text.get("forwarded_reference"), product=text["product"],
+        channel=data["channel"], forwarded_reference=text.get("forwarded_reference"),
+        # The product's English name as registered stays beside its code: the history reads as it was then.
+        product=coded["product"].en, product_code=coded["product"].code, place_code=place,
         category=data["category"], severity=severity,
         urgent=is_urgent(uow.settings.urgent_categories, data["category"], severity),
         amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
@@ -72,9 +78,10 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     return complaint
 
 
-def _validated(uow: UnitOfWork, data: dict) -> dict:
-    """The form's rules (lengths, choices, required text with content), then the contact typed and normalised
-    (app/engine/complaints/contacts.py), every error of both in one InvalidSubmission; the trimmed text."""
+def _validated(uow: UnitOfWork, data: dict, now: datetime) -> tuple[dict, dict[str, classification.Entry]]:
+    """The form's rules (lengths, choices, required text with content), the codes against the classification in
+    force on the day of receipt, then the contact typed and normalised (app/engine/complaints/contacts.py), every
+    error in one InvalidSubmission; the trimmed text and the coded fields' entries."""
     errors: dict[str, list[str]] = {}
     try:
         uow.runtime.forms.validate(REGISTRATION_FORM, data)
@@ -83,6 +90,13 @@ def _validated(uow: UnitOfWork, data: dict) -> dict:
         if not isinstance(data, dict):
             raise
     text = _trimmed(data)
+    coded: dict[str, classification.Entry] = {}
+    try:
+        received_on = now.astimezone(ZoneInfo(uow.settings.sla_profile.timezone)).date()   # the regime's day
+        coded = classification.coded(uow.settings.classification,
+                                     {k: v for k, v in data.items() if k not in errors}, received_on)
+    except InvalidSubmission as err:
+        errors.update(err.errors)
     if "customer_contact" in text and "customer_contact" not in errors:
         calendar = uow.settings.sla_profile.calendar
         try:
@@ -92,13 +106,12 @@ def _validated(uow: UnitOfWork, data: dict) -> dict:
             errors["customer_contact"] = [err.message]
     if errors:
         raise InvalidSubmission(errors)
-    return text
+    return text, coded
 
 
 def _trimmed(data: dict) -> dict:
     """The free-text fields without surrounding spaces; an optional one left blank is absent (stored NULL)."""
-    fields = ("customer_name", "customer_contact", "customer_reference", "forwarded_reference", "product",
-              "description")
+    fields = ("customer_name", "customer_contact", "customer_reference", "forwarded_reference", "description")
     return {name: data[name].strip() for name in fields
             if isinstance(data.get(name), str) and data[name].strip()}
 

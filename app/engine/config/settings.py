@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.engine.config.audit import AuditSettings, load_audit_settings
 from app.engine.config.calendars import BusinessCalendar
+from app.engine.config.classification import Classification, load_classification
 from app.engine.config.permissions import Permissions, load_permissions
 from app.engine.config.security import SessionPolicy, load_session_policy
 from app.engine.config.segregation import Segregation, load_segregation
@@ -65,7 +66,9 @@ class SlaProfile:
     close_of_business: time
     calendar: BusinessCalendar | None               # needed by business-day SLAs
     slas: dict[str, SlaDefinition]
-    product_tracks: dict[str, dict[str, str]] = field(default_factory=dict)   # product -> {sla: its track}
+    # product code -> {sla: its track}: the payment_services_tracks of every product config/classification.toml
+    # flags payment_services, then any product_tracks the profile names by code
+    product_tracks: dict[str, dict[str, str]] = field(default_factory=dict)
     regime: str = ""                                # cbirc | disp | cfpb: the mandated content of letters
     language: str = "en"                            # letters' language when the customer chose none
     currency: str = "CNY"
@@ -91,6 +94,8 @@ class Settings:
     # Categories that are always urgent, whatever the recorded severity (config/sla.toml [urgency]).
     urgent_categories: frozenset[str] = frozenset()
     sessions: SessionPolicy = field(default_factory=SessionPolicy)  # config/security.toml: idle, absolute
+    # config/classification.toml: products, causes, places of business, outcomes (codes, names, mappings)
+    classification: Classification = field(default_factory=Classification)
     audit: AuditSettings = field(default_factory=AuditSettings)   # config/audit.toml: the trail's seals, keys
     config_dir: Path = DEFAULT_CONFIG_DIR
     processes_dir: Path = DEFAULT_PROCESSES_DIR
@@ -111,11 +116,14 @@ def database_url() -> str:
 
 
 def load_sla_profile(config_dir: Path, name: str | None = None) -> SlaProfile:
-    return sla_profile_from(read_toml(config_dir / "sla.toml"), name)
+    return sla_profile_from(read_toml(config_dir / "sla.toml"), name, load_classification(config_dir))
 
 
-def sla_profile_from(data: dict, name: str | None = None) -> SlaProfile:
-    """The profile ``name`` (else $COMPLAINTFLOW_SLA_PROFILE, else the active one) of config/sla.toml's content."""
+def sla_profile_from(data: dict, name: str | None = None,
+                     classification: Classification | None = None) -> SlaProfile:
+    """The profile ``name`` (else $COMPLAINTFLOW_SLA_PROFILE, else the active one) of config/sla.toml's content.
+    Its product tracks are keyed by product code: ``payment_services_tracks`` apply to every product the
+    classification flags payment_services (one rule, one place: the flag), ``product_tracks`` to the codes named."""
     name = name or os.environ.get("COMPLAINTFLOW_SLA_PROFILE") or data["active_profile"]
     try:
         raw = dict(data["profiles"][name])
@@ -133,7 +141,7 @@ def sla_profile_from(data: dict, name: str | None = None) -> SlaProfile:
     if needs_calendar and calendar is None:
         raise ValueError(f"{where}: SLA(s) {', '.join(needs_calendar)} count business days but the profile "
                          "names no calendar")
-    tracks = {product.casefold(): dict(mapping) for product, mapping in raw.get("product_tracks", {}).items()}
+    tracks = _product_tracks(raw, classification, where)
     for product, mapping in tracks.items():
         unknown = [t for t in (*mapping, *mapping.values()) if t not in slas]
         if unknown:
@@ -149,6 +157,18 @@ def sla_profile_from(data: dict, name: str | None = None) -> SlaProfile:
                       calendar=calendar, slas=slas, product_tracks=tracks, regime=regime,
                       language=raw.get("language", "en"), currency=raw.get("currency", "CNY"),
                       institution=dict(data.get("institution", {})))
+
+
+def _product_tracks(raw: dict, classification: Classification | None, where: str) -> dict[str, dict[str, str]]:
+    flagged = dict(raw.get("payment_services_tracks", {}))
+    tracks = {code: flagged for code in (classification.payment_services_products() if classification else ())
+              if flagged}
+    for code, mapping in raw.get("product_tracks", {}).items():
+        if classification is not None and not classification.knows("products", code):
+            raise ValueError(f"{where}: product_tracks names {code!r}, not a product code of "
+                             "config/classification.toml")
+        tracks[code] = {**tracks.get(code, {}), **mapping}
+    return tracks
 
 
 def _calendar(calendars: dict, name: str, where: str) -> BusinessCalendar:
@@ -207,12 +227,16 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
                          warn_at=warn_at, extensions=extensions, description=spec.get("description", ""))
 
 
-def _urgent_categories(sla_toml: dict) -> frozenset[str]:
+def _urgent_categories(sla_toml: dict, classification: Classification) -> frozenset[str]:
     urgency = sla_toml.get("urgency")
     categories = urgency.get("categories") if isinstance(urgency, dict) else None
     if not isinstance(categories, list) or not all(isinstance(c, str) and c for c in categories):
         raise ValueError("config/sla.toml: [urgency] categories must list the category codes that are always "
                          "urgent (e.g. categories = [\"fund_security\"])")
+    unknown = [c for c in categories if not classification.knows("causes", c)]
+    if unknown:
+        raise ValueError(f"config/sla.toml: [urgency] categories names {', '.join(map(repr, unknown))}, not a cause "
+                         "code of config/classification.toml")
     return frozenset(categories)
 
 
@@ -223,14 +247,16 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
     departments = read_toml(config_dir / "departments.toml")["departments"]
     permissions = load_permissions(config_dir, roles["roles"])
     sla_toml = read_toml(config_dir / "sla.toml")  # read once: the profile and [urgency] both come from it
+    classification = load_classification(config_dir)
     return Settings(
-        sla_profile=sla_profile_from(sla_toml, sla_profile),
+        sla_profile=sla_profile_from(sla_toml, sla_profile, classification),
         lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
         roles=dict(roles["roles"]),
         departments=dict(departments),
         permissions=permissions,
         segregation=load_segregation(config_dir, permissions),
-        urgent_categories=_urgent_categories(sla_toml),
+        urgent_categories=_urgent_categories(sla_toml, classification),
+        classification=classification,
         sessions=load_session_policy(config_dir),
         audit=load_audit_settings(config_dir),
         config_dir=config_dir,

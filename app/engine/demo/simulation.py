@@ -27,7 +27,7 @@ CHANNELS = ("phone_hotline", "email", "website", "mobile_app", "branch_counter",
 def sample_registration(n: int) -> dict:
     channel = CHANNELS[n % len(CHANNELS)]
     data = {"customer_name": f"Customer {n}", "customer_contact": f"customer{n}@example.com", "channel": channel,
-            "product": "Credit card", "category": CATEGORIES[n % len(CATEGORIES)], "severity": "general",
+            "product": "credit_card", "category": CATEGORIES[n % len(CATEGORIES)], "severity": "general",
             "amount_involved": f"{(n % 50) * 10 + 5}.50",
             "description": f"Simulated complaint number {n}: a fee was charged twice on my card statement."}
     if channel == "regulator":
@@ -38,7 +38,7 @@ def sample_registration(n: int) -> dict:
 def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict:
     """The form data a person would submit for this task, the ``visits``-th time this complaint reaches it."""
     if element_id == "classify_complaint":
-        return {"category": CATEGORIES[n % len(CATEGORIES)], "severity": "general", "product": "Credit card"}
+        return {"category": CATEGORIES[n % len(CATEGORIES)], "severity": "general", "product": "credit_card"}
     if element_id == "triage_complaint":
         count = 1 + n % 3
         return {"lead_department": departments[n % len(departments)],

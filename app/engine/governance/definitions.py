@@ -43,9 +43,9 @@ def validation_context(runtime: Runtime, known_processes: Collection[str] = froz
                 "category": category, "product": product, "reopen_count": reopens, "customer_satisfied": None,
                 **({"review_requested_at": now} if reopens else {})}
                for urgent, severity, category, product, reopens in (
-                   (False, "general", "fees_charges", "Credit card", 0),
-                   (True, "urgent", "fund_security", "Payment account", 0),
-                   (False, "general", "fees_charges", "Credit card", 1))]
+                   (False, "general", "fees_charges", "credit_card", 0),
+                   (True, "urgent", "fund_security", "current_account_personal", 0),
+                   (False, "general", "fees_charges", "credit_card", 1))]
     return ValidationContext(forms_dir=runtime.settings.forms_dir, operators=frozenset(runtime.operators),
                              lane_roles=runtime.settings.lane_roles,
                              evaluate=lambda expression, data: environment.evaluate(expression, dict(data)),

@@ -121,7 +121,7 @@ def form_problems(runtime: Runtime, file_name: str, schema: object) -> dict[str,
     if not problems:
         try:
             prepare(schema, file_name, runtime.settings.departments, runtime.forms.column_lengths,
-                    runtime.forms.extensions)
+                    runtime.forms.extensions, runtime.forms.coded)
         except FormDefinitionError as ex:
             problems.setdefault(_prepare_field(str(ex), properties), []).append(str(ex))
     return problems

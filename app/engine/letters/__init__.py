@@ -5,7 +5,7 @@ Templates are Jinja2 text files in English (templates/*.txt.j2), translated thro
 as the pages (app/translations, the ones Flask-Babel reads; extracted with pybabel, compiled at install). The
 engine renders them itself, without Flask, because letters are written inside a step. Each template sets
 ``subject``; its output is the body. Dates are shown in the regime's time zone, amounts in its currency, both
-formatted for the language.
+formatted for the language as written in the regime's country (``formatting_locale``: en_GB under the FCA).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
@@ -127,11 +127,11 @@ def _format(value: object, name: str, language: str, profile: SlaProfile, zone: 
             local = value.astimezone(ZoneInfo(zone or profile.timezone))
         except (KeyError, ValueError):  # a time zone no longer known: the regime's
             local = value.astimezone(ZoneInfo(profile.timezone))
-        locale = _locale(language)
+        locale = formatting_locale(language, profile)
         return f"{format_date(local, 'long', locale=locale)} {format_time(local, 'short', locale=locale)}"
     if name.endswith("amount") and value not in (None, ""):
         try:
-            return format_currency(Decimal(str(value)), profile.currency, locale=_locale(language))
+            return format_currency(Decimal(str(value)), profile.currency, locale=formatting_locale(language, profile))
         except InvalidOperation:
             return str(value)
     return value
@@ -144,6 +144,25 @@ def _tidy(body: str) -> str:
         if line or (tidy and tidy[-1]):   # at most one blank line between paragraphs
             tidy.append(line)
     return "\n".join(tidy) + "\n"
+
+
+def formatting_locale(language: str, profile: SlaProfile) -> Locale:
+    """How a letter in ``language`` writes dates and money under ``profile``: the language as spoken in the
+    regime's country (its calendar's), e.g. English in the UK (7 December 2026, £) or the US (December 7, 2026,
+    $); a language that names its own country (zh_CN), or one Babel knows no such variant of, as it is."""
+    country = profile.calendar.country if profile.calendar is not None else None
+    return _regional_locale(language, country.upper() if country else None)
+
+
+@cache
+def _regional_locale(language: str, country: str | None) -> Locale:
+    base = _locale(language)
+    if base.territory or not country:
+        return base
+    try:
+        return Locale(base.language, country)
+    except UnknownLocaleError:   # e.g. English in China: Babel has no en_CN, plain "en" it is
+        return base
 
 
 @cache

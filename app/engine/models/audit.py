@@ -52,7 +52,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(20), default="pending")   # pending | sending | sent | failed
+    state: Mapped[str] = mapped_column(String(20), default="pending")   # pending | sending | to_post | sent | failed
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]               # None: as soon as possible
     lease_until: Mapped[datetime | None]                   # a sender's claim; after it, another may retry

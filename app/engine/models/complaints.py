@@ -27,8 +27,12 @@ class Complaint(Base):
     customer_reference: Mapped[str | None] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(40))
     forwarded_reference: Mapped[str | None] = mapped_column(String(100))
+    # The product as registered: its English name (config/classification.toml) since products are coded, free
+    # text before; kept for history. product_code is the code (NULL: an older text the mapping did not know).
     product: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    product_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)   # the cause code (classification.toml causes)
+    place_code: Mapped[str | None] = mapped_column(String(40))       # the place of business (JR/T 0169 A) code
     severity: Mapped[str] = mapped_column(String(20))
     urgent: Mapped[bool] = mapped_column(default=False)
     amount_involved: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 from sqlalchemy import bindparam, exists, or_, select
@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 # Process variables mirrored onto the complaint row (the process's data contract).
 MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reopen_count")
+# Coded variables mirrored onto their code columns when config/classification.toml knows the value (a version
+# deployed before products were coded carries free text in ``product``): variable -> (column, list).
+CODED_VARIABLES = {"product": ("product_code", "products"), "place_of_business": ("place_code", "places")}
 # Task properties that are expressions, evaluated in the task's data when its row is created.
 EVALUATED_PROPERTIES = ("assignedDepartment",)
 # Timer properties, likewise: the SLA a deadline enforces and when its clock started (warnings, extensions).
@@ -129,7 +132,8 @@ class Outcome:
 # --- the step ------------------------------------------------------------------------------------------------
 
 class _FixedClock:
-    """The step's clock for scripts (``sla_due_at`` without a start, ``now_iso``): one instant per step."""
+    """The step's clock for scripts (``sla_due_at`` without a start, ``now_iso``) and for the workflow's timers
+    (armed and found due by it, not by the machine's clock: workflow/timer_clock.py): one instant per step."""
 
     def __init__(self, now: datetime):
         self._now = now
@@ -198,6 +202,9 @@ def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command: Command, 
     raise TypeError(f"unknown command {command!r}")
 
 
+_BEFORE_ANY_DEADLINE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _move(step: Step, command: MoveToVersion) -> Outcome:
     """The same whether the workflow came from this process's cache or from its stored row: both are the state
     the last step saved, moved by the same code (tests/engine/test_migration.py runs one case of each)."""
@@ -207,10 +214,19 @@ def _move(step: Step, command: MoveToVersion) -> Outcome:
     new_specs = _specs(uow, new.id)
     moving = migrate.plan(step.workflow, new_specs, extended=command.extended)
     timer_rows = step.timer_rows
-    rearmed = migrate.migrate(
-        step.workflow, new_specs, moving, evaluate=TIMER_PROPERTIES,
-        clock_start=lambda task_id: _clock_start(timer_rows.get(task_id), now),
-        engine_at=lambda start: _script_engine(step, start))
+    # The move itself fires no timer: SpiffWorkflow's checks during it (the timers now decide on the script
+    # engine's clock) see an instant before any deadline, and the timer rows decide after it, each firing
+    # audited (_fire_due_timers below).
+    workflow = step.workflow
+    assert workflow is not None  # a move is a step on a loaded workflow
+    live_engine, workflow.script_engine = workflow.script_engine, _script_engine(step, _BEFORE_ANY_DEADLINE)
+    try:
+        rearmed = migrate.migrate(
+            workflow, new_specs, moving, evaluate=TIMER_PROPERTIES,
+            clock_start=lambda task_id: _clock_start(timer_rows.get(task_id), now),
+            engine_at=lambda start: _script_engine(step, start))
+    finally:
+        workflow.script_engine = live_engine
     row.definition_id = new.id
     before, after = _rearm_timer_rows(step, rearmed)
     _fire_due_timers(step)  # a re-armed deadline that has already passed fires now, as any due timer
@@ -485,6 +501,7 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=known,
                                evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys())
     with step.uow.session.no_autoflush:
+        _save_codes(step, snapshot)   # first: a new timer's SLA follows the product as classified
         waiting = _save_timers(step, snapshot)
         ready = _save_tasks(step, snapshot, waiting)
         _save_complaint(step, snapshot, ready, waiting)
@@ -543,7 +560,7 @@ def _sla_of(step: Step, timer: runner.WaitingTimer | migrate.Rearmed | migrate.A
     """The SLA a new timer enforces (resolved by the case's product track) and when its clock started."""
     name, start = timer.values.get("sla"), timer.values.get("slaClockStart")
     if name:
-        product = step.complaint.product if step.complaint else None
+        product = step.complaint.product_code if step.complaint else None
         try:
             name = resolve_sla(step.uow.settings.sla_profile, str(name), product).name
         except KeyError:
@@ -628,6 +645,20 @@ def _context(data: Mapping) -> dict:
     return {k: data[k] for k in CONTEXT_FIELDS if k in data}
 
 
+def _save_codes(step: Step, snapshot: runner.Snapshot) -> None:
+    """The classification's codes of the case (product, place of business) as the ready tasks' data holds them
+    (one value per case: only registration and classification set them)."""
+    complaint, classification = step.complaint, step.uow.settings.classification
+    if complaint is None:
+        return
+    for name, (column, kind) in CODED_VARIABLES.items():
+        values = {t.data.get(name) for t in snapshot.ready} - {None}
+        if len(values) == 1:
+            value = values.pop()
+            if classification.knows(kind, value) and getattr(complaint, column) != value:
+                setattr(complaint, column, value)
+
+
 def _save_complaint(step: Step, snapshot: runner.Snapshot, ready: list[tuple[UserTask | ReadyRow, runner.ReadyTask]],
                     waiting: list[Timer]) -> None:
     complaint = step.complaint
@@ -671,13 +702,15 @@ def _script_engine(step: Step, clock_at: datetime | None = None) -> SandboxedScr
         with uow.session.no_autoflush:
             return handler(ctx, **params)
 
-    return SandboxedScriptEngine(script_functions(_FixedClock(clock_at or step.now), uow.settings), call_service)
+    clock = _FixedClock(clock_at or step.now)
+    return SandboxedScriptEngine(script_functions(clock, uow.settings), call_service, clock=clock)
 
 
 def expression_engine(uow: UnitOfWork, at: datetime) -> SandboxedScriptEngine:
     """A script engine whose clock reads ``at``, to evaluate the diagram's expressions outside a step (the
     migration's dry run: when a timer would be due); it runs no service task."""
-    return SandboxedScriptEngine(script_functions(_FixedClock(at), uow.settings))
+    clock = _FixedClock(at)
+    return SandboxedScriptEngine(script_functions(clock, uow.settings), clock=clock)
 
 
 def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from app.engine.core.errors import DefinitionError, InvalidDefinition
+from app.engine.workflow.timer_clock import use_step_clock
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -71,7 +72,9 @@ def parse_process(
                 file=", ".join(docs), message=f"There is no process with id '{process_id}' in these files; "
                 f"the executable processes are: {', '.join(parser.get_process_ids()) or 'none'}.")])
         spec = parser.get_spec(process_id)
-        return spec, _subprocess_specs(parser, spec, docs, external)
+        subprocess_specs = _subprocess_specs(parser, spec, docs, external)
+        use_step_clock(spec, *subprocess_specs.values())   # timers decide on the step's clock, not the machine's
+        return spec, subprocess_specs
     except InvalidDefinition:
         raise
     except Exception as ex:  # a user-supplied file must never escape as anything but InvalidDefinition

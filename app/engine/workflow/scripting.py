@@ -33,6 +33,8 @@ from app.engine.workflow.restricted import ScriptError, source_problems
 if TYPE_CHECKING:
     from SpiffWorkflow.task import Task
 
+    from app.engine.core.clock import Clock
+
 __all__ = ["SandboxEnvironment", "SandboxedScriptEngine", "ScriptError", "ServiceCaller", "ValidationSandbox",
            "default_limits", "source_problems", "validation_seconds"]
 
@@ -114,9 +116,11 @@ class SandboxedScriptEngine(PythonScriptEngine):
     tasks that show their real error."""
 
     def __init__(self, functions: Mapping[str, Callable], call_service: ServiceCaller | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, clock: Clock | None = None):
         super().__init__(environment=SandboxEnvironment(functions, limits))
         self._call_service = call_service
+        # The step's clock: the workflow's timers are armed and found due by it (timer_clock.py); None, the machine's.
+        self.clock = clock
 
     def evaluate(self, task, expression, external_context=None):
         # Overridden (as is execute) because SpiffWorkflow wraps errors in WorkflowTaskException, which is no

@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.workflow import timer_clock
+
 # The task dicts of a live workflow's last save (see InstanceStateConverter._task_dicts), kept on the workflow.
 _TASK_DICTS = "_complaintflow_task_dicts"
 _FINISHED = TaskState.FINISHED_MASK
@@ -137,6 +139,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = InstanceStateConverter
     registry = BpmnWorkflowSerializer.configure(config)
+    timer_clock.register(registry)   # timers restored on the step's clock, written under SpiffWorkflow's names
     # Money and dates must survive a save: SpiffWorkflow only knows datetime, timedelta and UUID.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), "Decimal")
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]), "date")

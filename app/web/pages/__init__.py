@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         i18n,
         inbox,
         labels,
+        letters,
         modeler,
         review,
         session,
@@ -41,7 +42,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(labels=labels, locale_code=i18n.locale_code, language_names=i18n.LANGUAGE_NAMES,
                                  nav_allowed=_nav_allowed)
     for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp, modeler.bp, form_editor.bp, review.bp,
-                      audit_trail.bp):
+                      audit_trail.bp, letters.bp):
         app.register_blueprint(blueprint)
 
 
@@ -73,4 +74,7 @@ def _nav_allowed(item: str) -> bool:
     if item == "audit":
         from app.web.pages import audit_trail  # noqa: PLC0415
         return audit_trail.nav_allowed(current_user.actor)
+    if item == "letters":
+        from app.web.pages import letters  # noqa: PLC0415
+        return letters.nav_allowed(current_user.actor)
     return complaints.nav_allowed(current_user.actor, item)

@@ -28,8 +28,9 @@ def _schema_texts(node):
                 yield node[key]
         if "enum" in node or "oneOf" in node:
             yield from (title for _code, title in choices_of(node))
-        for value in node.values():
-            yield from _schema_texts(value)
+        for key, value in node.items():
+            if key != "x-i18n":  # the owner's own translations: already in the reader's language
+                yield from _schema_texts(value)
     elif isinstance(node, list):
         for value in node:
             yield from _schema_texts(value)

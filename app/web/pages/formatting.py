@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from babel import dates
+from babel import dates, numbers
 from flask import Flask
-from flask_babel import format_currency
 
 from app.web import current_runtime
 from app.web.pages.i18n import gettext, reader_locale
@@ -17,10 +16,9 @@ WARNING_SHARE = 0.75
 
 
 def init(app: Flask) -> None:
-    app.config.setdefault("COMPLAINTFLOW_CURRENCY", "CNY")
     app.jinja_env.filters.update(datetime=fmt_datetime, date=fmt_date, money=fmt_money, time_left=time_left,
                                  local_isodate=local_isodate)
-    app.jinja_env.globals.update(now=now, sla_state=sla_state, sla_class=sla_class,
+    app.jinja_env.globals.update(now=now, sla_state=sla_state, sla_class=sla_class, currency=currency,
                                  config_departments=lambda: sorted(current_runtime().settings.departments))
 
 
@@ -56,16 +54,21 @@ def fmt_date(value, style: str = "medium") -> str:
     return dates.format_date(value, style, locale=locale)
 
 
+def currency() -> str:
+    """The ISO code of the money the bank deals in: the active SLA profile's (config/sla.toml ``currency``)."""
+    return current_runtime().settings.sla_profile.currency
+
+
 def fmt_money(amount) -> str:
+    """An amount in the active profile's currency, written as the reader's locale writes it (£1,250.50 to an
+    English reader under the FCA, ¥1,250.50 to a Chinese reader under the CBIRC, CN¥1,250.50 to an English one)."""
     if amount is None or amount == "":
         return ""
     try:
         number = Decimal(str(amount))
     except InvalidOperation:
         return str(amount)
-    from flask import current_app  # noqa: PLC0415
-
-    return format_currency(number, current_app.config["COMPLAINTFLOW_CURRENCY"])
+    return numbers.format_currency(number, currency(), locale=reader_locale()[0])
 
 
 def time_left(due: datetime | None, at: datetime | None = None) -> str:

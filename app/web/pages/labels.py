@@ -42,8 +42,17 @@ ACTIONS = {
     "intervention_withdrawn": _l("Intervention withdrawn: the complaint was closed"),
     "extension_withdrawn": _l("Extension request withdrawn: the complaint was closed"),
     "message_failed": _l("Message not sent yet: delivery failed"),
+    "acknowledgement_queued": _l("Acknowledgement written, waiting to be sent"),
+    "reply_queued": _l("Reply written, waiting to be sent"),
+    "message_queued_for_post": _l("Letter waiting to be printed and posted"),
     "instance_migrated": _l("Moved to a new version of the process"),
 }
+# How a message's delivery stands (read_policy.delivery), and how a sent one left (its channel).
+DELIVERIES = {"queued": _l("Waiting to be sent"), "retrying": _l("Not sent yet: will try again"),
+              "to_post": _l("Waiting to be posted"), "failed": _l("Failed: not sent"), "sent": _l("Sent")}
+SENT_BY = {"email": _l("Sent by e-mail"), "sms": _l("Sent by SMS"), "post": _l("Posted")}
+# ``message_sent`` in the history, by channel.
+SENT_EVENTS = {"email": _l("Message sent by e-mail"), "sms": _l("Message sent by SMS"), "post": _l("Letter posted")}
 # The SLA names of config/sla.toml a clock enforces (its description there says which rule it is).
 SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent handling"),
         "decision": _l("Handling decision"), "payment_services_decision": _l("Payment-services decision"),
@@ -79,6 +88,21 @@ def extension_state(code) -> str:
 
 def action(code) -> str:
     return _from(ACTIONS, code)
+
+
+def delivery(state, channel=None) -> str:
+    if state == "sent" and channel in SENT_BY:
+        return str(SENT_BY[channel])
+    return _from(DELIVERIES, state)
+
+
+def event_action(event) -> str:
+    """An event of the history in words: a sent message says how it left."""
+    channel = event.get("sent_by") or (event.get("detail") or {}).get("channel")  # the public history, the case file's
+    channel = {"file": "email", "sms_file": "sms"}.get(str(channel), channel)  # development's files stand for these
+    if event.get("action") == "message_sent" and channel in SENT_EVENTS:
+        return str(SENT_EVENTS[channel])
+    return action(event.get("action"))
 
 
 def message_kind(code) -> str:

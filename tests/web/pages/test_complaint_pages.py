@@ -107,12 +107,12 @@ def test_registering_a_complaint_from_the_page(client, driver):
     form = text(client.get("/complaints/new", headers=BROWSER))
     assert 'data-testid="register-form"' in form
     assert 'data-show-when-field="channel"' in form  # the forwarding reference: regulator, media, association
-    bad = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "Card",
+    bad = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "credit_card",
                                            "category": "fees_charges", "customer_contact": "ann@example.com",
                                            "description": "Charged twice for one thing."}, page="/complaints/new")
     assert bad.status_code == 422 and 'data-testid="error-forwarded_reference"' in text(bad)
     assert 'value="Ann"' in text(bad)
-    good = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "Card",
+    good = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "credit_card",
                                             "category": "fees_charges", "customer_contact": "ann@example.com",
                                             "forwarded_reference": "REG-1", "amount_involved": "1,250.50",
                                             "description": "Charged twice for one thing."}, page="/complaints/new")

@@ -5,7 +5,7 @@ import pytest
 
 from tests.web.pages.conftest import BROWSER, csrf_token, sign_in, text
 
-FORM = {"customer_name": "Ann", "channel": "email", "product": "Card", "category": "fees_charges",
+FORM = {"customer_name": "Ann", "channel": "email", "product": "credit_card", "category": "fees_charges",
         "description": "Charged twice for one thing."}
 
 

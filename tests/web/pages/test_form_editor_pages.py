@@ -86,28 +86,30 @@ def test_add_a_choice_field_with_chinese_titles_move_it_and_require_it(client, d
     page = text(client.get(path, headers=_headers(language)))
     assert words["title"] in page
     rows = _rows_on(page)
-    assert [f.key for f in rows.fields] == ["category", "severity", "product", "classification_note"]
+    assert [f.key for f in rows.fields] == ["category", "severity", "product", "place_of_business",
+                                            "classification_note"]
 
     page = text(_post(client, path, rows, "add_field", language))  # a new, empty row; nothing saved yet
     rows = _rows_on(page)
-    assert len(rows.fields) == 5 and rows.fields[4].original is None
-    new = rows.fields[4]
+    assert len(rows.fields) == 6 and rows.fields[5].original is None
+    new = rows.fields[5]
     new.key, new.kind, new.title_en, new.title_zh, new.required = "channel_detail", "choice", "Channel detail", \
         "渠道详情", True
-    rows = _rows_on(text(_post(client, path, rows, "add_choice:4", language)))
-    rows = _rows_on(text(_post(client, path, rows, "add_choice:4", language)))
-    rows.fields[4].choices[0] = form_editor.ChoiceRow("branch", "At a branch", "在网点")
-    rows.fields[4].choices[1] = form_editor.ChoiceRow("phone", "By phone", "电话")
-    rows = _rows_on(text(_post(client, path, rows, "choice_up:4:1", language)))
-    rows = _rows_on(text(_post(client, path, rows, "field_up:4", language)))
-    assert [f.key for f in rows.fields][3:] == ["channel_detail", "classification_note"]
+    rows = _rows_on(text(_post(client, path, rows, "add_choice:5", language)))
+    rows = _rows_on(text(_post(client, path, rows, "add_choice:5", language)))
+    rows.fields[5].choices[0] = form_editor.ChoiceRow("branch", "At a branch", "在网点")
+    rows.fields[5].choices[1] = form_editor.ChoiceRow("phone", "By phone", "电话")
+    rows = _rows_on(text(_post(client, path, rows, "choice_up:5:1", language)))
+    rows = _rows_on(text(_post(client, path, rows, "field_up:5", language)))
+    assert [f.key for f in rows.fields][4:] == ["channel_detail", "classification_note"]
 
     saved = _post(client, path, rows, "save", language)
     assert saved.status_code == 303
     assert words["saved"] in text(client.get(saved.headers["Location"], headers=_headers(language)))
     with demo.unit_of_work() as uow:
         schema = json.loads(uow.session.get(ProcessDraft, draft_id).forms[FORM])
-    assert list(schema["properties"]) == ["category", "severity", "product", "channel_detail", "classification_note"]
+    assert list(schema["properties"]) == ["category", "severity", "product", "place_of_business", "channel_detail",
+                                          "classification_note"]
     assert schema["required"][-1] == "channel_detail"
     field = schema["properties"]["channel_detail"]
     assert field["x-i18n"] == {"zh": {"title": "渠道详情"}} and field["title"] == "Channel detail"

@@ -91,7 +91,7 @@ def test_a_task_completed_in_another_tab_meanwhile(client, driver):
     assert form_page.status_code == 200
     driver.classify(cid)  # someone else, meanwhile
     response = post(client, f"/tasks/{task.id}", {"category": "fees_charges", "severity": "general",
-                                                  "product": "Card"}, page="/inbox")
+                                                  "product": "credit_card"}, page="/inbox")
     assert response.status_code == 409 and "This task is no longer open." in text(response)
 
 
