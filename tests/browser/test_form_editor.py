@@ -26,12 +26,13 @@ def test_an_owner_adds_a_field_with_a_chinese_title_and_sees_it_in_the_drafts_ch
     owner.submit("[data-testid=edit-forms]")
     owner.submit(f"[data-testid='edit-{FORM}']")
     owner.submit("[data-testid=add-field]")
-    page.get_by_test_id("f4-key").fill("channel_detail")
-    page.get_by_test_id("f4-title_en").fill("Channel detail")
-    page.get_by_test_id("f4-title_zh").fill("渠道详情")
-    page.get_by_test_id("f4-required").check()
+    new = f"f{page.locator('input[data-testid^=f][data-testid$=-key]').count() - 1}"  # the row just added, last
+    page.get_by_test_id(f"{new}-key").fill("channel_detail")
+    page.get_by_test_id(f"{new}-title_en").fill("Channel detail")
+    page.get_by_test_id(f"{new}-title_zh").fill("渠道详情")
+    page.get_by_test_id(f"{new}-required").check()
     owner.submit("[data-testid=save-form]")
-    expect(page.get_by_test_id("f4-title_zh")).to_have_value("渠道详情")  # saved, shown again
+    expect(page.get_by_test_id(f"{new}-title_zh")).to_have_value("渠道详情")  # saved, shown again
     owner.goto(f"/modeler/drafts/{draft_id}")
     change = page.locator("[data-testid=draft-changes] tr[data-aspect='form_field:channel_detail']")
     expect(change).to_have_count(1)
