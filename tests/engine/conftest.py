@@ -1,3 +1,6 @@
+import dataclasses
+import shutil
+
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +15,24 @@ from tests.support import CaseDriver
 @pytest.fixture
 def case(demo, actors):
     return CaseDriver(demo, actors)
+
+
+@pytest.fixture
+def governed(demo, tmp_path):
+    """The demo runtime with sign-off required (a governance.toml of the test's own)."""
+    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
+    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
+    return demo
+
+
+@pytest.fixture
+def forms_dir(demo, tmp_path):
+    """The demo runtime reading (and deploying) forms from a copy of app/forms the test may edit: what is on disk
+    must not matter to a draft or a deployed version."""
+    directory = tmp_path / "forms"
+    shutil.copytree(demo.settings.forms_dir, directory)
+    demo.settings = dataclasses.replace(demo.settings, forms_dir=directory)
+    return directory
 
 
 @pytest.fixture

@@ -3,28 +3,13 @@ rejection row from definition_reviews (or inserting an approval there) behind th
 makes the rejected file deployable: the gate refuses when the table and the trail disagree, naming both."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from sqlalchemy import insert, select, text
 
 from app.engine.core.errors import InvalidDefinition
 from app.engine.governance import definitions, reviews
 from app.engine.models import DefinitionReview
-
-
-@pytest.fixture
-def governed(demo, tmp_path):
-    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
-    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
-    return demo
-
-
-def edited_bundle(runtime):
-    files = definitions.read_directory(runtime.settings.processes_dir)
-    files["complaint_handling.bpmn"] = files["complaint_handling.bpmn"].decode().replace(
-        "Classify complaint", "Classify the complaint").encode()
-    return files
+from tests.engine.test_pinned_forms import edited_bundle
 
 
 def submitted_and_rejected(runtime, actors, files) -> str:

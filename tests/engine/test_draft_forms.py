@@ -2,9 +2,7 @@
 pinned with it; a running case keeps the form of its own version. Real engine, real database."""
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -20,14 +18,6 @@ from app.engine.work import user_tasks
 FORM = "classify_complaint.schema.json"
 NEW_FIELD = "classification_basis"
 
-
-@pytest.fixture
-def forms_dir(demo, tmp_path):
-    """app/forms copied where the test may change it (what is on disk must not matter to a draft)."""
-    directory = tmp_path / "forms"
-    shutil.copytree(demo.settings.forms_dir, directory)
-    demo.settings = dataclasses.replace(demo.settings, forms_dir=directory)
-    return directory
 
 
 def _person(runtime, username, roles):
@@ -153,12 +143,6 @@ def test_a_form_save_is_audited_and_its_author_may_not_sign_off_the_submission(d
         row = reviews.decide(uow, actors["compliance"], checksum, "approved", "The new field is fine")
         assert row.forms_checksum == submission.forms_checksum  # the sign-off covers the draft's forms
 
-
-@pytest.fixture
-def governed(demo, tmp_path):
-    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
-    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
-    return demo
 
 
 def test_deploy_pins_the_reviewed_draft_form_and_each_case_keeps_its_versions_form(governed, actors, case):

@@ -3,9 +3,7 @@ name, a running case renders and validates its version's form, a form change is 
 own sign-off, and the review compares the forms each version pinned."""
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -18,14 +16,6 @@ from app.engine.work import user_tasks
 FORM = "classify_complaint.schema.json"
 NEW_FIELD = "classification_basis"
 
-
-@pytest.fixture
-def forms_dir(demo, tmp_path):
-    """The demo runtime reading (and deploying) forms from a copy of app/forms the test may edit."""
-    directory = tmp_path / "forms"
-    shutil.copytree(demo.settings.forms_dir, directory)
-    demo.settings = dataclasses.replace(demo.settings, forms_dir=directory)
-    return directory
 
 
 def add_required_field(forms_dir):
@@ -86,12 +76,6 @@ def test_unchanged_files_and_forms_make_no_version_a_changed_form_one(demo, acto
         latest = definitions.latest_definition(uow.session, "complaint_handling")
         assert NEW_FIELD in json.loads(latest.forms[FORM])["properties"]
 
-
-@pytest.fixture
-def governed(demo, tmp_path):
-    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
-    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
-    return demo
 
 
 def edited_bundle(runtime):

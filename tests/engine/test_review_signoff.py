@@ -18,14 +18,6 @@ from app.engine.models import AuditEvent, ProcessDefinition
 from tests.support import deploy_lane_move
 
 
-@pytest.fixture
-def governed(demo, tmp_path):
-    """The demo runtime with sign-off required (a governance.toml of the test's own)."""
-    (tmp_path / "governance.toml").write_text("signoff_required = true\n")
-    demo.settings = dataclasses.replace(demo.settings, config_dir=tmp_path)
-    return demo
-
-
 def edited_bundle(runtime, old="Classify complaint", new="Classify the complaint"):
     files = definitions.read_directory(runtime.settings.processes_dir)
     source = files["complaint_handling.bpmn"].decode()

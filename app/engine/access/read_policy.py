@@ -195,7 +195,7 @@ PUBLIC_SLAS = frozenset({"first_response", "urgent_handling", "decision", "payme
 
 def visible_sla(source: TableSource, actor: Actor, sla: str | None) -> bool:
     """Whether the actor sees a clock of this SLA (``None``: a timer without an SLA name: the case file's)."""
-    return CASE_FILE in visible_classes(source, actor) or sla in PUBLIC_SLAS
+    return reads_case_file(source, actor) or sla in PUBLIC_SLAS
 
 
 # --- which complaints ------------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def _variables(uow: UnitOfWork, actor: Actor, tasks: list[UserTask]) -> dict:
 def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
     events = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == complaint.id)
                                  .order_by(AuditEvent.occurred_at, AuditEvent.id))
-    if CASE_FILE not in visible_classes(uow, actor):
+    if not reads_case_file(uow, actor):
         # A customer's letter leaving (by e-mail, SMS or post) is theirs to see; staff messages are not.
         return [{"at": _iso(e.occurred_at), "action": e.action} if e.action in PUBLIC_ACTIONS else
                 {"at": _iso(e.occurred_at), "action": e.action, "letter": e.detail["kind"],
@@ -376,7 +376,7 @@ def _messages(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]
     messages = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
                                         .order_by(OutboxMessage.id)))
     channels = delivery_channels(uow, complaint.id) if messages else {}
-    if CASE_FILE in visible_classes(uow, actor):
+    if reads_case_file(uow, actor):
         return [{"id": m.id, "kind": m.kind, "recipient": m.recipient, "subject": m.subject,
                  "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
                  **delivery(m, channels.get(m.id, ())), "reason": m.last_error} for m in messages]

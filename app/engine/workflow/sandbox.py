@@ -110,22 +110,20 @@ class _Worker:
             except ProcessLookupError:
                 pass
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self._close_pipes()
 
     def forget(self) -> None:
         """In a forked child: these are the parent's workers. Close our copies of the pipes, leave the process."""
+        self._close_pipes()
+        self.process.returncode = 0  # not ours to wait for (and no "still running" warning when dropped)
+
+    def _close_pipes(self) -> None:
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
-        self.process.returncode = 0  # not ours to wait for (and no "still running" warning when dropped)
 
 
 def _called(functions: Mapping[str, Callable], message: tuple) -> bytes:
