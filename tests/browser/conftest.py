@@ -32,13 +32,28 @@ def live_server(demo):
     from app.web import create_app
 
     app = create_app(runtime=demo, config={"SECRET_KEY": "browser-tests-only", "SERVER_NAME": None})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", runtime=demo, app=app)
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+def _buffered(app):
+    """Each response read whole and closed inside the request: a static file (the favicon) streamed to a page
+    the test already closed otherwise stays open in a request thread that outlives the test, and its
+    ResourceWarning fails whichever test the garbage collector happens to run in."""
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+    return wsgi
 
 
 # --- the browser ----------------------------------------------------------------------------------------------
