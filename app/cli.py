@@ -291,6 +291,73 @@ def _minute(value: datetime | None, missing: str = "-") -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else missing
 
 
+@main.group("letters")
+def letters_group():
+    """The clause library of the letters (config/letters.toml): submit it for sign-off, sign it off, its status."""
+
+
+def _acting(uow, username: str):
+    """The person a review command acts for (the CLI's operator names them: four eyes are checked on them)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from app.engine.identity.users import actor_for  # noqa: PLC0415
+    from app.engine.models import User  # noqa: PLC0415
+    user = uow.session.scalars(select(User).where(User.username == username, User.active.is_(True))).first()
+    if user is None:
+        raise click.ClickException(f"No active user {username!r}")
+    return actor_for(user)
+
+
+@letters_group.command("submit")
+@click.option("--as", "username", required=True, help="Who submits it (compliance or a process owner).")
+@click.option("--comment", default="", help="What changed.")
+def letters_submit(username, comment):
+    """Submit the library the application writes letters from (its exact bytes) to compliance for sign-off."""
+    from app.engine.governance import letter_library  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            row = letter_library.submit(uow, _acting(uow, username), comment=comment)
+            click.echo(f"submitted config/letters.toml sha256 {row.checksum} for sign-off by {row.actor}")
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+
+
+@letters_group.command("sign-off")
+@click.argument("checksum")
+@click.option("--as", "username", required=True, help="The compliance officer deciding (not the submitter).")
+@click.option("--reject", is_flag=True, help="Reject instead of approving.")
+@click.option("--comment", required=True, help="Why (part of the audit trail).")
+def letters_sign_off(checksum, username, reject, comment):
+    """Approve (or --reject) the submitted library CHECKSUM."""
+    from app.engine.governance import letter_library  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            row = letter_library.decide(uow, _acting(uow, username), checksum,
+                                        "rejected" if reject else "approved", comment)
+            click.echo(f"config/letters.toml sha256 {row.checksum} {row.action} by {row.actor}")
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+
+
+@letters_group.command("status")
+def letters_status():
+    """The library in use (checksum, signed off or not) and the review trail, newest first."""
+    from app.engine.governance import letter_library  # noqa: PLC0415
+    runtime = _runtime()
+    with runtime.unit_of_work() as uow:
+        state = letter_library.status(uow, SYSTEM)
+    review = state["review"]
+    click.echo(f"config/letters.toml sha256 {state['checksum']}: " + (
+        f"{review['status']} by {review['reviewer']} at {_minute(review['at'])}" if review else "not signed off"))
+    for entry in state["trail"]:
+        click.echo(f"  {_minute(entry['at'])}  {entry['action']:<9}  {entry['actor']:<16}  {entry['checksum'][:12]}  "
+                   f"{entry['comment'] or ''}".rstrip())
+    if not state["signed_off"]:
+        sys.exit(1)
+
+
 @main.group("audit")
 def audit_group():
     """The tamper-evident audit trail: seal events into the hash chain, sign checkpoints, verify."""
@@ -352,6 +419,66 @@ def audit_public_key():
     """Print the public key checkpoints are signed with (PEM), to keep apart and pin with `verify --public-key`."""
     from app.engine.audit.checkpoints import public_key_pem, signing_key  # noqa: PLC0415
     click.echo(public_key_pem(signing_key(_runtime().settings.audit.key_file)), nl=False)
+
+
+@main.group("retention")
+def retention_group():
+    """Record retention (config/retention.toml): anonymise closed complaints kept past their regime's period; put a
+    complaint on legal hold and release it."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="List what would be anonymised; change nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="Anonymise at most this many complaints.")
+def retention_run(dry_run, limit):
+    """Anonymise the personal data of every closed complaint whose retention period has passed (what the scheduler
+    does daily), a batch per transaction; each case is audited (complaint_anonymised)."""
+    from app.engine.complaints import retention  # noqa: PLC0415
+    report = retention.run(_runtime(), SYSTEM, limit=limit, dry_run=dry_run)
+    for case in report.due:
+        click.echo(f"{case.tracking_number}  closed {_minute(case.closed_at)}, "
+                   f"kept until {_minute(case.retained_until)}")
+    for done in report.anonymised:
+        click.echo(f"{done.tracking_number}  anonymised: " + ", ".join(f"{k} {v}" for k, v in done.counts.items()))
+    click.echo(report.summary())
+
+
+@retention_group.command("hold")
+@click.argument("tracking_number")
+@click.option("--reason", required=True, help="Why (the litigation, the regulator's inquiry); in the audit trail.")
+def retention_hold(tracking_number, reason):
+    """Put the complaint TRACKING_NUMBER on legal hold: it is never anonymised until released."""
+    from app.engine.complaints import retention  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            complaint = retention.hold(uow, SYSTEM, tracking_number, reason)
+            click.echo(f"{complaint.tracking_number} on legal hold since {_minute(complaint.legal_hold_at)}")
+    except DomainError as err:
+        raise click.ClickException(_domain_message(err)) from err
+
+
+@retention_group.command("release")
+@click.argument("tracking_number")
+@click.option("--reason", required=True, help="Why the hold ends; in the audit trail.")
+def retention_release(tracking_number, reason):
+    """Release the legal hold of the complaint TRACKING_NUMBER: retention applies to it again."""
+    from app.engine.complaints import retention  # noqa: PLC0415
+    runtime = _runtime()
+    try:
+        with runtime.unit_of_work() as uow:
+            complaint = retention.release(uow, SYSTEM, tracking_number, reason)
+            click.echo(f"{complaint.tracking_number}: legal hold released")
+    except DomainError as err:
+        raise click.ClickException(_domain_message(err)) from err
+
+
+def _domain_message(err: DomainError) -> str:
+    """A refusal as one line; an invalid submission names its fields."""
+    errors = getattr(err, "errors", None)
+    if isinstance(errors, dict) and errors:
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+    return err.message
 
 
 @main.command()

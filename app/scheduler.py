@@ -40,6 +40,8 @@ MAX_STEPS_PER_INSTANCE = 10
 # How often the scheduler process looks up the next due time (one index lookup on timers.state, due_at): a timer
 # written by another process with an earlier due time is seen within this.
 WAKE_POLL = 0.5
+# When the daily retention job runs (UTC); short batches keep it light whatever the regime's working hours.
+RETENTION_HOUR, RETENTION_MINUTE = 2, 30
 
 
 @dataclass
@@ -250,6 +252,22 @@ def seal_audit_trail(runtime, echo=print) -> None:
         echo(report.summary())
 
 
+def apply_retention(runtime, echo=print) -> None:
+    """The daily retention job: anonymise the closed complaints kept past their regime's period (config/
+    retention.toml), a batch per transaction; a failure is logged, never fatal (the next day's run takes it up)."""
+    from app.engine.complaints import retention  # noqa: PLC0415
+    from app.engine.core.actors import SCHEDULER  # noqa: PLC0415
+
+    try:
+        report = retention.run(runtime, SCHEDULER)
+    except Exception:
+        log.exception("retention: anonymisation failed")
+        return
+    log.info(report.summary())
+    if report.anonymised:
+        echo(report.summary())
+
+
 def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     """The `complaintflow scheduler` process: an APScheduler job every ``interval`` s firing due timers, writing
     due warnings and delivering the outbox; each run that did something is echoed, every run logged."""
@@ -274,6 +292,10 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     blocking.add_job(lambda: seal_audit_trail(runtime, echo), "interval",
                      seconds=runtime.settings.audit.seal_every_seconds, max_instances=1, coalesce=True,
                      id="audit-seal")
+    # Retention, once a day at a quiet hour (UTC); another scheduler running it at the same time skips the cases
+    # this one holds (FOR UPDATE SKIP LOCKED), so every case is anonymised once.
+    blocking.add_job(lambda: apply_retention(runtime, echo), "cron", hour=RETENTION_HOUR, minute=RETENTION_MINUTE,
+                     max_instances=1, coalesce=True, id="retention")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         blocking.start()

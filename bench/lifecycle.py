@@ -9,7 +9,7 @@ reopenings and department counts):
 
   spiff       THE BASELINE: SpiffWorkflow alone. Its own SpiffBpmnParser, its default PythonScriptEngine with
               the default TaskDataEnvironment, given only what the diagrams call as plain functions in its
-              globals (``sla_due_at``: now + a fixed duration per SLA name; ``now_iso``; ``is_urgent``: the
+              globals (``sla_due_at``: now + a fixed duration per SLA name; ``sla_defined``; ``now_iso``; ``is_urgent``: the
               shipped urgency rule written out) and the one method
               SpiffWorkflow leaves to the integrator (``call_service``, returning a small JSON result). Start
               data and answers are built before the clock starts. No project code runs while timed.
@@ -112,6 +112,11 @@ def baseline_sla_due_at(sla_name, start_iso=None, product=None):
     return (start + timedelta(days=BASELINE_SLA_DAYS.get(sla_name, 15))).isoformat()
 
 
+def baseline_sla_defined(sla_name):
+    """The baseline's profile: the shipped default (China), whose SLAs the diagram's regime paths ask for."""
+    return sla_name in BASELINE_SLA_DAYS or sla_name in ("verification_request", "verification")
+
+
 def baseline_now_iso():
     return datetime.now(UTC).isoformat()
 
@@ -140,7 +145,8 @@ class SpiffAlone:
     def lifecycle(self, n: int) -> int:
         start, answers = self.plans[n]
         engine = PythonScriptEngine(environment=ServiceEnvironment(
-            {"sla_due_at": baseline_sla_due_at, "now_iso": baseline_now_iso, "is_urgent": baseline_is_urgent}))
+            {"sla_due_at": baseline_sla_due_at, "sla_defined": baseline_sla_defined, "now_iso": baseline_now_iso,
+             "is_urgent": baseline_is_urgent}))
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=engine)
         workflow.task_tree.data.update(start)
         workflow.do_engine_steps()

@@ -9,6 +9,13 @@ from app.engine.governance import definitions
 from app.engine.models import Complaint, OutboxMessage, Timer, UserTask
 from app.engine.work import user_tasks
 
+# A complete draft of the resolution: the structured data every regime's decision letter needs (config/letters.toml).
+DRAFT = {"resolution_outcome": "upheld", "resolution_summary": "Refund", "remedy_type": "monetary_redress",
+         "redress_amount": "25.00", "customer_message": "We refunded the fee.",
+         "facts_checked": "The annual fee was posted twice on 3 March.",
+         "decision_basis": "Card agreement, clause 4.2 (one annual fee a year)", "ombudsman_consent": "does_not_consent",
+         "root_cause_code": "system_failure"}
+
 
 class CaseDriver:
     def __init__(self, runtime, actors):
@@ -89,10 +96,8 @@ class CaseDriver:
         return self.complete(cid, "investigate_complaint", {"facts": facts, "root_cause": "Duplicate posting",
                                                             "proposed_remedy": "Refund"}, department=department)
 
-    def draft(self, cid, message="We refunded the fee."):
-        return self.complete(cid, "draft_resolution", {"resolution_summary": "Refund", "remedy_type":
-                                                       "monetary_redress", "redress_amount": "25.00",
-                                                       "customer_message": message})
+    def draft(self, cid, message="We refunded the fee.", **kw):
+        return self.complete(cid, "draft_resolution", {**DRAFT, "customer_message": message, **kw})
 
     def approve(self, cid):
         return self.complete(cid, "approve_resolution", {"approval_decision": "approve"})

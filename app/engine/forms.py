@@ -46,6 +46,7 @@ from app.engine.core.errors import InvalidSubmission, NotFound
 
 if TYPE_CHECKING:
     from app.engine.config.classification import Classification
+    from app.engine.config.settings import SlaProfile
 
 TEXT_MAX_LENGTH = 10_000
 HAS_CONTENT = r"\S"             # the pattern of "required text must have content"
@@ -54,7 +55,8 @@ FORM_SUFFIX = ".schema.json"
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER  # "date", "email" ... for the fields that ask for one
 # The "format" of a coded field -> the config/classification.toml list it offers.
 CODED_FORMATS = {"product_code": "products", "cause_code": "causes", "place_code": "places",
-                 "outcome_code": "outcomes"}
+                 "outcome_code": "outcomes", "forwarding_body_code": "forwarding_bodies",
+                 "root_cause_code": "root_causes"}
 
 
 def classification_choices(classification: Classification, on: date) -> dict[str, list[dict]]:
@@ -62,6 +64,13 @@ def classification_choices(classification: Classification, on: date) -> dict[str
     return {fmt: [{"const": e.code, "title": e.en, "x-i18n": {"zh": {"title": e.zh}}}
                   for e in classification.entries(kind, on)]
             for fmt, kind in CODED_FORMATS.items()} if classification.versions else {}
+
+
+def calendar_choices(profile: SlaProfile) -> dict[str, list[dict]]:
+    """``"format": "calendar_code"``: the business-day calendars a case of ``profile`` may count on (config/sla.toml
+    case_calendars; the registration's explicit choice of the customer's nation), both languages."""
+    return {"calendar_code": [{"const": c.name, "title": c.title("en"), "x-i18n": {"zh": {"title": c.title("zh_CN")}}}
+                              for c in profile.calendars.values()]}
 
 
 class FormDefinitionError(ValueError):

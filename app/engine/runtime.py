@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.engine.config.settings import Settings, database_url, load_settings
 from app.engine.core.clock import Clock, SystemClock
 from app.engine.core.db import Database
-from app.engine.forms import FormStore, classification_choices
+from app.engine.forms import FormStore, calendar_choices, classification_choices
 from app.engine.workflow.specs import SpecCache, WorkflowCache
 
 # A service-task handler: called with the step's ``ServiceContext`` and the task's evaluated parameters; returns
@@ -34,7 +34,8 @@ class Runtime:
         self.workflows.attach(self.database.sessions)
         self.forms = FormStore(self.settings.forms_dir, self.settings.departments,
                                extensions=self.settings.sla_profile.extension_titles(),
-                               coded=classification_choices(self.settings.classification, self.clock.now().date()))
+                               coded={**classification_choices(self.settings.classification, self.clock.now().date()),
+                                      **calendar_choices(self.settings.sla_profile)})
         self.operators = operators
 
     @contextmanager

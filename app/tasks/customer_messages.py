@@ -5,10 +5,13 @@ the step records ``acknowledgement_queued``/``reply_queued``, and the history sa
 (recorded by the sender, or by the person who posts a printed letter)."""
 from __future__ import annotations
 
-from app.engine.access import read_policy
-from app.engine.complaints import extensions
+from decimal import Decimal, InvalidOperation
+
+from app.engine.complaints import decision_letters, extensions, forwarding
+from app.engine.config.classification import names_for
 from app.engine.core.times import parse_instant
-from app.engine.deadlines.sla import due_at
+from app.engine.deadlines.sla import decision_due_at
+from app.engine.governance import letter_library
 from app.engine.letters import language_for, render_letter
 from app.engine.process.service_tasks import ServiceContext
 from app.tasks.escalation import withdraw_open_interventions
@@ -28,12 +31,17 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
     complaint = ctx.require_complaint()
     profile = ctx.settings.sla_profile
     start = parse_instant(ctx.data.get("sla_clock_start") or complaint.received_at)
-    deadline = due_at(profile, "urgent_handling" if ctx.data.get("urgent") else "decision", start,
-                      product=complaint.product)
-    letter = _letter(ctx, "acknowledgement", product=complaint.product, deadline=deadline)
+    # The handling timer's own rule (deadlines/sla.py): the case's calendar, the earlier forwarding deadline.
+    sla = "urgent_handling" if ctx.data.get("urgent") else "decision"
+    deadline = decision_due_at(profile, start, complaint.product_code, complaint.forwarded_due_at,
+                               complaint.calendar_code, sla_name=sla)
+    # The product by its name in the letter's language (config/classification.toml), not the English text the
+    # registration kept for the history.
+    language = language_for(complaint.language or ctx.data.get("language"), profile)
+    product = names_for(ctx.settings.classification, profile.timezone, complaint, language)["product_name"]
+    letter = _letter(ctx, "acknowledgement", product=product or complaint.product, deadline=deadline)
     message = ctx.send("acknowledgement", complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data
-    complaint.acknowledged_at = ctx.now
     ctx.audit("acknowledgement_queued", message_id=message.id, decision_due_at=deadline.isoformat(),
               language=letter.language)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat(), "decision_due_at": deadline.isoformat()}
@@ -41,17 +49,52 @@ def send_acknowledgement(ctx: ServiceContext) -> dict:
 
 @operator("send_reply")
 def send_reply(ctx: ServiceContext) -> dict:
-    """The decision letter: the approved message plus what the regime requires (CBIRC: facts, basis and the
-    remaining remedies; DISP: the ombudsman referral right and its six months; CFPB: the response category)."""
+    """The decision letter, written from the signed-off clause library (config/letters.toml) with the elements
+    the regime mandates (CBIRC: facts, basis, decision, verification within 30 days; DISP: outcome, reasons,
+    redress, the Ombudsman's leaflet, the six months and the Annex 3 wording; CFPB: the response category, and
+    "recorded with the CFPB" only for CFPB cases; after a reopen, the earlier decision it reviews). Refused,
+    naming the element and its field, or the unsigned library's checksum, rather than sent without them. Records
+    the outcome data of the final response on the complaint."""
+    complaint, settings = ctx.require_complaint(), ctx.settings
+    library = settings.letter_library
+    letter_library.require_signed_off(ctx.session, library)
     # Only what staff wrote for the customer (the read policy's letter classes): never the internal summary.
-    complaint, data = ctx.require_complaint(), read_policy.letter_facts(ctx.data)
-    letter = _letter(ctx, "decision", customer_message=str(data.get("customer_message", "")),
-                     facts_checked=data.get("facts_checked"), decision_basis=data.get("decision_basis"),
-                     redress_amount=data.get("redress_amount"), remedy_type=data.get("remedy_type"))
-    message = ctx.send("reply", complaint.customer_contact, letter.subject, letter.body)
+    facts = decision_letters.decision_facts(settings, complaint, ctx.data)
+    letter = render_letter("decision", decision_letters.letter_language(settings, complaint, ctx.data),
+                           settings.sla_profile, library=library, **{
+                               **facts, "customer_name": complaint.customer_name,
+                               "tracking_number": complaint.tracking_number})
+    # To the customer and/or the forwarding body, by the complaint's reply route (complaints/forwarding.py).
+    message = forwarding.send_reply(ctx, complaint, letter)
+    before = _outcome_data(complaint)
+    complaint.resolution_outcome = _text(ctx.data.get("resolution_outcome"))
+    complaint.redress_offered = _amount(ctx.data.get("redress_amount"))
+    complaint.root_cause_code = _text(ctx.data.get("root_cause_code"))
+    complaint.final_response_at = ctx.now
     ctx.flush()  # the message id goes into the history and the task's data
-    ctx.audit("reply_queued", message_id=message.id, remedy_type=data.get("remedy_type"), language=letter.language)
+    ctx.audit("reply_queued", before=before, after=_outcome_data(complaint), message_id=message.id,
+              remedy_type=facts.get("remedy_type"), language=letter.language, letter_library=library.checksum,
+              refers_to_decision_of=str(facts["previous_decision_date"]) if facts.get("previous_decision_date")
+              else None)
     return {"message_id": message.id, "sent_at": ctx.now.isoformat()}
+
+
+def _outcome_data(complaint) -> dict:
+    return {"resolution_outcome": complaint.resolution_outcome,
+            "redress_offered": str(complaint.redress_offered) if complaint.redress_offered is not None else None,
+            "root_cause_code": complaint.root_cause_code,
+            "final_response_at": complaint.final_response_at.isoformat() if complaint.final_response_at else None}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _amount(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:   # the form's pattern admits only amounts: a stored oddity is left unrecorded
+        return None
 
 
 @operator("close_complaint")

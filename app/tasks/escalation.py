@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine.core.errors import InvalidSubmission
+from app.engine.deadlines.sla import resolve_sla
 from app.engine.identity.users import active_users
 from app.engine.letters import open_work, render_notice
 from app.engine.models import DeadlineExtension, Timer, User, UserTask
@@ -24,6 +25,16 @@ def _users(ctx: ServiceContext, role: str, department: str | None = None) -> lis
             if role in (u.roles or []) and (department is None or u.department == department)]
 
 
+def _applied(ctx: ServiceContext, sla: str) -> str:
+    """The SLA that actually applied to this case: the diagram names the deadline ("decision") before the
+    product's track is applied (DISP payment services: payment_services_decision)."""
+    complaint = ctx.complaint
+    try:
+        return resolve_sla(ctx.settings.sla_profile, sla, complaint.product_code if complaint else None).name
+    except KeyError:  # a name the profile does not know (an old definition): recorded as the diagram gives it
+        return sla
+
+
 def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
     """Send ``user`` a staff notice (app/engine/letters/templates), in their language and time zone."""
     complaint = ctx.require_complaint()
@@ -35,7 +46,7 @@ def _notice(ctx: ServiceContext, kind: str, user: User, **facts) -> None:
 
 @operator("flag_overdue")
 def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
-    complaint = ctx.require_complaint()
+    complaint, sla = ctx.require_complaint(), _applied(ctx, sla)
     before = complaint.is_overdue
     complaint.is_overdue = True
     complaint.breached_slas = [*complaint.breached_slas, {"sla": sla, "at": ctx.now.isoformat()}]
@@ -46,6 +57,7 @@ def flag_overdue(ctx: ServiceContext, sla: str) -> dict:
 @operator("notify_escalation")
 def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
     """The owners are whoever holds the case's open tasks: their assignee, else their department's officers."""
+    sla = _applied(ctx, sla)
     recipients: dict[str, User] = {}
     for task in ctx.open_tasks():
         if task.assignee_id:
@@ -64,6 +76,7 @@ def notify_escalation(ctx: ServiceContext, sla: str) -> dict:
 @operator("join_open_escalation")
 def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
     """Repeated breaches of one case add to the open escalation: a note on its intervention task."""
+    sla = _applied(ctx, sla)
     open_task = next((t for t in ctx.open_tasks() if t.element_id in INTERVENTION_TASKS), None)
     opened_now = ctx.require_complaint().id in ctx.session.info.get(_OPENED, set())
     if open_task is None and not opened_now:
@@ -79,7 +92,7 @@ def join_open_escalation(ctx: ServiceContext, sla: str) -> dict:
 
 @operator("escalate_to_head")
 def escalate_to_head(ctx: ServiceContext, sla: str) -> dict:
-    complaint = ctx.require_complaint()
+    complaint, sla = ctx.require_complaint(), _applied(ctx, sla)
     before = complaint.escalation_level
     complaint.escalation_level = max(complaint.escalation_level, 1)
     ctx.session.info.setdefault(_OPENED, set()).add(complaint.id)
@@ -95,7 +108,7 @@ def escalate_to_head(ctx: ServiceContext, sla: str) -> dict:
 @operator("escalate_to_executive")
 def escalate_to_executive(ctx: ServiceContext, sla: str) -> dict:
     """The head did not act within the escalation_response SLA: one level further."""
-    complaint = ctx.require_complaint()
+    complaint, sla = ctx.require_complaint(), _applied(ctx, sla)
     before = complaint.escalation_level
     complaint.escalation_level = max(complaint.escalation_level, 2)
     executives = _users(ctx, "executive")
@@ -167,17 +180,24 @@ def _reassign(ctx: ServiceContext, username, department) -> dict:
 def _extend(ctx: ServiceContext, extension_name: str, reason: str) -> dict:
     from app.engine.complaints import extensions  # noqa: PLC0415 - the service imports the step machinery
     profile = ctx.settings.sla_profile
-    waiting = ctx.session.scalars(select(Timer).where(Timer.instance_id == ctx.instance.id,
-                                                      Timer.state == "waiting", Timer.sla.is_not(None))).all()
-    sla = next((t.sla for t in waiting if any(e.name == extension_name
-                                              for e in getattr(profile.slas.get(t.sla or ""), "extensions", ()))), None)
+    # Running deadlines, and passed ones for an extension that keeps the regulatory point (DISP's holding
+    # response may be sent after the 8 weeks): check_allowed then finds the same timer.
+    timers = ctx.session.scalars(select(Timer).where(Timer.instance_id == ctx.instance.id,
+                                                     Timer.state.in_(("waiting", "fired")), Timer.sla.is_not(None))
+                                 .order_by(Timer.id)).all()
+
+    def usable(timer: Timer) -> list[str]:
+        return [e.name for e in getattr(profile.slas.get(timer.sla or ""), "extensions", ())
+                if timer.state == "waiting" or not e.moves_deadline]
+
+    sla = next((t.sla for t in timers if extension_name in usable(t)), None)
     if sla is None:
-        declared = sorted({e.name for t in waiting for e in getattr(profile.slas.get(t.sla or ""), "extensions", ())})
+        declared = sorted({name for t in timers for name in usable(t)})
         raise InvalidSubmission({"extension": [
             (f"No running deadline of this case allows {extension_name!r}; allowed now: "
             f"{', '.join(declared) or 'none'}")]})
     complaint = ctx.require_complaint()
-    allowed = extensions.check_allowed(ctx.session, profile, complaint, ctx.instance.id, sla, extension_name)
+    allowed = extensions.check_allowed(ctx.session, profile, complaint, ctx.instance.id, sla, extension_name, ctx.now)
     record = DeadlineExtension(complaint_id=complaint.id, instance_id=ctx.instance.id, timer_id=allowed.timer.id,
                                sla=allowed.sla.name, extension=allowed.extension.name, reason=reason,
                                state="requested", requested_by=ctx.actor.username, requested_at=ctx.now)

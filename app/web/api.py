@@ -9,13 +9,14 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from app.engine.access import read_policy
-from app.engine.complaints import extensions, registration
+from app.engine.complaints import extensions, redress, registration, verification
 from app.engine.core.retry import run_with_retry
 from app.engine.process import incidents
 from app.engine.reporting import reports
 from app.engine.work import assignments, user_tasks, worklist
 from app.web import auth, current_runtime, openapi, request_body
 from app.web.openapi import documented
+from app.web.pages.i18n import locale_code  # names of codes in the caller's language (Accept-Language)
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
@@ -35,6 +36,10 @@ def index():
                       "&urgent=&lane=&q=&after=&limit=  (your work list, by due time; a next link per page)",
         "request_extension": 'POST /api/v1/complaints/<id>/extensions  (body: {"sla", "extension", "reason"}; '
                              "coordinators: move a deadline as the SLA profile allows)",
+        "request_verification": 'POST /api/v1/complaints/<id>/verification  (body: {"reason"}; within 30 days '
+                                "of the decision, CBIRC: the superior institution verifies it)",
+        "record_redress_paid": 'POST /api/v1/complaints/<id>/redress-paid  (body: {"redress_paid", "paid_on"}; '
+                               "complaint management, after the final response)",
         "get_task": "GET /api/v1/tasks/<id>",
         "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
         "list_definitions": "GET /api/v1/definitions  (process owners: deployed versions and instance counts)",
@@ -49,7 +54,8 @@ def register_complaint():
     data = request_body.json_object()
     with current_runtime().unit_of_work() as uow:
         complaint = registration.register_complaint(uow, g.actor, data)
-        body = {**registration.summary(uow, g.actor, complaint), "receipt": registration.receipt(uow, complaint)}
+        body = {**registration.summary(uow, g.actor, complaint, locale_code()),
+                "receipt": registration.receipt(uow, complaint)}
     return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
 
 
@@ -57,7 +63,7 @@ def register_complaint():
 @documented(bp, "get_complaint")
 def get_complaint(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
-        return registration.get_complaint(uow, g.actor, complaint_id)
+        return registration.get_complaint(uow, g.actor, complaint_id, locale_code())
 
 
 @bp.post("/complaints/<id:complaint_id>/extensions")
@@ -74,6 +80,27 @@ def request_extension(complaint_id: int):
     outcome, body = run_with_retry(current_runtime(), extend)
     outcome.raise_if_refused()  # after the commit: a deadline that passed first stays fired
     return body, 201
+
+
+@bp.post("/complaints/<id:complaint_id>/verification")
+@documented(bp, "request_verification")
+def request_verification(complaint_id: int):
+    """The customer's verification request (complaints/verification.py); 201 with where the case stands."""
+    data = request_body.json_object()
+    outcome = run_with_retry(current_runtime(),
+                             lambda uow: verification.request_verification(uow, g.actor, complaint_id, data))
+    outcome.raise_if_refused()
+    return {"complaint_id": complaint_id, "requested": outcome.completed}, 201
+
+
+@bp.post("/complaints/<id:complaint_id>/redress-paid")
+@documented(bp, "record_redress_paid")
+def record_redress_paid(complaint_id: int):
+    """The redress paid after the final response (complaints/redress.py); 200 with the complaint's summary."""
+    data = request_body.json_object()
+    with current_runtime().unit_of_work() as uow:
+        complaint = redress.record_redress_paid(uow, g.actor, complaint_id, data)
+        return read_policy.complaint_summary(uow, g.actor, complaint, locale_code())
 
 
 @bp.get("/tasks")

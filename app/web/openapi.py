@@ -49,8 +49,18 @@ class ComplaintSummary(ma.Schema):
     department_in_charge = ma.fields.String(allow_none=True)
     customer_name = ma.fields.String()
     channel = ma.fields.String()
-    product = ma.fields.String()
-    category = ma.fields.String()
+    product = ma.fields.String(metadata={"description": "The product as registered (its English name)"})
+    product_code = ma.fields.String(allow_none=True, metadata={
+        "description": "The product's code (config/classification.toml); null for an older unmapped product"})
+    product_name = ma.fields.String(allow_none=True, metadata={
+        "description": "The product's name in the caller's language (Accept-Language: en or zh-CN), as the "
+                       "classification in force on the day of receipt has it"})
+    category = ma.fields.String(metadata={"description": "The cause's code (config/classification.toml causes)"})
+    cause_name = ma.fields.String(allow_none=True, metadata={"description": "The cause's name, as product_name"})
+    place_code = ma.fields.String(allow_none=True, metadata={"description": "The place of business's code"})
+    place_name = ma.fields.String(allow_none=True, metadata={"description": "The place's name, as product_name"})
+    outcome_name = ma.fields.String(allow_none=True, metadata={
+        "description": "The outcome's name when the outcome is a classification code, as product_name"})
     severity = ma.fields.String()
     urgent = ma.fields.Boolean()
     amount_involved = ma.fields.String(allow_none=True)
@@ -59,6 +69,9 @@ class ComplaintSummary(ma.Schema):
     received_at = ma.fields.String(metadata={"format": "date-time"})
     due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     closed_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    anonymised_at = ma.fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "When retention anonymised the personal data (config/retention.toml); "
+                                              "null while it is kept"})
 
 
 class Receipt(ma.Schema):
@@ -121,6 +134,26 @@ class Extension(ma.Schema):
     comment = ma.fields.String(allow_none=True)
 
 
+REDRESS_PAID_BODY = {
+    "type": "object",
+    "required": ["redress_paid"],
+    "additionalProperties": False,
+    "properties": {
+        "redress_paid": {"type": "string", "pattern": "^[0-9]{1,13}(\\.[0-9]{1,2})?$",
+                         "description": "The amount paid, as text (e.g. \"120.00\")"},
+        "paid_on": {"type": "string", "format": "date",
+                    "description": "The day it was paid (regime's time zone); default today"},
+    },
+}
+VERIFICATION_BODY = {
+    "type": "object",
+    "required": ["reason"],
+    "additionalProperties": False,
+    "properties": {
+        "reason": {"type": "string", "minLength": 1, "maxLength": 2000,
+                   "description": "Why the customer does not accept the decision (their application for 核查)"},
+    },
+}
 EXTENSION_BODY = {
     "type": "object",
     "required": ["sla", "extension", "reason"],
@@ -175,6 +208,20 @@ OPERATIONS: dict[str, dict] = {
         "summary": "Extend a deadline of a complaint (coordinators), as the SLA profile allows",
         "body": _json_body(EXTENSION_BODY, "The deadline, the extension and the reason"),
         "ok": (201, Extension), "errors": (400, 403, 404, 409, 413, 422)},
+    "request_verification": {
+        "summary": "Ask for verification (核查) of the decision by the superior institution (CBIRC profiles)",
+        "description": "Staff on the customer's behalf, or the customer on their own complaint, within the "
+                       "verification_request deadline of config/sla.toml (30 days after the decision letter). The "
+                       "opinion task goes to the verifier role; 409 names why a request is refused (no decision "
+                       "sent, too late with the decision's date and the limit, not offered, already asked).",
+        "body": _json_body(VERIFICATION_BODY, "The customer's reason"),
+        "ok": (201, None), "errors": (400, 403, 404, 409, 413, 422)},
+    "record_redress_paid": {
+        "summary": "Record the redress paid to the customer after the final response",
+        "description": "Complaint management (config/permissions.toml redress.record_paid); audited with the amount "
+                       "and day before and after. 409 before the final response; 422 names a bad amount or day.",
+        "body": _json_body(REDRESS_PAID_BODY, "The amount and the day"),
+        "ok": (200, None), "errors": (400, 403, 404, 409, 413, 422)},
     "get_task": {"summary": "One task with its form", "ok": (200, Task), "errors": (403, 404)},
     "complete_task": {
         "summary": "Complete a task with its form data",

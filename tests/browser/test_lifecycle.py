@@ -18,8 +18,10 @@ DEPARTMENTS = ["cards", "retail_lending", "e_banking"]  # cards leads
 
 
 def _draft(text):
-    return {"resolution_summary": text, "remedy_type": "monetary_redress", "redress_amount": "120.00",
-            "customer_message": f"{text}: we refund the annual fee of 120.00."}
+    return {"resolution_outcome": "upheld", "resolution_summary": text, "remedy_type": "monetary_redress",
+            "redress_amount": "120.00", "customer_message": f"{text}: we refund the annual fee of 120.00.",
+            "facts_checked": "The annual fee was charged although it was waived.",
+            "decision_basis": "Card agreement, clause 4.2", "root_cause_code": "system_failure"}
 
 
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])

@@ -88,22 +88,24 @@ def test_complex_case_extends_the_decision_deadline_to_30_days_in_the_same_step(
     assert [b["sla"] for b in case.complaint(cid).breached_slas] == ["decision"]
 
 
-def test_a_further_extension_waits_for_the_heads_approval_task(case, clock):
+def test_a_further_extension_waits_for_the_approval_of_the_role_config_names(case, clock):
     cid = in_handling(case)
     extend(case, cid, "complex_case")
     view = extend(case, cid, "further_extension", reason="Police report pending")
     assert view["state"] == "awaiting_approval"
     assert decision_timer(case, cid).due_at == RECEIVED + timedelta(days=30)  # not moved yet
     approval = case.task(cid, "approve_further_extension")
-    assert approval.lane == "Head of complaint management"
+    # CBIRC: a head-office senior manager (config/sla.toml approval_role), not the head of complaint management.
+    assert (approval.lane, approval.candidate_roles) == ("Extension approver", ["head_office_senior_manager"])
     assert not user_tasks.may_work_on(case.actors["coordinator"], approval)
+    assert not user_tasks.may_work_on(case.actors["head"], approval)
     clock.advance(days=2)
-    case.complete(cid, "approve_further_extension", {"extension_decision": "approve"}, actor=case.actors["head"])
+    case.complete(cid, "approve_further_extension", {"extension_decision": "approve"}, actor=case.actors["senior"])
     assert decision_timer(case, cid).due_at == RECEIVED + timedelta(days=60)
     with case.runtime.unit_of_work() as uow:
         record = uow.session.scalars(select(DeadlineExtension).where(
             DeadlineExtension.extension == "further_extension")).one()
-    assert (record.state, record.decided_by) == ("applied", "head")
+    assert (record.state, record.decided_by) == ("applied", "senior")
     assert len(case.messages(cid, "extension_notice")) == 2
 
 
@@ -113,7 +115,7 @@ def test_the_head_may_refuse_a_further_extension(case, clock):
     extend(case, cid, "further_extension")
     case.complete(cid, "approve_further_extension", {"extension_decision": "refuse",
                                                      "extension_comment": "Answer with what we have"},
-                  actor=case.actors["head"])
+                  actor=case.actors["senior"])
     assert decision_timer(case, cid).due_at == RECEIVED + timedelta(days=30)
     assert len(case.messages(cid, "extension_notice")) == 1
     assert "extension_refused" in [e.action for e in actions(case, cid)]
@@ -190,12 +192,17 @@ def days_after_receipt(days: int, zone: str) -> datetime:
     return datetime.combine(local.date() + timedelta(days=days), local.time(), ZoneInfo(zone)).astimezone(UTC)
 
 
-def test_disp_holding_response_moves_the_8_week_deadline_and_sends_the_holding_letter(regime):
+def test_disp_holding_response_keeps_the_8_week_point_and_moves_only_our_target(regime):
     case = regime("uk_fca")
     cid = in_handling(case)
-    assert decision_timer(case, cid).due_at == days_after_receipt(56, "Europe/London")
+    point = days_after_receipt(56, "Europe/London")
+    assert decision_timer(case, cid).due_at == point
     view = extend(case, cid, "holding_response", reason="We are waiting for the merchant's records")
-    assert view["new_due_at"] == days_after_receipt(84, "Europe/London").isoformat()
+    target = days_after_receipt(84, "Europe/London")
+    assert view["new_due_at"] == target.isoformat() and view["state"] == "applied"
+    # DISP 1.6.2: the 8-week point never moves (issue 26); the bank's own target does.
+    assert decision_timer(case, cid).due_at == point and case.complaint(cid).due_at == point
+    assert case.complaint(cid).target_due_at == target
     [letter] = case.messages(cid, "holding_response")
     assert "Financial Ombudsman Service" in letter.body and "merchant's records" in letter.body
 

@@ -23,6 +23,7 @@ from app.engine.core.errors import DefinitionError, InvalidDefinition  # noqa: E
 from app.engine.workflow.parsing import executable_process_ids, parse_process  # noqa: E402
 from app.engine.workflow.scripting import SandboxEnvironment  # noqa: E402
 from app.engine.workflow.validation import ValidationContext, validate_bpmn_files  # noqa: E402
+from app.tasks import OPERATORS  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 MAIN, SUB = "minimal.bpmn", "subprocess.bpmn"
@@ -47,13 +48,19 @@ def evaluate(expression: str, data: dict):
     return SANDBOX.evaluate(expression, dict(data))  # the production sandbox, with our stand-in functions
 
 
-SANDBOX = SandboxEnvironment({"sla_due_at": sla_due_at, "now_iso": now_iso})
+def sla_defined(name: str) -> bool:
+    return name in SLA_NAMES
+
+
+SANDBOX = SandboxEnvironment({"sla_due_at": sla_due_at, "sla_defined": sla_defined, "now_iso": now_iso})
 # First-pass cases (as services/definitions.py samples them) and a reopened one, whose handling deadline is
 # the review clock counted from review_requested_at.
+# After the decision: the reply's date (the verification window) and a verification request.
+AFTER_DECISION = {"reply": {"sent_at": STARTED}, "verification_request": {"requested_at": STARTED}}
 SAMPLES = [*({"urgent": urgent, "received_at": STARTED, "sla_clock_start": STARTED, "product": "credit_card",
-              "reopen_count": 0} for urgent in (True, False)),
+              "reopen_count": 0, **AFTER_DECISION} for urgent in (True, False)),
            {"urgent": False, "received_at": STARTED, "sla_clock_start": STARTED, "product": "credit_card",
-            "reopen_count": 1, "review_requested_at": STARTED}]
+            "reopen_count": 1, "review_requested_at": STARTED, **AFTER_DECISION}]
 
 
 @pytest.fixture
@@ -393,9 +400,7 @@ def test_shipped_process_definitions_are_valid():
     roles = tomllib.loads((ROOT / "config" / "roles.toml").read_text(encoding="utf-8"))["lanes"]
     context = ValidationContext(
         forms_dir=ROOT / "app" / "forms",
-        operators=frozenset({"send_acknowledgement", "send_reply", "close_complaint", "flag_overdue",
-                             "notify_escalation", "escalate_to_head", "apply_extension", "refuse_extension",
-                             "join_open_escalation", "escalate_to_executive", "apply_intervention"}),
+        operators=frozenset(OPERATORS),   # every operator app/tasks registers, as the composition root hands them
         lane_roles=roles, evaluate=evaluate, sample_data=SAMPLES,
     )
     errors = validate_bpmn_files(shipped, context)

@@ -29,21 +29,21 @@ def _replaced(source: str, *pairs: tuple[str, str]) -> str:
 
 
 def with_new_task(source: str = SOURCE, chinese: str | None = NEW_NAME_ZH) -> str:
-    """A user task "Confirm the receipt" (Chinese name ``chinese``) before the classification, in the intake
-    desk's lane; the process and that lane get Chinese names too."""
+    """A user task "Confirm the receipt" (Chinese name ``chinese``) after the acknowledgement, before the
+    classification, in the intake desk's lane; the process and that lane get Chinese names too."""
     zh = (f'<spiffworkflow:property name="name.zh" value="{chinese}" />' if chinese else "")
     task = (f'<bpmn:userTask id="{NEW_TASK}" name="{NEW_NAME}"><bpmn:extensionElements><spiffworkflow:properties>'
             '<spiffworkflow:property name="formJsonSchemaFilename" value="classify_complaint.schema.json" />'
             f'<spiffworkflow:property name="performer" value="Intake desk" />{zh}'
             '</spiffworkflow:properties></bpmn:extensionElements>'
-            '<bpmn:incoming>flow_received_to_classify</bpmn:incoming>'
+            '<bpmn:incoming>flow_acknowledgement_to_classify</bpmn:incoming>'
             '<bpmn:outgoing>flow_confirm_to_classify</bpmn:outgoing></bpmn:userTask>')
     return _replaced(
         source,
-        (flow("flow_received_to_classify", "complaint_received", "classify_complaint"),
-         flow("flow_received_to_classify", "complaint_received", NEW_TASK)
+        (flow("flow_acknowledgement_to_classify", "send_acknowledgement_task", "classify_complaint"),
+         flow("flow_acknowledgement_to_classify", "send_acknowledgement_task", NEW_TASK)
          + flow("flow_confirm_to_classify", NEW_TASK, "classify_complaint")),
-        ('<bpmn:incoming>flow_received_to_classify</bpmn:incoming>\n      <bpmn:outgoing>flow_classify_to_urgency',
+        ('<bpmn:incoming>flow_acknowledgement_to_classify</bpmn:incoming>\n      <bpmn:outgoing>flow_classify_to_urgency',
          '<bpmn:incoming>flow_confirm_to_classify</bpmn:incoming>\n      <bpmn:outgoing>flow_classify_to_urgency'),
         ('<bpmn:userTask id="classify_complaint"', task + '<bpmn:userTask id="classify_complaint"'),
         ("<bpmn:flowNodeRef>classify_complaint</bpmn:flowNodeRef>",

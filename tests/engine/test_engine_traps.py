@@ -127,8 +127,9 @@ def test_dates_and_money_survive_a_save_and_load():
 
 @pytest.mark.both_caches
 def test_a_failing_service_task_names_its_error_and_rolls_the_step_back(case, actors):
-    cid = case.register()
-    task = case.task(cid, "classify_complaint")
+    # The decision letter's service task runs in the approval's step (the acknowledgement runs at registration).
+    cid = case.handle_until_approval()
+    task = case.task(cid, "approve_resolution")
     with case.runtime.unit_of_work() as uow:
         version_before = uow.session.scalar(select(ProcessInstance.lock_version)
                                             .where(ProcessInstance.complaint_id == cid))
@@ -136,25 +137,27 @@ def test_a_failing_service_task_names_its_error_and_rolls_the_step_back(case, ac
     def broken(ctx):
         raise RuntimeError("mail gateway refused the connection")
 
-    case.runtime.operators = {**OPERATORS, "send_acknowledgement": broken}
+    case.runtime.operators = {**OPERATORS, "send_reply": broken}
     with pytest.raises(ServiceTaskFailed) as raised:
-        case.classify(cid)
+        case.approve(cid)
     assert "mail gateway refused the connection" in raised.value.message
-    assert raised.value.element_id == "send_acknowledgement_task"
-    assert "send_acknowledgement_task" in raised.value.message
-    assert raised.value.operator == "send_acknowledgement"
+    assert raised.value.element_id == "send_reply_task"
+    assert "send_reply_task" in raised.value.message
+    assert raised.value.operator == "send_reply"
     # Nothing of the failed step was kept...
-    assert case.ready_names(cid) == ["classify_complaint"]
+    assert case.ready_names(cid) == ["approve_resolution"]
     with case.runtime.unit_of_work() as uow:
         assert uow.session.scalar(select(ProcessInstance.lock_version)
                                   .where(ProcessInstance.complaint_id == cid)) == version_before
         assert uow.session.get(UserTask, task.id).state == "ready"
-        assert not uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed")).all()
+        completions = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed")).all()
+        assert task.id not in [e.detail.get("task_id") for e in completions]
+    assert [m.kind for m in case.messages(cid)] == ["acknowledgement"]
     # ...and once the service works again the same task completes.
     case.runtime.operators = OPERATORS
-    case.classify(cid)
-    assert case.ready_names(cid) == ["triage_complaint"]
-    assert [m.kind for m in case.messages(cid)] == ["acknowledgement"]
+    case.approve(cid)
+    assert case.ready_names(cid) == ["record_feedback"]
+    assert [m.kind for m in case.messages(cid)] == ["acknowledgement", "reply", "feedback_request"]
 
 
 # --- the tree-depth limit: a case that loops too often is refused, not silently "completed" ---------------

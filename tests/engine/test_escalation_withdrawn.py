@@ -105,9 +105,14 @@ def test_closing_without_feedback_also_withdraws_the_executives_intervention(cas
     assert case.complaint(cid).outcome == "no_feedback"
     assert {r.element_id: r.state for r in intervention_rows(case, cid)} == {
         "intervene_overdue_complaint": "cancelled", "executive_intervention": "cancelled"}
-    assert instance_status(case, cid) == "completed"
+    # CBIRC: the closed case waits out its verification window (核查, 30 days after the decision); the signal
+    # case_closed has ended the escalation all the same, and the process ends with the window.
+    assert instance_status(case, cid) == "running" and case.ready_names(cid) == []
     [withdrawn] = [e for e in history(case, cid) if e.action == "intervention_withdrawn"]
     assert withdrawn.detail["element_id"] == "executive_intervention"
+    clock.advance(days=16)
+    fire_due_timers(case.runtime)
+    assert instance_status(case, cid) == "completed" and case.complaint(cid).status == "closed"
 
 
 def test_a_case_closed_without_an_escalation_records_no_withdrawal(case, clock):

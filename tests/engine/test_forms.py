@@ -199,6 +199,8 @@ def test_department_choices_come_from_the_configuration(store):
 
 
 REMOVE = object()
+# The other facts a forwarded complaint needs (issue 26), so each case below misses only its own field.
+FORWARDED = {"forwarded_by": "media", "forwarded_at": "2027-03-01", "reply_route": "customer"}
 
 
 @pytest.mark.parametrize("form, changes, field, message", [
@@ -208,9 +210,9 @@ REMOVE = object()
      "approval_comment", "This field must not be blank"),
     ("draft_resolution.schema.json", {"remedy_type": "monetary_redress", "redress_amount": None},
      "redress_amount", "Must be text"),
-    ("register_complaint.schema.json", {"channel": "regulator", "forwarded_reference": REMOVE},
+    ("register_complaint.schema.json", {"channel": "regulator", "forwarded_reference": REMOVE, **FORWARDED},
      "forwarded_reference", "This field is required"),
-    ("register_complaint.schema.json", {"channel": "media", "forwarded_reference": "  "},
+    ("register_complaint.schema.json", {"channel": "media", "forwarded_reference": "  ", **FORWARDED},
      "forwarded_reference", "This field must not be blank"),
     ("decide_reopen.schema.json", {"reopen_reason": "   "}, "reopen_reason", "This field must not be blank"),
 ], ids=["reject-needs-comment", "reject-blank-comment", "monetary-needs-amount", "regulator-needs-reference",
@@ -261,7 +263,7 @@ def test_the_intervention_offers_the_profiles_extensions_as_choices(store):
     field = store.schema(form)["properties"]["extension"]
     assert field["oneOf"] == [{"const": "complex_case", "title": "Complex case: up to 30 days"},
                               {"const": "further_extension",
-                               "title": "Further extension: 30 more days, with the head's approval"}]
+                               "title": "Further extension: 30 more days, with a head-office senior manager's approval"}]
     data = {"intervention_action": "extend", "extension": "holding_response", "instruction": "Four more weeks"}
     assert "extension" in errors_of(store, form, data)
     uk = load_settings(sla_profile="uk_fca").sla_profile.extension_titles()

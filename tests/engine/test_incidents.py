@@ -149,7 +149,8 @@ def test_a_completion_whose_step_raises_keeps_nothing_not_even_the_timer_it_fire
     def broken(ctx):
         raise RuntimeError("mail gateway down")
 
-    case.runtime.operators = {**OPERATORS, "send_acknowledgement": broken}
+    # The overdue first response escalates in this very step (flag_overdue, a service task of the escalation).
+    case.runtime.operators = {**OPERATORS, "flag_overdue": broken}
     with pytest.raises(ServiceTaskFailed):
         case.classify(cid)
     assert _first_response(case, cid).state == "waiting"

@@ -10,7 +10,8 @@ from app.engine.letters import KINDS, NOTICE_KINDS, language_for, open_work, ren
 
 DECISION = {"customer_name": "Li Wei", "tracking_number": "CF-20270104-ABCD", "customer_message": "We refunded the fee.",
                 "facts_checked": "The fee was posted twice.", "decision_basis": "Card terms, clause 4.2",
-                "redress_amount": "25.00", "remedy_type": "monetary_redress"}
+                "redress_amount": "25.00", "remedy_type": "monetary_redress", "resolution_outcome": "upheld",
+                "ombudsman_consent": "does_not_consent"}
 
 
 def profile(name):
@@ -51,7 +52,8 @@ def test_dates_are_local_to_the_regime():
 def test_every_letter_renders_in_both_languages_without_template_residue(kind):
     facts = {"customer_name": "Li Wei", "tracking_number": "CF-1", "product": "Credit card", "customer_message": "OK",
                  "deadline": datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
-                 "previous_deadline": datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "reason": "Complex case"}
+                 "previous_deadline": datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "reason": "Complex case",
+                 "resolution_outcome": "rejected", "facts_checked": "Checked", "decision_basis": "Terms"}
     for language in ("en", "zh_CN"):
         letter = render_letter(kind, language, profile("cn_cbirc"), **facts)
         assert letter.subject and "CF-1" in letter.body + letter.subject

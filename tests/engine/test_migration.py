@@ -172,16 +172,16 @@ def flow(flow_id: str, source: str, target: str) -> str:
 def steps_inserted(source: str) -> str:
     """Two script tasks inserted: between "Drafting starts" and the drafting (after a running multi-instance and
     a gateway) and between the handling subprocess and the feedback (after a running subprocess)."""
-    prepare = script_task("prepare_feedback", "flow_handle_to_feedback", "flow_prepare_to_feedback",
+    prepare = script_task("prepare_feedback", "flow_handle_to_decision_sent", "flow_prepare_to_decision_sent",
                           "feedback_prepared = True")
     note = script_task("note_findings", "flow_draft_merge_to_draft", "flow_note_to_draft",
                        "findings_noted = len(findings)")
     for old, new in (
-            (flow("flow_handle_to_feedback", "handle_complaint", "record_feedback"),
-             flow("flow_handle_to_feedback", "handle_complaint", "prepare_feedback")
-             + flow("flow_prepare_to_feedback", "prepare_feedback", "record_feedback")),
-            ("<bpmn:incoming>flow_handle_to_feedback</bpmn:incoming>",
-             "<bpmn:incoming>flow_prepare_to_feedback</bpmn:incoming>"),
+            (flow("flow_handle_to_decision_sent", "handle_complaint", "decision_sent_throw"),
+             flow("flow_handle_to_decision_sent", "handle_complaint", "prepare_feedback")
+             + flow("flow_prepare_to_decision_sent", "prepare_feedback", "decision_sent_throw")),
+            ("<bpmn:incoming>flow_handle_to_decision_sent</bpmn:incoming>",
+             "<bpmn:incoming>flow_prepare_to_decision_sent</bpmn:incoming>"),
             ('<bpmn:boundaryEvent id="feedback_wait_expired"', prepare + '<bpmn:boundaryEvent id="feedback_wait_expired"'),
             ("<bpmn:flowNodeRef>record_feedback</bpmn:flowNodeRef>",
              "<bpmn:flowNodeRef>record_feedback</bpmn:flowNodeRef><bpmn:flowNodeRef>prepare_feedback</bpmn:flowNodeRef>"),
@@ -199,7 +199,13 @@ def steps_inserted(source: str) -> str:
 
 # Every handling deadline is the urgent one (12 hours from the clock's start instead of 15 days): in the timer's
 # expression, its sla property and the escalation's pre-script.
-URGENT_HANDLING = replaced('"urgent_handling" if urgent else "decision"', '"urgent_handling"')
+_URGENT_NAME = replaced('"review" if reopen_count else "decision"', '"urgent_handling"')
+_URGENT_DATE = replaced('sla_due_at("decision", sla_clock_start, product)',
+                        'sla_due_at("urgent_handling", sla_clock_start, product)')
+
+
+def URGENT_HANDLING(source: str) -> str:  # named like the edits it stands beside
+    return _URGENT_DATE(_URGENT_NAME(source))
 # The customer gets the review's 15 days to answer instead of 7: an expression that reads the step's clock.
 LONGER_FEEDBACK_WAIT = (replaced('sla_due_at("feedback_wait")', 'sla_due_at("review")'),
                         replaced("""name="sla" value='"feedback_wait"'""", """name="sla" value='"review"'"""))
@@ -475,3 +481,23 @@ def test_a_step_renamed_in_its_history_is_saved_under_its_new_name(demo, actors,
     case.complete(approval, "approve_resolution", {"approval_decision": "approve"}, actor=actors["approver"])
     case.feedback(approval, satisfied=True, rating=5)
     assert case.complaint(approval).status == "closed"
+
+
+def test_a_migrated_approval_task_keeps_its_configured_approver(demo, case, actors, clock):
+    """The further extension's approval goes to the one role config/sla.toml names (candidateRole); moving the
+    case to a newer version must not widen it to every role of its lane."""
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    for name in ("complex_case", "further_extension"):
+        with demo.unit_of_work() as uow:
+            extensions.request_extension(uow, actors["coordinator"], cid,
+                                         {"sla": "decision", "extension": name, "reason": "Records are missing"})
+    assert case.task(cid, "approve_further_extension").candidate_roles == ["head_office_senior_manager"]
+    target = new_version(demo, actors["owner"])
+    with demo.unit_of_work() as uow:
+        migration.migrate_instance(uow, actors["owner"], instance_of(demo, cid)[0], target)
+    assert instance_of(demo, cid)[1] == 2
+    task = case.task(cid, "approve_further_extension")
+    assert task.candidate_roles == ["head_office_senior_manager"]
+    assert case.actor_for(task).username == "senior"

@@ -111,6 +111,10 @@ def test_a_timer_the_new_version_adds_is_armed_and_fires_on_the_next_scheduler_p
     # handling ends once the escalation begun inside it is over.
     case.complete(approval, "approve_resolution", {"approval_decision": "approve"}, actor=actors["approver"])
     assert case.ready_names(approval) == ["intervene_overdue_complaint"]
+    # The approval kept the draft's data through the split the move put above it, stored after it (a cold load
+    # restored it empty, and the decision letter lost the approved text).
+    [reply] = case.messages(approval, "reply")
+    assert "We refunded the fee." in reply.body
 
 
 def test_an_armed_timer_not_yet_due_waits_for_its_time(demo, actors, case, clock):

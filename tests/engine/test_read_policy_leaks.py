@@ -12,7 +12,7 @@ from app.engine.core.errors import NotAllowed
 from app.engine.identity import users
 from app.engine.models import AuditEvent, Complaint, UserTask
 from app.engine.work import assignments, user_tasks
-from tests.support import CaseDriver
+from tests.support import DRAFT, CaseDriver
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_the_summary_never_reaches_the_letter_whatever_it_says(demo, driver):
     cid = driver.handle_until_approval()
     # Redraft with a planted summary after a rejection, then approve.
     driver.reject(cid, "Say more")
-    driver.complete(cid, "draft_resolution", {"resolution_summary": "MARKINTERNALSUMMARY posting error by ops",
+    driver.complete(cid, "draft_resolution", {**DRAFT, "resolution_summary": "MARKINTERNALSUMMARY posting error by ops",
                                               "remedy_type": "monetary_redress", "redress_amount": "25.00",
                                               "customer_message": "MARKFORCUSTOMER we refunded"})
     driver.approve(cid)

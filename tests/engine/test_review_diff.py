@@ -336,7 +336,9 @@ def test_a_version_that_binds_another_escalation_is_not_reported_unchanged(demo,
         result = reviews.version_diff(uow, actors["compliance"], version)
     assert result["same_file"] and result["new"]["version"] == 2
     changes = result["changes"].changes
-    assert {c.element_id for c in changes} == {"escalate_first_response", "escalate_handling_deadline"}
+    assert {c.element_id for c in changes} == {"escalate_first_response", "escalate_handling_deadline",
+                                               "escalate_urgent_promise", "escalate_regulatory_response",
+                                               "escalate_verification"}
     assert {c.aspect for c in changes} == {"called_version"}
     assert changes[0].old.startswith("escalation version 1 (sha256 ")
     assert changes[0].new.startswith("escalation version 2 (sha256 ")

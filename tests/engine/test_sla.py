@@ -3,6 +3,7 @@ business; time zones and DST; the bank's own calendar overrides; configuration e
 waited on: every case is a computation from a fixed receipt instant."""
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from datetime import date, datetime
@@ -113,7 +114,8 @@ def test_cbirc_extensions_are_declared_with_their_approval(cn):
     extensions = {e.name: e for e in cn.slas["decision"].extensions}
     assert extensions["complex_case"].total == "P30D" and extensions["complex_case"].approval_role is None
     assert extensions["further_extension"].add == "P30D"
-    assert extensions["further_extension"].approval_role == "head_of_complaints"
+    # Order 2020 No. 3: the superior institution or a head-office senior manager (issue 26), configurable.
+    assert extensions["further_extension"].approval_role == "head_office_senior_manager"
     assert cn.slas["decision"].warn_at == (0.75, 0.9)
 
 
@@ -193,3 +195,18 @@ def test_an_unknown_sla_is_named_with_the_known_ones(uk):
 def test_durations_in_years_months_or_malformed_are_refused(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("change, message", [
+    (('approval_role = "head_office_senior_manager"', 'approval_role = "approver"'),
+     ("profile 'cn_cbirc', SLA 'decision', extension 'further_extension': approval_role 'approver' is not a role of "
+      "the lane 'Extension approver'")),
+    (('verifier_role = "head_office_senior_manager"', 'verifier_role = "coordinator"'),
+     "profile 'cn_cbirc', SLA 'verification': verifier_role 'coordinator' is not a role of the lane 'Verifier'"),
+])
+def test_a_configured_role_outside_the_lane_of_its_task_is_a_configuration_error(tmp_path, change, message):
+    from app.engine.config.settings import load_settings
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_settings(_config_copy(tmp_path, change), sla_profile="cn_cbirc")
+    assert load_settings(_config_copy(tmp_path / "shipped"), sla_profile="cn_cbirc").sla_profile.slas[
+        "verification"].verifier_role == "head_office_senior_manager"

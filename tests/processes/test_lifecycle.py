@@ -15,16 +15,16 @@ def test_approved_first_time(case, workflow_cache):
     cache = case.runtime.workflows
     cid = case.register()
     assert case.complaint(cid).status == "classifying"
-    assert [m.kind for m in case.messages(cid)] == []
+    # Acknowledged in the registration step itself, before anyone classified it (issue 26).
+    assert [m.kind for m in case.messages(cid)] == ["acknowledgement"]
     case.classify(cid)
     assert [m.kind for m in case.messages(cid)] == ["acknowledgement"]
-    assert case.complaint(cid).acknowledged_at is not None
     case.triage(cid, lead="cards")
     assert case.ready_names(cid) == ["investigate_complaint"]
     case.investigate(cid, "cards")
     case.draft(cid)
     case.approve(cid)
-    assert [m.kind for m in case.messages(cid)] == ["acknowledgement", "reply"]
+    assert [m.kind for m in case.messages(cid)] == ["acknowledgement", "reply", "feedback_request"]
     assert case.complaint(cid).status == "awaiting_feedback"
     case.feedback(cid, True, 5)
     complaint = case.complaint(cid)
@@ -100,10 +100,15 @@ def test_fund_security_complaint_is_urgent_with_a_12_hour_deadline(case, clock):
     case.classify(cid, category="fund_security", severity="general")
     complaint = case.complaint(cid)
     assert (complaint.urgent, complaint.severity) == (True, "urgent")
+    # The promise runs beside the regulatory decision clock, which an urgent case keeps (issue 26).
+    promise = [t for t in case.timers(cid) if t.element_id == "urgent_promise_missed"]
+    assert len(promise) == 1 and promise[0].state == "waiting" and promise[0].sla == "urgent_handling"
+    assert promise[0].due_at == complaint.received_at + timedelta(hours=12)
     handling = [t for t in case.timers(cid) if t.element_id == "handling_deadline_overdue"]
-    assert len(handling) == 1 and handling[0].state == "waiting"
-    assert handling[0].due_at == complaint.received_at + timedelta(hours=12)
+    assert len(handling) == 1 and handling[0].state == "waiting" and handling[0].sla == "decision"
+    assert handling[0].due_at == complaint.received_at + timedelta(days=15)
     assert case.task(cid, "triage_complaint").due_at == complaint.received_at + timedelta(hours=12)
+    assert complaint.due_at == complaint.received_at + timedelta(hours=12)
 
 
 def test_general_complaint_gets_the_15_day_decision_deadline(case):

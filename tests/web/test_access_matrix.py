@@ -56,6 +56,10 @@ INTERNAL_A = ("MARKNOTECLASSIFY", "MARKNOTETRIAGE", "MARKHISTORYREASON", "MARKHI
 PERSONAL_B = ("Bert MARKNAMEB", "mark-contact-b@example.com", "MARKDESCB complaint text")
 ALL_MARKERS = PERSONAL_A + CASE_A + INTERNAL_A + PERSONAL_B
 # Keys that only the case file carries: a customer's or a channel's body must not contain them at all.
+# The decision letter's structured data for the customer (config/letters.toml; the regime's mandated elements).
+LETTER_DATA = {"resolution_outcome": "rejected", "facts_checked": "The fee schedule was applied as agreed.",
+               "decision_basis": "Card agreement, clause 4.2", "ombudsman_consent": "does_not_consent",
+               "root_cause_code": "no_bank_error"}
 CASE_FILE_KEYS = {"facts", "root_cause", "proposed_remedy", "finding", "findings", "resolution_summary",
                   "customer_message", "remedy_type", "redress_amount", "approval_comment", "approval_decision",
                   "classification_note", "triage_note", "actor", "detail", "recipient", "registered_by",
@@ -208,6 +212,19 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                  body={"sla": "decision", "extension": "complex_case", "reason": "Needs the card scheme's records"}),
             Case("/api/v1/complaints/999999/extensions", expect(404),
                  body={"sla": "decision", "extension": "complex_case", "reason": "x"}, label="unknown")],
+        # Verification (核查): an empty reason is refused (422) for who may ask and reads A; nothing changes.
+        ("POST", "api.request_verification"): [
+            Case(f"/api/v1/complaints/{a}/verification",
+                 expect(404, **{**readers("A", 403), **{r: 422 for r in granted("complaint.request_verification")
+                                                        if "A" in READS[r]}}),
+                 body={"reason": ""}),
+            Case("/api/v1/complaints/999999/verification", expect(404), body={"reason": "x"}, label="unknown")],
+        # Redress paid (issue 26): A had its final response; an amount that is none is refused (422).
+        ("POST", "api.record_redress_paid"): [
+            Case(f"/api/v1/complaints/{a}/redress-paid",
+                 expect(404, **{**readers("A", 403), **granted("redress.record_paid", 422)}),
+                 body={"redress_paid": "a lot"}),
+            Case("/api/v1/complaints/999999/redress-paid", expect(404), body={"redress_paid": "1"}, label="unknown")],
         ("GET", "api.list_incidents"): [Case("/api/v1/incidents", expect(403, **granted("incident.read")))],
         ("GET", "api.list_definitions"): [Case("/api/v1/definitions", expect(403, **granted("definition.read")))],
         ("GET", "api.figures"): [Case("/api/v1/figures", expect(403, **granted("figures.read")))],
@@ -250,6 +267,17 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "complaints.extend"): [Case(f"/complaints/{a}/extensions",
                                              signed_in(404, **{**readers("A", 403), **granted("deadline.extend", 302)}),
                                              form={"choice": "decision/complex_case", "reason": "x"}, page=True)],
+        # The complaint page's "Ask for verification" form: a refusal is a message on the page (redirect).
+        ("POST", "complaints.request_verification"): [Case(
+            f"/complaints/{a}/verification",
+            signed_in(404, **{**readers("A", 403), **{r: 302 for r in granted("complaint.request_verification")
+                                                      if "A" in READS[r]}}),
+            form={"reason": ""}, page=True)],
+        # The complaint page's "Record redress paid" form: a refusal is a message on the page (redirect).
+        ("POST", "complaints.record_redress_paid"): [Case(
+            f"/complaints/{a}/redress-paid",
+            signed_in(404, **{**readers("A", 403), **granted("redress.record_paid", 302)}),
+            form={"redress_paid": ""}, page=True)],
         # Supervisors open any task of a case they may read, to assign it.
         ("GET", "tasks.show"): [
             Case(f"/tasks/{feedback}", signed_in(404, intake=200, other_intake=200, customer=200,
@@ -297,6 +325,15 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("GET", "audit_trail.index"): [Case("/audit", signed_in(403, **granted("audit.verify")), page=True),
                                        Case("/audit?verify=1", signed_in(403, **granted("audit.verify")), page=True,
                                             label="verify")],
+        # --- the letter library (issue 26): letter_library.read opens it; submitting needs letter_library.submit;
+        # a sign-off of an unknown checksum is a message on the page for every reader ------------------------------
+        ("GET", "letter_library.index"): [Case("/letter-library", signed_in(403, **granted("letter_library.read")),
+                                               page=True)],
+        ("POST", "letter_library.submit"): [Case("/letter-library/submit", signed_in(
+            403, **granted_both("letter_library.read", "letter_library.submit", 302)), form={"comment": "x"},
+            page=True)],
+        ("POST", "letter_library.sign_off"): [Case("/letter-library/sign-off", signed_in(
+            403, **granted("letter_library.read", 302)), form={"checksum": "0" * 64, "comment": "ok"}, page=True)],
         # --- letters not delivered (issue 26): letter.dispatch; the scene has no letter to post, so printing or
         # posting an unknown one is 404 to those who may, 403 to the rest (who may ask comes first) -------------
         ("GET", "letters.index"): [Case("/letters", signed_in(403, **granted("letter.dispatch")), page=True)],
@@ -305,6 +342,8 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "letters.dispatched"): [Case("/letters/999999/dispatched",
                                               signed_in(403, **granted("letter.dispatch", 404)), form={}, page=True,
                                               label="unknown letter")],
+        ("POST", "letters.resend"): [Case("/letters/999999/resend", signed_in(403, **granted("letter.dispatch", 404)),
+                                          form={}, page=True, label="unknown letter")],
         # --- the modeler desk: definition.edit (compliance included in the 403s); unknown drafts are 404 to
         # the editors alone, since who may ask is decided before what is asked for --------------------------
         ("GET", "modeler.index"): [Case("/modeler", editors(200), page=True)],
@@ -394,12 +433,13 @@ def scene(demo):
     complete("co_officer", a, "investigate_complaint", {"facts": CASE_A[3], "root_cause": CASE_A[4],
                                                         "proposed_remedy": CASE_A[5]})
     complete("lead_officer", a, "draft_resolution", {"resolution_summary": CASE_A[6], "remedy_type": "explanation",
-                                                     "redress_amount": None, "customer_message": CASE_A[7]})
+                                                     "redress_amount": None, "customer_message": CASE_A[7],
+                                                     **LETTER_DATA})
     s.ids["approval"] = ready("approver", a, "approve_resolution")
     complete("approver", a, "approve_resolution", {"approval_decision": "reject", "approval_comment": CASE_A[8]})
     complete("lead_officer", a, "draft_resolution", {"resolution_summary": CASE_A[10],
                                                      "remedy_type": "explanation", "redress_amount": None,
-                                                     "customer_message": PERSONAL_A[4]})
+                                                     "customer_message": PERSONAL_A[4], **LETTER_DATA})
     complete("approver", a, "approve_resolution", {"approval_decision": "approve", "approval_comment": CASE_A[9]})
     s.ids["feedback"] = ready("customer", a, "record_feedback")
     with demo.unit_of_work() as uow:  # what people wrote, as extensions and escalations record it in the detail
@@ -555,12 +595,12 @@ def test_the_customer_sees_their_case_and_nothing_internal(scene, demo, tmp_path
     view = client.get(f"/api/v1/complaints/{s.ids['A']}", headers=customer).json
     assert view["department_in_charge"] == "E-banking" and view["status"] == "awaiting_feedback"
     assert view["customer_contact"] == PERSONAL_A[1] and view["description"] == PERSONAL_A[3]
-    assert [m["kind"] for m in view["messages"]] == ["acknowledgement", "reply"]
+    assert [m["kind"] for m in view["messages"]] == ["acknowledgement", "reply", "feedback_request"]
     assert {m["delivery"] for m in view["messages"]} == {"sent"}
     assert PERSONAL_A[4] in view["messages"][1]["body"]
     assert {e["action"] for e in view["history"]} <= {"complaint_registered", "message_sent", "complaint_closed"}
     assert [e["letter"] for e in view["history"] if e["action"] == "message_sent"] == [
-        "acknowledgement", "reply"]
+        "acknowledgement", "reply", "feedback_request"]
 
     done = client.post(f"/api/v1/tasks/{s.ids['feedback']}/complete", headers=customer, json={"data": {
         "customer_satisfied": True, "satisfaction_rating": 4, "feedback_comment": "Thanks"}})

@@ -14,7 +14,10 @@ ANSWERS = {
     "investigate_complaint": {"facts": "Checked the statement and the fee schedule.", "root_cause": "Duplicate posting",
                               "proposed_remedy": "Refund the duplicate fee"},
     "draft_resolution": {"resolution_summary": "Duplicate fee refunded", "remedy_type": "monetary_redress",
-                         "redress_amount": "25.00", "customer_message": "We have refunded the duplicate fee."},
+                         "redress_amount": "25.00", "customer_message": "We have refunded the duplicate fee.",
+                         "resolution_outcome": "upheld", "facts_checked": "The fee was posted twice.",
+                         "decision_basis": "Card agreement, clause 4.2", "ombudsman_consent": "does_not_consent",
+                         "root_cause_code": "system_failure"},
     "approve_resolution": {"approval_decision": "approve"},
     "record_feedback": {"customer_satisfied": True, "satisfaction_rating": 5},
 }
@@ -131,7 +134,8 @@ def test_register_complaint(client):
     ({"customer_name": None}, "customer_name"),
     ({"channel": "carrier_pigeon"}, "channel"),
     ({"amount_involved": "12,50"}, "amount_involved"),
-    ({"channel": "regulator"}, "forwarded_reference"),
+    ({"channel": "regulator", "forwarded_by": "cbirc", "forwarded_at": "2020-03-01", "reply_route": "customer"},
+     "forwarded_reference"),
     ({"product": "Platinum debit card"}, "product"),      # a display name is not a product code
     ({"place_of_business": "pub"}, "place_of_business"),
 ], ids=["missing-name", "bad-channel", "bad-money", "forwarded-without-reference", "unknown-product-code",

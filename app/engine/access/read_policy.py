@@ -54,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement, True_
 
 from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
+from app.engine.config import classification
 from app.engine.config.permissions import NO_AUDIENCE
 from app.engine.core.actors import Actor
 from app.engine.core.errors import NotAllowed, NotFound
@@ -86,14 +87,26 @@ AUDIENCE_CLASSES: dict[str, frozenset[str]] = {
 COMPLAINT_FIELDS: dict[str, str] = {
     "id": PUBLIC, "tracking_number": PUBLIC, "status": PUBLIC, "outcome": PUBLIC,
     "department_in_charge": PUBLIC, "received_at": PUBLIC, "acknowledged_at": PUBLIC, "due_at": PUBLIC,
-    "closed_at": PUBLIC,
+    "closed_at": PUBLIC, "anonymised_at": PUBLIC,   # retention (complaints/retention.py): the personal data is gone
     "customer_name": SUBMITTED, "customer_contact": SUBMITTED, "customer_reference": SUBMITTED,
     "channel": SUBMITTED, "forwarded_reference": SUBMITTED, "product": SUBMITTED, "category": SUBMITTED,
     "amount_involved": SUBMITTED, "description": SUBMITTED, "customer_satisfied": SUBMITTED,
     "satisfaction_rating": SUBMITTED,
+    # The codes' names in the reader's language (complaints/classification.names_for): classed as their codes.
+    "product_code": SUBMITTED, "product_name": SUBMITTED, "cause_name": SUBMITTED, "place_code": SUBMITTED,
+    "place_name": SUBMITTED, "outcome_name": PUBLIC,
     "severity": CASE_FILE, "urgent": CASE_FILE, "lead_department": CASE_FILE, "is_overdue": CASE_FILE,
     "escalation_level": CASE_FILE, "breached_slas": CASE_FILE, "reopen_count": CASE_FILE,
     "registered_by": CASE_FILE,
+    # When it was entered (received_at, which starts the clocks, may be earlier) and who forwarded it: the
+    # customer knows both (the body and its reference are on their letter); the body's dates, its deadline, the
+    # reply route and the business-day calendar are how the case is handled.
+    "registered_at": PUBLIC, "forwarded_by": SUBMITTED, "forwarded_by_name": SUBMITTED,
+    "forwarded_at": CASE_FILE, "forwarded_due_at": CASE_FILE, "reply_route": CASE_FILE,
+    "calendar_code": CASE_FILE, "calendar_name": CASE_FILE,
+    # Outcome data (issue 26): when the final response went out is a milestone; the rest is the case file's.
+    "final_response_at": PUBLIC, "resolution_outcome": CASE_FILE, "redress_offered": CASE_FILE,
+    "redress_paid": CASE_FILE, "redress_paid_at": CASE_FILE, "root_cause_code": CASE_FILE,
 }
 
 # Process variables (task context, submitted form data, audit detail), by field class. Unlisted: INTERNAL.
@@ -104,15 +117,23 @@ VARIABLE_CLASSES: dict[str, str] = {
     "amount_involved": SUBMITTED, "description": SUBMITTED, "received_at": SUBMITTED,
     "customer_satisfied": SUBMITTED, "satisfaction_rating": SUBMITTED, "feedback_comment": SUBMITTED,
     "complaint_id": CASE_FILE, "severity": CASE_FILE, "urgent": CASE_FILE, "sla_clock_start": CASE_FILE,
-    "review_requested_at": CASE_FILE,
+    "review_requested_at": CASE_FILE, "forwarded_by": SUBMITTED, "forwarded_due_at": CASE_FILE,
+    "calendar": CASE_FILE,
     "lead_department": CASE_FILE, "co_departments": CASE_FILE, "departments": CASE_FILE, "department": CASE_FILE,
     "facts": CASE_FILE, "root_cause": CASE_FILE, "proposed_remedy": CASE_FILE, "finding": CASE_FILE,
     "findings": CASE_FILE, "resolution_summary": CASE_FILE,
     "remedy_type": FOR_CUSTOMER, "redress_amount": FOR_CUSTOMER, "customer_message": FOR_CUSTOMER,
     "facts_checked": FOR_CUSTOMER, "decision_basis": FOR_CUSTOMER, "approval_decision": CASE_FILE,
+    # The decision letter's structured data (issue 26, config/letters.toml): what the letter states, and the
+    # root cause, which is the bank's (rectification), never the letter's.
+    "resolution_outcome": FOR_CUSTOMER, "redress_description": FOR_CUSTOMER, "ombudsman_consent": FOR_CUSTOMER,
+    "root_cause_code": CASE_FILE,
     "approval_comment": CASE_FILE, "reopen_count": CASE_FILE, "reopen_target": CASE_FILE,
     "reopen_reason": CASE_FILE,
     "classification_note": INTERNAL, "triage_note": INTERNAL,
+    # 核查 (complaints/verification.py): the request is the case file's; the verifier's opinion is for the customer.
+    "verification_request": CASE_FILE, "verification_opinion": FOR_CUSTOMER,
+    "verification_opinion_text": FOR_CUSTOMER, "verification_basis": FOR_CUSTOMER,
 }
 
 # The values an event changed (its before/after, audit/writer.py), by field class; unlisted: INTERNAL. A
@@ -121,6 +142,9 @@ CHANGE_CLASSES: dict[str, str] = {
     "assignee": CASE_FILE, "follow_up_at": CASE_FILE, "due_at": CASE_FILE, "is_overdue": CASE_FILE,
     "escalation_level": CASE_FILE, "warned_level": CASE_FILE, "state": CASE_FILE, "definition_id": CASE_FILE,
     "version": CASE_FILE, "review": CASE_FILE,
+    # Outcome data (issue 26): the final response's, and the redress paid recorded later.
+    "resolution_outcome": CASE_FILE, "redress_offered": CASE_FILE, "root_cause_code": CASE_FILE,
+    "final_response_at": CASE_FILE, "redress_paid": CASE_FILE, "redress_paid_at": CASE_FILE,
 }
 FORM_DATA_ACTIONS = frozenset({"task_completed"})
 
@@ -135,9 +159,11 @@ DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "
 # ``acknowledgement_sent`` and ``reply_sent`` are the names of events recorded before the history distinguished
 # a letter written (``*_queued``) from a letter sent (``message_sent``, public for the customer's letters).
 PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "reply_sent", "complaint_closed",
-                            "deadline_extended"})
+                            "deadline_extended", "verification_requested", "complaint_anonymised"})
 # Outbox kinds addressed to the customer (escalations go to staff).
-CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply", "extension_notice", "holding_response"})
+CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply", "extension_notice", "holding_response",
+                                    "summary_resolution", "review_notice", "feedback_request",
+                                    "verification_opinion"})
 
 
 def audience(source: TableSource, actor: Actor) -> str:
@@ -248,18 +274,20 @@ def require_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Compl
 
 # --- which fields ----------------------------------------------------------------------------------------
 
-def complaint_summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
-    """The complaint row's fields this actor sees (no history, tasks or messages). Does not check the scope."""
+def complaint_summary(uow: UnitOfWork, actor: Actor, complaint: Complaint, language: str = "en") -> dict:
+    """The complaint row's fields this actor sees (no history, tasks or messages), its codes named in
+    ``language`` (zh_CN | en). Does not check the scope."""
     classes = visible_classes(uow, actor)
-    values = _complaint_values(uow, complaint)
+    values = _complaint_values(uow, complaint, language)
     return {name: values[name] for name, cls in COMPLAINT_FIELDS.items() if cls in classes}
 
 
-def complaint_view(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
-    """The complaint as this actor may see it: fields, process variables, open tasks, history and messages by
-    audience. Call it on a complaint from ``require_complaint`` (it does not check the scope itself)."""
+def complaint_view(uow: UnitOfWork, actor: Actor, complaint: Complaint, language: str = "en") -> dict:
+    """The complaint as this actor may see it: fields (codes named in ``language``), process variables, open
+    tasks, history and messages by audience. Call it on a complaint from ``require_complaint`` (it does not check
+    the scope itself)."""
     aud = audience(uow, actor)
-    view = complaint_summary(uow, actor, complaint)
+    view = complaint_summary(uow, actor, complaint, language)
     if aud == NO_AUDIENCE:
         return view
     view["history"] = _history(uow, actor, complaint)
@@ -301,14 +329,17 @@ def task_context(source: TableSource, actor: Actor, task: UserTask) -> dict:
     return filter_variables(source, actor, task.context)
 
 
-def _complaint_values(uow: UnitOfWork, complaint: Complaint) -> dict:
+def _complaint_values(uow: UnitOfWork, complaint: Complaint, language: str) -> dict:
     c = complaint
+    names = classification.names_for(uow.settings.classification, uow.settings.sla_profile.timezone, c, language)
     lead = c.lead_department
+    calendar = uow.settings.sla_profile.calendars.get(c.calendar_code or "")
     return {
         "id": c.id, "tracking_number": c.tracking_number, "status": c.status, "outcome": c.outcome,
         "department_in_charge": uow.settings.departments.get(lead, lead) if lead else None,
         "received_at": _iso(c.received_at), "acknowledged_at": _iso(c.acknowledged_at), "due_at": _iso(c.due_at),
-        "closed_at": _iso(c.closed_at), "customer_name": c.customer_name, "customer_contact": c.customer_contact,
+        "closed_at": _iso(c.closed_at), "anonymised_at": _iso(c.anonymised_at), "customer_name": c.customer_name,
+        "customer_contact": c.customer_contact,
         "customer_reference": c.customer_reference, "channel": c.channel, "forwarded_reference": c.forwarded_reference,
         "product": c.product, "category": c.category,
         "amount_involved": str(c.amount_involved) if c.amount_involved is not None else None,
@@ -316,6 +347,17 @@ def _complaint_values(uow: UnitOfWork, complaint: Complaint) -> dict:
         "satisfaction_rating": c.satisfaction_rating, "severity": c.severity, "urgent": c.urgent,
         "lead_department": lead, "is_overdue": c.is_overdue, "escalation_level": c.escalation_level,
         "breached_slas": c.breached_slas, "reopen_count": c.reopen_count, "registered_by": c.registered_by,
+        "product_code": c.product_code, "place_code": c.place_code, **names,
+        "final_response_at": _iso(c.final_response_at), "resolution_outcome": c.resolution_outcome,
+        "redress_offered": str(c.redress_offered) if c.redress_offered is not None else None,
+        "redress_paid": str(c.redress_paid) if c.redress_paid is not None else None,
+        "redress_paid_at": _iso(c.redress_paid_at), "root_cause_code": c.root_cause_code,
+        "registered_at": _iso(c.registered_at), "forwarded_by": c.forwarded_by,
+        "forwarded_by_name": classification.name_of(uow.settings.classification, "forwarding_bodies",
+                                                    c.forwarded_by, language),
+        "forwarded_at": _iso(c.forwarded_at), "forwarded_due_at": _iso(c.forwarded_due_at),
+        "reply_route": c.reply_route, "calendar_code": c.calendar_code,
+        "calendar_name": calendar.title(language) if calendar is not None else None,
     }
 
 

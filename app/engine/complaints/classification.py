@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from app.engine.config.classification import CODED_VARIABLES as CODED_VARIABLES
+from app.engine.config.classification import NAMED_COLUMNS as NAMED_COLUMNS
 from app.engine.config.classification import Entry, UnknownCode
+from app.engine.config.classification import name_of as name_of
+from app.engine.config.classification import names_for as names_for
+from app.engine.config.classification import received_on as received_on
 from app.engine.core.errors import InvalidSubmission
 from app.engine.models import Complaint
 
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 
 # The registration's coded fields -> the classification list each names a code of.
 CODED_FIELDS = {"product": "products", "category": "causes", "place_of_business": "places"}
+# How pages and the API name codes (names_for, name_of: imported above, the lookups' one naming rule) is defined
+# with the classification in app/engine/config, so the read policy, below this package, names them too.
 
 
 def product(classification: Classification, code: str, on: date | None = None) -> Entry:

@@ -21,6 +21,7 @@ from app.engine.access import permissions, read_policy
 from app.engine.config.settings import SlaDefinition, SlaExtension
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
+from app.engine.deadlines.case_calendars import case_profile
 from app.engine.deadlines.sla import add_duration, resolve_sla
 from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
 from app.engine.process import steps
@@ -47,9 +48,16 @@ class Allowed:
     new_due_at: datetime
 
 
-def new_due_at(profile: SlaProfile, sla: SlaDefinition, extension: SlaExtension, timer: Timer) -> datetime:
+def new_due_at(profile: SlaProfile, sla: SlaDefinition, extension: SlaExtension, timer: Timer,
+               target: datetime | None = None, now: datetime | None = None) -> datetime:
     """``total``: the new total counted from the clock's start; ``add``: added to the current deadline. Both
-    count the way the SLA counts (CBIRC's 30 days are calendar days, DISP's 35 business days business days)."""
+    count the way the SLA counts (CBIRC's 30 days are calendar days, DISP's 35 business days business days).
+    An extension that keeps the regulatory point (``moves_deadline = false``) moves the bank's own ``target``
+    instead: from that target (else the regulatory point), or from ``now`` once both have passed."""
+    if not extension.moves_deadline:
+        assert extension.add is not None and timer.due_at is not None
+        base = max(d for d in (target or timer.due_at, now) if d is not None)
+        return add_duration(profile, sla.counting, extension.add, base)
     if extension.total:
         return add_duration(profile, sla.counting, extension.total, timer.started_at or timer.created_at)
     # The profile gives every extension a total or an add (config check); a waiting timer has its due time.
@@ -58,7 +66,7 @@ def new_due_at(profile: SlaProfile, sla: SlaDefinition, extension: SlaExtension,
 
 
 def check_allowed(session: Session, profile: SlaProfile, complaint: Complaint, instance_id: int, sla_name: str,
-                  extension_name: str) -> Allowed:
+                  extension_name: str, now: datetime | None = None) -> Allowed:
     """Refuse, naming why, an extension the profile does not allow for this case now (Conflict, HTTP 409)."""
     try:
         sla = resolve_sla(profile, sla_name, complaint.product_code)
@@ -84,12 +92,15 @@ def check_allowed(session: Session, profile: SlaProfile, complaint: Complaint, i
     if extension.requires and getattr(earlier.get(extension.requires), "state", None) != "applied":
         raise Conflict(f"Extension {extension.name!r} of {named} requires the {extension.requires!r} extension "
                        "to have been granted first")
-    timer = session.scalar(select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting",
-                                               Timer.sla == sla.name).order_by(Timer.id).limit(1))
+    # A holding response (the point never moves) may come before or after the point: a passed deadline counts.
+    states = ("waiting",) if extension.moves_deadline else ("waiting", "fired")
+    timer = session.scalar(select(Timer).where(Timer.instance_id == instance_id, Timer.state.in_(states),
+                                               Timer.sla == sla.name).order_by(Timer.id.desc()).limit(1))
     if timer is None or timer.due_at is None:
         raise Conflict(f"There is no running '{sla.name}' deadline on this case to extend (not started yet, met, "
                        "or already passed)")
-    return Allowed(sla=sla, extension=extension, timer=timer, new_due_at=new_due_at(profile, sla, extension, timer))
+    return Allowed(sla=sla, extension=extension, timer=timer,
+                   new_due_at=new_due_at(profile, sla, extension, timer, complaint.target_due_at, now))
 
 
 def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int,
@@ -102,7 +113,9 @@ def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int,
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     instance = _running_instance(uow, complaint)
     now = uow.now()
-    allowed = check_allowed(uow.session, uow.settings.sla_profile, complaint, instance.id, sla_name, extension_name)
+    # Counted on the case's calendar (a UK customer's nation's bank holidays: deadlines/case_calendars.py).
+    allowed = check_allowed(uow.session, case_profile(uow.settings.sla_profile, complaint.calendar_code), complaint,
+                            instance.id, sla_name, extension_name, now)
     record = DeadlineExtension(complaint_id=complaint.id, instance_id=instance.id, timer_id=allowed.timer.id,
                                sla=allowed.sla.name, extension=allowed.extension.name, reason=reason,
                                state="awaiting_approval" if allowed.extension.approval_role else "requested",
@@ -112,7 +125,8 @@ def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int,
     uow.session.flush()
     payload = {"extension_id": record.id, "sla": record.sla, "extension": record.extension, "reason": reason,
                "approval_role": allowed.extension.approval_role, "requested_by": actor.username,
-               "timer": allowed.timer.spiff_task_id,
+               # A request that keeps the regulatory point names no timer: one that fired first refuses nothing.
+               "timer": allowed.timer.spiff_task_id if allowed.extension.moves_deadline else None,
                "previous_due_at": allowed.timer.due_at.isoformat() if allowed.timer.due_at else None,
                "new_due_at": allowed.new_due_at.isoformat()}
     outcome = steps.run_step(uow, actor, instance.id, steps.ExtendDeadline(payload), now=now)
@@ -128,13 +142,15 @@ def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None
     customer's letter. A deadline that passed while the request waited for approval is not moved."""
     from app.engine.letters import language_for, render_letter  # noqa: PLC0415 - Jinja only when applying
 
-    profile = ctx.settings.sla_profile
+    profile = case_profile(ctx.settings.sla_profile, getattr(ctx.complaint, "calendar_code", None))
     sla = profile.slas.get(record.sla)
     extension = next((e for e in (sla.extensions if sla else ()) if e.name == record.extension), None)
     timer = ctx.session.get(Timer, record.timer_id) if record.timer_id else None
     record.decided_by, record.decided_at = ctx.actor.username, ctx.now
     if comment:
         record.comment = comment
+    if extension is not None and not extension.moves_deadline and timer is not None and timer.due_at is not None:
+        return _apply_target(ctx, record, extension, timer)
     if sla is None or extension is None or timer is None or timer.state != "waiting" or timer.due_at is None:
         record.state = "refused"
         record.comment = "The deadline was no longer running when the extension was to be applied"
@@ -162,9 +178,46 @@ def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None
         language = language_for(complaint.language or ctx.data.get("language"), profile)
         letter = render_letter(extension.letter, language, profile, customer_name=complaint.customer_name,
                                tracking_number=complaint.tracking_number, previous_deadline=previous,
-                               deadline=due, reason=record.reason)
+                               deadline=due, reason=record.reason, referral_from=due, may_refer_now=False)
         message_id = ctx.send(extension.letter, complaint.customer_contact, letter.subject, letter.body).id
     return {"applied": True, "extension_id": record.id, "new_due_at": due.isoformat(), "message_id": message_id}
+
+
+def _apply_target(ctx: ServiceContext, record: DeadlineExtension, extension: SlaExtension, timer: Timer) -> dict:
+    """DISP's holding response: the regulatory point (the timer, waiting or already passed) stays where it is, on
+    the clock and in the breach record; the bank's own target moves and the customer gets the holding letter."""
+    assert timer.due_at is not None  # apply() hands over only a timer with its point
+    complaint = ctx.require_complaint()
+    sla = ctx.settings.sla_profile.slas[record.sla]
+    previous = complaint.target_due_at
+    target = new_due_at(case_profile(ctx.settings.sla_profile, complaint.calendar_code), sla, extension, timer,
+                        previous, ctx.now)
+    message_id = send_holding_response(ctx, regulatory_point=timer.due_at, target=target, reason=record.reason)
+    record.state, record.previous_due_at, record.new_due_at = "applied", previous or timer.due_at, target
+    ctx.audit("holding_response_sent", before={"target_due_at": _iso(previous)},
+              after={"target_due_at": target.isoformat()}, extension_id=record.id, sla=record.sla,
+              extension=record.extension, reason=record.reason, regulatory_due_at=timer.due_at.isoformat(),
+              message_id=message_id)
+    return {"applied": True, "extension_id": record.id, "target_due_at": target.isoformat(),
+            "regulatory_due_at": timer.due_at.isoformat(), "message_id": message_id}
+
+
+def send_holding_response(ctx: ServiceContext, *, regulatory_point: datetime, target: datetime,
+                          reason: str | None) -> int:
+    """The holding letter (DISP 1.6.2(2)): why not yet, when we expect to answer (our ``target``, recorded on the
+    case) and the Ombudsman: "now" only once the regulatory point has passed, else from that point. Returns the
+    outbox message's id."""
+    from app.engine.letters import language_for, render_letter  # noqa: PLC0415 - Jinja only when sending
+
+    complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
+    complaint.target_due_at = target
+    language = language_for(complaint.language or ctx.data.get("language"), profile)
+    letter = render_letter("holding_response", language, profile, customer_name=complaint.customer_name,
+                           tracking_number=complaint.tracking_number, deadline=target, reason=reason,
+                           referral_from=regulatory_point, may_refer_now=ctx.now >= regulatory_point)
+    message = ctx.send("holding_response", complaint.customer_contact, letter.subject, letter.body)
+    ctx.flush()  # its id goes into the history
+    return message.id
 
 
 def refuse(ctx: ServiceContext, record: DeadlineExtension, comment: str | None) -> dict:

@@ -25,7 +25,7 @@ from sqlalchemy import and_, or_, select
 
 from app.engine import audit
 from app.engine.core.actors import SYSTEM, Actor
-from app.engine.models import Incident, OutboxMessage
+from app.engine.models import Complaint, Incident, OutboxMessage
 from app.engine.process import incidents
 
 if TYPE_CHECKING:
@@ -109,9 +109,20 @@ def record_sent(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: dat
     audit.record(uow, actor, "message_sent", at=now, complaint_id=row.complaint_id, before={"state": before},
                  after={"state": "sent"}, message_id=row.id, kind=row.kind, channel=channel,
                  attempt=row.attempts)
+    mark_delivered(uow, row, now)
     incident = _open_incident(uow, message.id)
     if incident is not None:
         incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
+
+
+def mark_delivered(uow: UnitOfWork, row: OutboxMessage, now: datetime) -> None:
+    """What a message's delivery (not its writing) means for its complaint: the complaint is acknowledged when the
+    first acknowledgement reaches the customer (sent by wire, or posted), not when the step wrote it."""
+    if row.kind != "acknowledgement" or row.complaint_id is None:
+        return
+    complaint = uow.session.get(Complaint, row.complaint_id)
+    if complaint is not None and complaint.acknowledged_at is None:
+        complaint.acknowledged_at = now
 
 
 def record_to_post(uow: UnitOfWork, actor: Actor, message: ClaimedMessage, now: datetime) -> None:
@@ -158,6 +169,15 @@ def retry_failed(uow: UnitOfWork, message_id: int, now: datetime) -> None:
     row = uow.session.get(OutboxMessage, message_id)
     if row is not None and row.state == "failed":
         row.state, row.next_attempt_at, row.attempts = "pending", now, 0
+
+
+def resolve_incident(uow: UnitOfWork, message_id: int, now: datetime, note: str) -> None:
+    """Close the message's open incident by a person's action (a resend), noting what was done; a new failure of
+    the message opens a new incident."""
+    incident = _open_incident(uow, message_id)
+    if incident is not None:
+        incident.state, incident.resolved_at, incident.next_retry_at = "resolved", now, None
+        incident.message = f"{incident.message} | {note}"[:4000]
 
 
 def _incident_element(message_id: int) -> str:

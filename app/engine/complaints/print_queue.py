@@ -4,7 +4,10 @@ A letter to a postal address is put in the print queue by the sender (app/delive
 Staff with ``letter.dispatch`` (config/permissions.toml) list the queue oldest first, print each letter (the page
 adapter renders it to PDF) and mark it dispatched once it is in the post: then, and only then, the message is
 ``sent`` (with ``sent_at``) and the history says so (``message_sent``, channel ``post``, by that person). The same
-list shows the letters the sender gave up on, with the reason, so staff can correct the contact and act.
+list shows the letters the sender gave up on, with the reason, so staff can correct the contact and **resend**
+one: it goes back to the sender (``pending``, attempts counted afresh), the history says ``message_resent``, and
+its incident is resolved with a note of who resent it (a new failure opens a new one). Resending a letter that is
+not failed (a double click, another person was quicker) is a Conflict, never a second send.
 
 Only the complaints the actor may read are listed (the read policy's scope).
 """
@@ -94,7 +97,31 @@ def mark_dispatched(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
     audit.record(uow, actor, "message_sent", at=now, complaint_id=row.complaint_id,
                  before={"state": outbox.TO_POST}, after={"state": outbox.SENT}, message_id=row.id, kind=row.kind,
                  channel="post")
+    outbox.mark_delivered(uow, row, now)
     uow.session.flush()
+
+
+def resend(uow: UnitOfWork, actor: Actor, message_id: int) -> int:
+    """Send a failed letter again (staff corrected the cause, e.g. the customer's contact): back to the sender at
+    once, with a fresh count of attempts. NotFound for a letter of a complaint the actor may not read, Conflict
+    for a letter that is not failed (already resent, sent, still being tried). Returns the letter's complaint."""
+    _require_dispatcher(uow, actor)
+    # Locked: two people resending at once: the second waits, then finds it pending (Conflict), so one resend.
+    row = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
+    complaint = uow.session.get(Complaint, row.complaint_id) if row is not None and row.complaint_id else None
+    if row is None or complaint is None or not read_policy.may_read_complaint(uow, actor, complaint):
+        raise NotFound(f"No letter with id {message_id}")
+    if row.state != outbox.FAILED:
+        raise Conflict(f"Letter {message_id} is not failed (it is {row.state}): only a failed letter is resent")
+    now = uow.now()
+    reason = row.last_error
+    row.state, row.next_attempt_at, row.lease_until, row.attempts, row.last_error = outbox.PENDING, now, None, 0, None
+    audit.record(uow, actor, "message_resent", at=now, complaint_id=row.complaint_id,
+                 before={"state": outbox.FAILED}, after={"state": outbox.PENDING}, message_id=row.id, kind=row.kind,
+                 error=(reason or "")[:500])
+    outbox.resolve_incident(uow, row.id, now, f"Resent by {actor.username}")
+    uow.session.flush()
+    return complaint.id
 
 
 def _postal_letter(uow: UnitOfWork, actor: Actor, message_id: int, *,

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from app.engine import audit
 from app.engine.access import permissions, read_policy
-from app.engine.complaints import classification, contacts
+from app.engine.complaints import classification, contacts, forwarding
+from app.engine.complaints import receipt as receipt_time
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission
+from app.engine.deadlines import case_calendars
 from app.engine.deadlines.urgency import is_urgent
 from app.engine.governance.definitions import latest_definition
 from app.engine.models import Complaint
@@ -44,6 +46,10 @@ def start_data(complaint: Complaint) -> dict:
         "amount_involved": str(complaint.amount_involved) if complaint.amount_involved is not None else None,
         "description": complaint.description, "received_at": received, "sla_clock_start": received,
         "reopen_count": 0, "reopen_target": None, "language": complaint.language,
+        # The case's deadline facts, for the task context: the engine reads them from the complaint row
+        # (deadlines/expressions.py CaseDeadlines), so no script can change them.
+        "calendar": complaint.calendar_code, "forwarded_by": complaint.forwarded_by,
+        "forwarded_due_at": complaint.forwarded_due_at.isoformat() if complaint.forwarded_due_at else None,
     }
 
 
@@ -51,9 +57,12 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
     permissions.require(uow, actor, "complaint.register",
                         "Only intake staff, coordinators, channel integrations and customers may register complaints")
     now = uow.now()
-    text, coded = _validated(uow, data, now)
+    text, coded, received, forwarded = _validated(uow, actor, data, now)
     severity = data.get("severity", "general")
     place = data.get("place_of_business") or uow.settings.classification.channel_places.get(data["channel"])
+    calendar = case_calendars.choose(uow.settings.sla_profile, place=place, explicit=data.get("calendar_code"),
+                                     address=text["customer_contact"] if contacts.kind_of(
+                                         text["customer_contact"]) == contacts.POSTAL else None)
     complaint = Complaint(
         tracking_number=new_tracking_number(now), customer_name=text["customer_name"],
         customer_contact=text["customer_contact"], customer_reference=text.get("customer_reference"),
@@ -63,25 +72,32 @@ def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
         category=data["category"], severity=severity,
         urgent=is_urgent(uow.settings.urgent_categories, data["category"], severity),
         amount_involved=Decimal(data["amount_involved"]) if data.get("amount_involved") else None,
-        description=text["description"], status="registered", received_at=now,
+        description=text["description"], status="registered", received_at=received, registered_at=now,
+        forwarded_by=forwarded.forwarded_by, forwarded_at=forwarded.forwarded_at,
+        forwarded_due_at=forwarded.forwarded_due_at, reply_route=forwarded.reply_route, calendar_code=calendar,
         # The customer's letters: the language they chose, else the regime's usual one (config/sla.toml).
         language=data.get("language") or uow.settings.sla_profile.language,
         registered_by=actor.username, registered_by_id=actor.user_id)
     uow.session.add(complaint)
     uow.session.flush()
-    # The registration's one instant (received_at, the process start): the history then reads "registered"
-    # before "process started" (same time, then the order written), not the other way round.
+    # The registration's one instant (registered_at, the process start): the history then reads "registered"
+    # before "process started" (same time, then the order written), not the other way round. When it reached
+    # the bank (received_at, which starts the clocks) may be earlier: the event says both.
     audit.record(uow, actor, "complaint_registered", at=now, complaint_id=complaint.id,
-                 tracking_number=complaint.tracking_number, channel=complaint.channel)
+                 tracking_number=complaint.tracking_number, channel=complaint.channel,
+                 received_at=received.isoformat(), calendar=calendar, forwarded_by=forwarded.forwarded_by)
     definition = latest_definition(uow.session, COMPLAINT_PROCESS)
     steps.start_process(uow, actor, definition, start_data(complaint), complaint, now=now)
     return complaint
 
 
-def _validated(uow: UnitOfWork, data: dict, now: datetime) -> tuple[dict, dict[str, classification.Entry]]:
-    """The form's rules (lengths, choices, required text with content), the codes against the classification in
-    force on the day of receipt, then the contact typed and normalised (app/engine/complaints/contacts.py), every
-    error in one InvalidSubmission; the trimmed text and the coded fields' entries."""
+def _validated(uow: UnitOfWork, actor: Actor, data: dict, now: datetime
+               ) -> tuple[dict, dict[str, classification.Entry], datetime, forwarding.Forwarded]:
+    """The form's rules (lengths, choices, required text with content), when it was received
+    (complaints/receipt.py), the codes against the classification in force on the day of receipt, the forwarding
+    facts (complaints/forwarding.py), then the contact typed and normalised (app/engine/complaints/contacts.py),
+    every error in one InvalidSubmission; the trimmed text, the coded fields' entries, the receipt and the
+    forwarding facts."""
     errors: dict[str, list[str]] = {}
     try:
         uow.runtime.forms.validate(REGISTRATION_FORM, data)
@@ -91,8 +107,13 @@ def _validated(uow: UnitOfWork, data: dict, now: datetime) -> tuple[dict, dict[s
             raise
     text = _trimmed(data)
     coded: dict[str, classification.Entry] = {}
+    received, receipt_errors = receipt_time.received_at(uow, actor, data, now)
+    errors.update(receipt_errors)
+    received_on = received.astimezone(ZoneInfo(uow.settings.sla_profile.timezone)).date()   # the regime's day
+    forwarded, forwarding_errors = forwarding.checked(uow.settings, data, received, received_on)
+    for name, messages in forwarding_errors.items():
+        errors.setdefault(name, messages)   # the form's own message first (a reference too long ...)
     try:
-        received_on = now.astimezone(ZoneInfo(uow.settings.sla_profile.timezone)).date()   # the regime's day
         coded = classification.coded(uow.settings.classification,
                                      {k: v for k, v in data.items() if k not in errors}, received_on)
     except InvalidSubmission as err:
@@ -106,7 +127,7 @@ def _validated(uow: UnitOfWork, data: dict, now: datetime) -> tuple[dict, dict[s
             errors["customer_contact"] = [err.message]
     if errors:
         raise InvalidSubmission(errors)
-    return text, coded
+    return text, coded, received, forwarded
 
 
 def _trimmed(data: dict) -> dict:
@@ -120,14 +141,15 @@ def may_read(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> bool:
     return read_policy.may_read_complaint(uow, actor, complaint)
 
 
-def get_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
-    """The complaint as the read policy lets this actor see it (NotFound / NotAllowed otherwise)."""
-    return read_policy.complaint_view(uow, actor, read_policy.require_complaint(uow, actor, complaint_id))
+def get_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int, language: str = "en") -> dict:
+    """The complaint as the read policy lets this actor see it, its codes named in ``language`` (NotFound /
+    NotAllowed otherwise)."""
+    return read_policy.complaint_view(uow, actor, read_policy.require_complaint(uow, actor, complaint_id), language)
 
 
-def summary(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> dict:
-    """The complaint row's fields this actor may see (no history, tasks or messages)."""
-    return read_policy.complaint_summary(uow, actor, complaint)
+def summary(uow: UnitOfWork, actor: Actor, complaint: Complaint, language: str = "en") -> dict:
+    """The complaint row's fields this actor may see (no history, tasks or messages), codes named in ``language``."""
+    return read_policy.complaint_summary(uow, actor, complaint, language)
 
 
 def receipt(uow: UnitOfWork, complaint: Complaint) -> dict:
@@ -137,4 +159,5 @@ def receipt(uow: UnitOfWork, complaint: Complaint) -> dict:
     Call it in the registering unit of work."""
     checkpoint = audit.receipt_checkpoint(uow, uow.now())
     return {"tracking_number": complaint.tracking_number, "registered_at": uow.now().isoformat(),
+            "received_at": complaint.received_at.isoformat(),
             "audit_checkpoint_due_by": checkpoint.at.isoformat(), "audit_key_id": checkpoint.key_id}

@@ -21,12 +21,22 @@ class BusinessCalendar:
     subdivision: str | None = None
     extra_holidays: frozenset[date] = frozenset()      # the bank is closed although the state is not
     extra_working_days: frozenset[date] = frozenset()  # the bank works although the state does not
+    en: str = ""                                        # its name for people, in English and Chinese
+    zh: str = ""
+    # Which cases count on it when a profile has several (case_calendars): UK postcode areas ("EH") or districts
+    # ("TD5") of the customer's address, and place-of-business codes (app/engine/deadlines/case_calendars.py).
+    postcodes: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
     _years: dict = field(default_factory=dict, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def __post_init__(self):
         # Fail at start-up, not at the first deadline: an unknown country or subdivision is a config error.
         self._holidays_of(date.today().year)
+
+    def title(self, language: str) -> str:
+        """Its name in ``language`` (zh_CN | en); its code when config gives none."""
+        return (self.zh if language.startswith("zh") else self.en) or self.en or self.name
 
     def is_business_day(self, day: date) -> bool:
         if day in self.extra_working_days:

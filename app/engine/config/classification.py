@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from app.engine.config.toml_files import read_toml
 
 FILE_NAME = "classification.toml"
-KINDS = ("products", "causes", "places", "outcomes")
+KINDS = ("products", "causes", "places", "outcomes", "forwarding_bodies", "root_causes")
+# Lists a version may leave out: before forwarding bodies (root causes) were recorded, a version had none.
+OPTIONAL_KINDS = frozenset({"forwarding_bodies", "root_causes"})
 # The keys an entry of each kind may carry besides code, en, zh: its mappings (checked against [taxonomies] when
 # the taxonomy is listed there) and its flags.
 MAPPINGS = {
@@ -26,8 +29,14 @@ MAPPINGS = {
     "causes": ("jrt0169_c", "fca_cause", "cfpb_issue", "cfpb_sub_issue"),
     "places": ("jrt0169_a",),
     "outcomes": (),
+    # Not a regulator's category: the intake channel the body forwards through and where a copy of the reply
+    # goes (app/engine/complaints/forwarding.py).
+    "forwarding_bodies": ("channel", "reply_address"),
+    # The bank's own causes of what went wrong (溯源整改, rectification), found when the resolution is drafted.
+    "root_causes": (),
 }
-FLAGS = {"products": ("payment_services",), "causes": (), "places": (), "outcomes": ("fca_upheld",)}
+FLAGS = {"products": ("payment_services",), "causes": (), "places": (), "outcomes": ("fca_upheld",),
+         "forwarding_bodies": (), "root_causes": ()}
 REQUIRED = {"products": ("payment_services",)}
 
 
@@ -121,6 +130,11 @@ def classification_from(data: dict) -> Classification:
             raise ClassificationError(f"config/{FILE_NAME}: two versions take effect on "
                                       f"{later.effective_from.isoformat()}")
     _check_no_reuse(versions)
+    for version in versions:
+        for code, body in version.entries.get("forwarding_bodies", {}).items():
+            if not body.mappings.get("channel"):
+                raise ClassificationError(f"config/{FILE_NAME}, version {version.effective_from.isoformat()}: "
+                                          f"forwarding body {code!r} needs the channel it forwards through")
     classification = Classification(versions=tuple(versions))
     legacy = {str(text).strip().casefold(): code for text, code in data.get("legacy_products", {}).items()}
     for text, code in legacy.items():
@@ -153,7 +167,7 @@ def _version(raw: dict, taxonomies: dict[str, frozenset[str]]) -> Version:
             if entry.code in listed:
                 raise ClassificationError(f"{where}: {kind[:-1]} code {entry.code!r} is listed twice")
             listed[entry.code] = entry
-        if not listed:
+        if not listed and kind not in OPTIONAL_KINDS:
             raise ClassificationError(f"{where}: lists no {kind}")
         entries[kind] = listed
     return Version(effective_from=effective, description=str(raw.get("description", "")), entries=entries)
@@ -209,3 +223,51 @@ def _check_no_reuse(versions: list[Version]) -> None:
                         f"{code!r} is reused with another meaning ({entry.en!r}, {entry.flags}; version "
                         f"{seen[0].effective_from.isoformat()} has {seen[1].en!r}, {seen[1].flags}); give the new "
                         "meaning a new code")
+
+
+# --- names for readers ------------------------------------------------------------------------------------
+
+# The names a reader sees beside a complaint's codes: name field -> (classification list, the complaint's column).
+NAMED_COLUMNS = {"product_name": ("products", "product_code"), "cause_name": ("causes", "category"),
+                 "place_name": ("places", "place_code"), "outcome_name": ("outcomes", "outcome")}
+# Process variables (task context, form data) that hold a code, -> the list it is a code of.
+CODED_VARIABLES = {"product": "products", "category": "causes", "place_of_business": "places", "outcome": "outcomes"}
+
+
+def received_on(zone: str, received_at: datetime | str | None) -> date | None:
+    """The day a complaint was received, in the regime's time zone (``zone``): the day whose classification
+    names its codes, as registration checked them. None when unknown (then any version names a code)."""
+    if not received_at:
+        return None
+    instant = datetime.fromisoformat(received_at) if isinstance(received_at, str) else received_at
+    if instant.tzinfo is None:  # stored as UTC without an offset (SQLite)
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(zone)).date()
+
+
+def name_of(classification: Classification, kind: str, code: object, language: str,
+            on: date | None = None) -> str | None:
+    """``code`` of list ``kind`` by its name in ``language`` (zh_CN | en) in the version in force on ``on``; a
+    code that version retired or never had is named by the newest version that knows it. A value that is no
+    code (an older complaint's free-text product, a process outcome such as ``resolved``) is None: the caller
+    shows it as it is."""
+    if not isinstance(code, str) or not classification.knows(kind, code):
+        return None
+    try:
+        return classification.entry(kind, code, on).name(language)
+    except (UnknownCode, ClassificationError):   # retired by then, or received before the first version
+        return classification.entry(kind, code).name(language)
+
+
+def names_for(classification: Classification, zone: str, complaint: object,
+              language: str) -> dict[str, str | None]:
+    """The names of a complaint's codes (product, cause, place of business, outcome) in ``language``, from the
+    classification in force on the day it was received (``zone``: the regime's time zone). The one naming rule
+    of pages and API; the product of an older complaint without a code is its text as registered."""
+    on = received_on(zone, getattr(complaint, "received_at", None))
+    names = {field: name_of(classification, kind, getattr(complaint, column, None), language, on)
+             for field, (kind, column) in NAMED_COLUMNS.items()}
+    text = getattr(complaint, "product", None)
+    if names["product_name"] is None and text:
+        names["product_name"] = str(text)
+    return names

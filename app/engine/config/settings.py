@@ -10,7 +10,9 @@ from pathlib import Path
 from app.engine.config.audit import AuditSettings, load_audit_settings
 from app.engine.config.calendars import BusinessCalendar
 from app.engine.config.classification import Classification, load_classification
+from app.engine.config.letter_library import LetterLibrary, load_letter_library
 from app.engine.config.permissions import Permissions, load_permissions
+from app.engine.config.retention import RetentionPolicy, load_retention
 from app.engine.config.security import SessionPolicy, load_session_policy
 from app.engine.config.segregation import Segregation, load_segregation
 from app.engine.config.toml_files import read_toml
@@ -25,7 +27,11 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "complaintflow.db"
 
 COUNTINGS = ("elapsed", "calendar_days", "business_days", "business_days_close")
 REGIMES = ("cbirc", "disp", "cfpb")
-SLA_KEYS = frozenset({"duration", "counting", "start", "warn_at", "extensions", "description"})
+SLA_KEYS = frozenset({"duration", "counting", "start", "warn_at", "extensions", "description", "verifier_role"})
+# The lane (config/roles.toml) that holds the task each configured role works on, as the shipped diagram draws it:
+# an extension's approval_role approves in "Approve further extension", the verification SLA's verifier_role gives
+# the opinion in "Give the verification opinion". A role outside that lane could never see its task.
+TASK_ROLE_LANES = {"approval_role": "Extension approver", "verifier_role": "Verifier"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,9 @@ class SlaExtension:
     requires: str | None = None        # an extension of the same SLA that must have been granted first
     letter: str = "extension_notice"   # the letter that tells the customer (or holding_response)
     title: str = ""                    # the short name staff see, translated through the catalog
+    # False: the regulatory point stays where it is (DISP's holding response: the 8 weeks never move); only the
+    # bank's own target (complaints.target_due_at) moves, and the letter may be sent before or after the point.
+    moves_deadline: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class SlaDefinition:
     warn_at: tuple[float, ...] = (0.75, 0.9)
     extensions: tuple[SlaExtension, ...] = ()
     description: str = ""
+    verifier_role: str | None = None    # the verification SLA: who gives the opinion (a "Verifier" lane role)
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,9 @@ class SlaProfile:
     language: str = "en"                            # letters' language when the customer chose none
     currency: str = "CNY"
     institution: dict[str, str] = field(default_factory=dict)                  # language -> the bank's name
+    # The calendars a case of this profile may count on, by code (its own ``calendar`` first): the customer's
+    # nation's (config case_calendars; app/engine/deadlines/case_calendars.py picks one per case).
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
 
     @property
     def durations(self) -> dict[str, str]:
@@ -97,6 +110,11 @@ class Settings:
     # config/classification.toml: products, causes, places of business, outcomes (codes, names, mappings)
     classification: Classification = field(default_factory=Classification)
     audit: AuditSettings = field(default_factory=AuditSettings)   # config/audit.toml: the trail's seals, keys
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # config/retention.toml
+    # How far back before its registration a complaint's received_at may lie (config/sla.toml [receipt] earliest).
+    receipt_earliest: str = "P30D"
+    # config/letters.toml: the clause library letters are written from (signed off by compliance to be used).
+    letter_library: LetterLibrary = field(default_factory=lambda: load_letter_library(DEFAULT_CONFIG_DIR))
     config_dir: Path = DEFAULT_CONFIG_DIR
     processes_dir: Path = DEFAULT_PROCESSES_DIR
     forms_dir: Path = DEFAULT_FORMS_DIR
@@ -156,7 +174,23 @@ def sla_profile_from(data: dict, name: str | None = None,
                       close_of_business=time.fromisoformat(raw.get("close_of_business", "17:00")),
                       calendar=calendar, slas=slas, product_tracks=tracks, regime=regime,
                       language=raw.get("language", "en"), currency=raw.get("currency", "CNY"),
-                      institution=dict(data.get("institution", {})))
+                      institution=dict(data.get("institution", {})),
+                      calendars=_case_calendars(data.get("calendars", {}), calendar, raw, where))
+
+
+def _case_calendars(calendars: dict, default: BusinessCalendar | None, raw: dict,
+                    where: str) -> dict[str, BusinessCalendar]:
+    """The profile's calendar, then those of its ``case_calendars`` list (each a [calendars] table)."""
+    names = raw.get("case_calendars", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{where}: case_calendars must list calendar names of [calendars]")
+    if names and default is None:
+        raise ValueError(f"{where}: case_calendars needs the profile's own calendar (its default)")
+    chosen = {default.name: default} if default is not None else {}
+    for name in names:
+        if name not in chosen:
+            chosen[name] = _calendar(calendars, name, where)
+    return chosen
 
 
 def _product_tracks(raw: dict, classification: Classification | None, where: str) -> dict[str, dict[str, str]]:
@@ -179,7 +213,10 @@ def _calendar(calendars: dict, name: str, where: str) -> BusinessCalendar:
     return BusinessCalendar(
         name=name, country=spec["country"], subdivision=spec.get("subdivision"),
         extra_holidays=frozenset(date.fromisoformat(str(d)) for d in spec.get("extra_holidays", [])),
-        extra_working_days=frozenset(date.fromisoformat(str(d)) for d in spec.get("extra_working_days", [])))
+        extra_working_days=frozenset(date.fromisoformat(str(d)) for d in spec.get("extra_working_days", [])),
+        en=str(spec.get("en", "")), zh=str(spec.get("zh", "")),
+        postcodes=frozenset(str(p).strip().upper() for p in spec.get("postcodes", [])),
+        places=frozenset(str(p) for p in spec.get("places", [])))
 
 
 def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
@@ -212,7 +249,8 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
                                     approval_role=e.get("approval_role"),
                                     customer_notice=e.get("customer_notice", True),
                                     description=e.get("description", ""), requires=e.get("requires"),
-                                    letter=e.get("letter", "extension_notice"), title=e.get("title", ""))
+                                    letter=e.get("letter", "extension_notice"), title=e.get("title", ""),
+                                    moves_deadline=bool(e.get("moves_deadline", True)))
                        for e in spec.get("extensions", []))
     names = {e.name for e in extensions}
     for extension in extensions:
@@ -224,7 +262,41 @@ def _sla(name: str, spec: dict, where: str) -> SlaDefinition:
         if (extension.total is None) == (extension.add is None):
             raise ValueError(f"{where}: extension {extension.name!r} needs exactly one of total or add")
     return SlaDefinition(name=name, duration=duration, counting=counting, start=spec.get("start", "received"),
-                         warn_at=warn_at, extensions=extensions, description=spec.get("description", ""))
+                         warn_at=warn_at, extensions=extensions, description=spec.get("description", ""),
+                         verifier_role=spec.get("verifier_role"))
+
+
+def check_task_roles(profile: SlaProfile, lane_roles: dict[str, tuple[str, ...]]) -> None:
+    """Each role the profile names for a task (approval_role, verifier_role) must be a role of the lane that holds
+    that task, else nobody could ever work on it: a configuration error naming profile, SLA and role."""
+    for sla in profile.slas.values():
+        named = [("approval_role", e.approval_role, f", extension {e.name!r}") for e in sla.extensions]
+        for key, role, what in [*named, ("verifier_role", sla.verifier_role, "")]:
+            lane = TASK_ROLE_LANES[key]
+            if role is not None and role not in lane_roles.get(lane, ()):
+                raise ValueError(
+                    f"config/sla.toml, profile {profile.name!r}, SLA {sla.name!r}{what}: {key} {role!r} is not a role "
+                    f"of the lane {lane!r} that holds its task (config/roles.toml [lanes] gives it: "
+                    f"{', '.join(lane_roles.get(lane, ())) or 'no lane of that name'}); add the role to the lane or "
+                    "name one of its roles")
+
+
+def _receipt_earliest(sla_toml: dict, profile: SlaProfile, classification: Classification) -> str:
+    """[receipt] earliest, checked (whole days or weeks); also checks the places the case calendars name."""
+    for calendar in profile.calendars.values():
+        unknown = sorted(p for p in calendar.places if not classification.knows("places", p))
+        if unknown:
+            raise ValueError(f"config/sla.toml [calendars.{calendar.name}]: places {', '.join(unknown)} are not "
+                             "place codes of config/classification.toml")
+    receipt = sla_toml.get("receipt", {})
+    earliest = str(receipt.get("earliest", "P30D")) if isinstance(receipt, dict) else ""
+    try:
+        parts = parse_duration(earliest)
+    except ValueError as err:
+        raise ValueError(f"config/sla.toml [receipt] earliest: {err}") from None
+    if set(parts) - {"days", "weeks"}:
+        raise ValueError(f"config/sla.toml [receipt] earliest counts whole days or weeks (P30D), not {earliest!r}")
+    return earliest
 
 
 def _urgent_categories(sla_toml: dict, classification: Classification) -> frozenset[str]:
@@ -248,17 +320,23 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
     permissions = load_permissions(config_dir, roles["roles"])
     sla_toml = read_toml(config_dir / "sla.toml")  # read once: the profile and [urgency] both come from it
     classification = load_classification(config_dir)
+    profile = sla_profile_from(sla_toml, sla_profile, classification)
+    lane_roles = {lane: tuple(r) for lane, r in roles["lanes"].items()}
+    check_task_roles(profile, lane_roles)
     return Settings(
-        sla_profile=sla_profile_from(sla_toml, sla_profile, classification),
-        lane_roles={lane: tuple(r) for lane, r in roles["lanes"].items()},
+        sla_profile=profile,
+        lane_roles=lane_roles,
         roles=dict(roles["roles"]),
         departments=dict(departments),
         permissions=permissions,
         segregation=load_segregation(config_dir, permissions),
         urgent_categories=_urgent_categories(sla_toml, classification),
+        receipt_earliest=_receipt_earliest(sla_toml, profile, classification),
         classification=classification,
+        letter_library=load_letter_library(config_dir),
         sessions=load_session_policy(config_dir),
         audit=load_audit_settings(config_dir),
+        retention=load_retention(config_dir, REGIMES),
         config_dir=config_dir,
         processes_dir=Path(processes_dir or DEFAULT_PROCESSES_DIR),
         forms_dir=Path(forms_dir or DEFAULT_FORMS_DIR),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from app.engine.core.times import parse_duration, parse_instant
+from app.engine.deadlines.case_calendars import case_profile
 
 if TYPE_CHECKING:
     from app.engine.config.settings import SlaDefinition, SlaProfile
@@ -31,6 +32,24 @@ def due_at(profile: SlaProfile, sla_name: str, start: datetime, *, product: str 
     """The instant (UTC) the named SLA expires for a clock that started at ``start``."""
     sla = resolve_sla(profile, sla_name, product)
     return add_duration(profile, sla.counting, sla.duration, parse_instant(start))
+
+
+# The SLAs that bound the case's answer (the handling timer runs one of them): a forwarding body's own deadline
+# for our answer governs them when it is earlier.
+ANSWER_SLAS = ("decision", "urgent_handling")
+
+
+def decision_due_at(profile: SlaProfile, start: datetime | str, product: str | None = None,
+                    forwarded_due_at: datetime | str | None = None, calendar: str | None = None, *,
+                    sla_name: str = "decision") -> datetime:
+    """When the case's answer is due: the regulatory deadline ``sla_name`` (decision, or urgent_handling for an
+    urgent case; a product track may replace it) counted on the case's calendar (``calendar``: its code, None:
+    the profile's), or the forwarding body's deadline if that is earlier: the earliest deadline governs. The
+    handling timer (sla_due_at in deadlines/expressions.py) and the acknowledgement letter both ask this."""
+    due = due_at(case_profile(profile, calendar), sla_name, parse_instant(start), product=product)
+    if forwarded_due_at is not None and sla_name in ANSWER_SLAS:
+        return min(due, parse_instant(forwarded_due_at))
+    return due
 
 
 def add_duration(profile: SlaProfile, counting: str, duration: str, start: datetime) -> datetime:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from app.engine.core.actors import SYSTEM
-from app.engine.governance import definitions
+from app.engine.governance import definitions, letter_library
 from app.engine.identity import users
 from app.engine.models import User
 
@@ -38,6 +38,7 @@ def load_demo(uow: UnitOfWork, *, reset_users: bool = False) -> dict:
     existing = uow.session.scalar(select(func.count(User.id)))
     loaded = [_upsert(uow, entry) for entry in demo_users(settings)] if reset_users or not existing else []
     loaded_processes = definitions.bootstrap(uow, SYSTEM, definitions.read_directory(settings.processes_dir))
+    _sign_off_letter_library(uow)
     return {"users": loaded, "existing_users": existing,
             "definitions": [(d.process_id, d.version) for d in loaded_processes.current],
             "deployed": [(d.process_id, d.version) for d in loaded_processes.deployed],
@@ -65,3 +66,12 @@ def _upsert(uow: UnitOfWork, entry: dict) -> str:
     users.upsert_user(uow, entry["username"], entry["password"], display_name=entry["display_name"],
                       roles=entry["roles"], department=entry["department"], email=entry["email"])
     return entry["username"]
+
+
+def _sign_off_letter_library(uow: UnitOfWork) -> None:
+    """The shipped clause library, submitted by the system and signed off by the demo compliance officer (four
+    eyes), once: decision letters are only written from a signed-off library (governance/letter_library.py)."""
+    active = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    compliance = next((u for u in active if "compliance" in (u.roles or [])), None)
+    if compliance is not None:
+        letter_library.bootstrap(uow, SYSTEM, users.actor_for(compliance))

@@ -31,7 +31,10 @@ def sample_registration(n: int) -> dict:
             "amount_involved": f"{(n % 50) * 10 + 5}.50",
             "description": f"Simulated complaint number {n}: a fee was charged twice on my card statement."}
     if channel == "regulator":
-        data["forwarded_reference"] = f"REG-{n:05d}"
+        # Dated at the classification's first day, so it precedes any receipt a registration can have (the
+        # forwarding date may not be after it: complaints/forwarding.py), whatever clock a demo or test runs on.
+        data.update(forwarded_reference=f"REG-{n:05d}", forwarded_by="cbirc", forwarded_at="2020-03-01",
+                    reply_route="customer")
     return data
 
 
@@ -48,7 +51,10 @@ def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict
                 "proposed_remedy": "Refund the duplicate fee"}
     if element_id == "draft_resolution":
         return {"resolution_summary": "Duplicate fee refunded", "remedy_type": "monetary_redress",
-                "redress_amount": "25.00", "customer_message": "We have refunded the duplicate fee."}
+                "redress_amount": "25.00", "customer_message": "We have refunded the duplicate fee.",
+                "resolution_outcome": "upheld", "facts_checked": "The annual fee was posted twice on the statement.",
+                "decision_basis": "Card agreement, clause 4.2 (one annual fee a year)",
+                "ombudsman_consent": "does_not_consent", "root_cause_code": "system_failure"}
     if element_id == "approve_resolution":
         reject = n % 3 == 0 and visits == 1
         return ({"approval_decision": "reject", "approval_comment": "Explain the root cause to the customer"}
@@ -59,8 +65,14 @@ def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict
     if element_id == "decide_reopen":
         return {"reopen_target": "resolution" if n % 8 == 0 else "investigation",
                 "reopen_reason": "Customer disputes the refunded amount"}
+    if element_id == "send_final_or_holding_response":
+        return {"breach_response": "holding_response",
+                "breach_response_note": "We are still waiting for the card scheme's records."}
     if element_id in ("approve_further_extension", "approve_extension"):
         return {"extension_decision": "approve"}
+    if element_id == "give_verification_opinion":
+        return {"verification_opinion": "upheld", "verification_opinion_text": "The decision was correct.",
+                "verification_basis": "The card agreement and the transaction records"}
     if element_id in ("intervene_overdue_complaint", "executive_intervention"):
         return {"intervention_action": "instruct", "instruction": "Call the customer today and finish the reply."}
     raise ValueError(f"the simulation has no answer for task {element_id!r}")

@@ -41,6 +41,8 @@ def validation_context(runtime: Runtime, known_processes: Collection[str] = froz
     # is checked against the profile too.
     samples = [{"received_at": now, "sla_clock_start": now, "urgent": urgent, "severity": severity,
                 "category": category, "product": product, "reopen_count": reopens, "customer_satisfied": None,
+                # after the decision: the reply's date (the verification window) and a verification request
+                "reply": {"sent_at": now}, "verification_request": {"requested_at": now},
                 **({"review_requested_at": now} if reopens else {})}
                for urgent, severity, category, product, reopens in (
                    (False, "general", "fees_charges", "credit_card", 0),

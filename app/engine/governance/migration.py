@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotFound
-from app.engine.models import DeadlineExtension, ProcessDefinition, ProcessInstance, Timer, UserTask
+from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer, UserTask
 from app.engine.process import steps
 from app.engine.workflow import migrate
 from app.engine.workflow.serialization import load_state
@@ -109,8 +110,9 @@ def preview(uow: UnitOfWork, actor: Actor, process_id: str, version: int | None 
         workflow = load_state(state, *_specs(uow, old_id))
         plan = migrate.plan(workflow, new_specs, extended=extended.get(iid, frozenset()))
         rearm = tuple(dict.fromkeys(plan.rearm.values()))
+        case = uow.session.get(Complaint, cid) if cid else None  # its calendar and forwarding deadline
         arming = migrate.arm(workflow, new_specs, plan, dry_run=True, ready_at=_since(ready.get(iid, {}), now),
-                             engine_at=lambda start: steps.expression_engine(uow, start)) if plan.movable else ()
+                             engine_at=partial(steps.expression_engine, uow, complaint=case)) if plan.movable else ()
         candidates.append(Candidate(instance_id=iid, complaint_id=cid, from_version=old_version,
                                     active=plan.active, refusals=plan.refusals, rearm=rearm,
                                     arm=tuple((a.element_id, a.due_at) for a in arming),

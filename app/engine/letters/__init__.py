@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -24,6 +24,10 @@ from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from app.engine.config.classification import load_classification, name_of
+from app.engine.config.letter_library import LetterLibrary, load_letter_library
+from app.engine.config.settings import DEFAULT_CONFIG_DIR
+from app.engine.letters import clauses
 from app.engine.models.tasks import task_name
 
 if TYPE_CHECKING:
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CATALOGS = Path(__file__).resolve().parents[2] / "translations"
 LANGUAGES = ("en", "zh_CN")
-KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request")
+KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request",
+         "summary_resolution", "review_notice", "verification_opinion")
 # Notices to staff (escalations, deadline warnings, the head's instructions): the same machinery, in the
 # recipient's own language and time zone.
 NOTICE_KINDS = ("escalation_notice", "escalated_to_head", "escalated_to_executive", "deadline_warning",
@@ -70,19 +75,28 @@ def language_for(requested: str | None, profile: SlaProfile) -> str:
     return profile.language
 
 
-def render_letter(kind: str, language: str, profile: SlaProfile, **facts: object) -> Letter:
-    """Render one letter. ``facts`` are the case's values; datetimes and amounts are formatted here."""
+# The facts a library element may name without every case having them (None when absent).
+LETTER_FACTS = ("reason", "customer_message", "facts_checked", "decision_basis", "remedy_type", "redress_amount",
+                "redress_description", "resolution_outcome", "outcome_name", "ombudsman_consent", "response_category",
+                "forwarded_by", "previous_decision_date", "reopen_count")
+
+
+def render_letter(kind: str, language: str, profile: SlaProfile, *, library: LetterLibrary | None = None,
+                  **facts: object) -> Letter:
+    """Render one letter. ``facts`` are the case's values; datetimes and amounts are formatted here. A kind the
+    clause library lists for the regime (``library``, default the shipped config/letters.toml) is made of the
+    library's elements, and refused (clauses.MissingLetterElements) when one the regulation mandates is missing."""
     if kind not in KINDS:
         raise ValueError(f"unknown letter {kind!r}; known: {', '.join(KINDS)}")
     language = language if language in LANGUAGES else profile.language
+    raw = derived_facts(language, profile, facts)
     context: dict[str, object] = {"regime": profile.regime, "institution": profile.institution.get(language) or
-               profile.institution.get("en", ""), "reason": None, "facts_checked": None, "decision_basis": None,
-               "redress_amount": None, "response_category": None}
-    for name, value in facts.items():
+                                  profile.institution.get("en", "")}
+    for name, value in raw.items():
         context[name] = _format(value, name, language, profile)
-    if profile.regime == "cfpb" and "remedy_type" in facts:
-        category = CFPB_CATEGORIES.get(str(facts["remedy_type"]), "Closed with explanation")
-        context["response_category"] = _translations(language).gettext(category)
+    library = library if library is not None else shipped_library()
+    context["elements"] = clauses.render_elements(library, profile.regime, kind, language, raw, context) \
+        if library.elements(profile.regime, kind) else []
     template = _environment(language).get_template(f"{kind}.txt.j2")
     module = template.make_module(context)
     subject = module.subject  # type: ignore[attr-defined]  # set by the template: jinja2 cannot type its names
@@ -120,6 +134,36 @@ def open_work(tasks: Iterable[UserTask], departments: Mapping[str, str]) -> Open
              departments.get(task.department, task.department) if task.department else None) for task in tasks]
 
 
+def derived_facts(language: str, profile: SlaProfile, facts: Mapping[str, object]) -> dict[str, object]:
+    """The facts a letter is written from: the case's, every name the library may use (None when absent), and
+    what follows from them (the CFPB response category of the remedy, the outcome's name in ``language``)."""
+    raw: dict[str, object] = {**dict.fromkeys(LETTER_FACTS), **facts}
+    if profile.regime == "cfpb" and raw.get("remedy_type"):
+        category = CFPB_CATEGORIES.get(str(raw["remedy_type"]), "Closed with explanation")
+        raw["response_category"] = _translations(language).gettext(category)
+    if raw.get("resolution_outcome") and not raw.get("outcome_name"):
+        raw["outcome_name"] = name_of(_shipped_classification(), "outcomes", raw["resolution_outcome"], language)
+    return raw
+
+
+def check_letter(kind: str, language: str, profile: SlaProfile, library: LetterLibrary,
+                 facts: Mapping[str, object]) -> None:
+    """Refuse (clauses.MissingLetterElements) a letter that would miss a mandated element: what drafting and
+    approval ask before the letter is written."""
+    clauses.check(library, profile.regime, kind, derived_facts(language, profile, facts))
+
+
+@cache
+def shipped_library() -> LetterLibrary:
+    """config/letters.toml as shipped: what a letter rendered without a runtime's settings (a preview) uses."""
+    return load_letter_library(DEFAULT_CONFIG_DIR)
+
+
+@cache
+def _shipped_classification():
+    return load_classification(DEFAULT_CONFIG_DIR)
+
+
 def _format(value: object, name: str, language: str, profile: SlaProfile, zone: str | None = None) -> object:
     if isinstance(value, datetime):
         # The regime's local date and time: the customer reads "by 15 March 2027 17:00", not an offset.
@@ -129,6 +173,8 @@ def _format(value: object, name: str, language: str, profile: SlaProfile, zone: 
             local = value.astimezone(ZoneInfo(profile.timezone))
         locale = formatting_locale(language, profile)
         return f"{format_date(local, 'long', locale=locale)} {format_time(local, 'short', locale=locale)}"
+    if isinstance(value, date):   # a day (the date of an earlier decision): the day as the regime writes it
+        return format_date(value, "long", locale=formatting_locale(language, profile))
     if name.endswith("amount") and value not in (None, ""):
         try:
             return format_currency(Decimal(str(value)), profile.currency, locale=formatting_locale(language, profile))

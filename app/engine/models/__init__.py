@@ -8,6 +8,7 @@ from app.engine.models.drafts import ProcessDraft
 from app.engine.models.extensions import DeadlineExtension
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
+from app.engine.models.letter_library import LetterLibraryReview
 from app.engine.models.reviews import DefinitionReview
 from app.engine.models.sessions import RateLimitCounter, UserSession
 from app.engine.models.tasks import UserTask
@@ -15,5 +16,5 @@ from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview",
-           "Department", "Incident", "OutboxMessage", "ProcessDefinition", "ProcessDraft", "ProcessInstance",
-           "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]
+           "Department", "Incident", "LetterLibraryReview", "OutboxMessage", "ProcessDefinition", "ProcessDraft",
+           "ProcessInstance", "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]

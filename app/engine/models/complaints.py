@@ -47,9 +47,38 @@ class Complaint(Base):
     customer_satisfied: Mapped[bool | None]
     satisfaction_rating: Mapped[int | None]
     language: Mapped[str | None] = mapped_column(String(10))   # of the customer's letters (zh_CN | en)
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime]              # when it reached the bank: every regulatory clock starts here
+    registered_at: Mapped[datetime]            # when it was entered into the system (received_at or later)
+    # A complaint forwarded by a regulator, the media or a consumer association (complaints/forwarding.py): the
+    # body (a forwarding_bodies code of config/classification.toml), when it forwarded it, the deadline it set
+    # for our answer (the earlier of it and the regulatory one governs) and where the reply goes.
+    forwarded_by: Mapped[str | None] = mapped_column(String(40))
+    forwarded_at: Mapped[datetime | None]
+    forwarded_due_at: Mapped[datetime | None]
+    reply_route: Mapped[str | None] = mapped_column(String(20))   # customer | body | both
+    # The business-day calendar of the case (config/sla.toml [calendars]): the customer's nation's for a UK case;
+    # NULL (older complaints) counts on the profile's own calendar.
+    calendar_code: Mapped[str | None] = mapped_column(String(20))
     acknowledged_at: Mapped[datetime | None]
+    # Outcome data (issue 26, migration 0019), apart from ``outcome`` (how the case closed: resolved | no_feedback):
+    # the decision's outcome (classification.toml outcomes), the redress offered with the final response and the
+    # redress paid (recorded later by staff, complaints/redress.py), when the final response went out, and the
+    # root cause (classification.toml root_causes).
+    resolution_outcome: Mapped[str | None] = mapped_column(String(40))
+    redress_offered: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    redress_paid: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    redress_paid_at: Mapped[datetime | None]
+    final_response_at: Mapped[datetime | None]
+    root_cause_code: Mapped[str | None] = mapped_column(String(40))
     due_at: Mapped[datetime | None]            # the next SLA deadline of the case, from its waiting timers
+    # The bank's own target for its answer, moved by a holding response; the regulatory point never moves (DISP).
+    target_due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     registered_by: Mapped[str] = mapped_column(String(100))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Retention (app/engine/complaints/retention.py, config/retention.toml, migration 0020): when the personal data
+    # was anonymised (None: not yet), and compliance's legal hold, which keeps it from ever being anonymised.
+    anonymised_at: Mapped[datetime | None]
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_by: Mapped[str | None] = mapped_column(String(100))
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)

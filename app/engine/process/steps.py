@@ -28,7 +28,7 @@ from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotFound
 from app.engine.core.times import parse_instant
 from app.engine.deadlines import sla_warnings
-from app.engine.deadlines.expressions import script_functions
+from app.engine.deadlines.expressions import CaseDeadlines, script_functions
 from app.engine.deadlines.sla import resolve_sla
 from app.engine.models import Complaint, Incident, ProcessDefinition, ProcessInstance, Timer, UserTask
 from app.engine.process import incidents
@@ -38,6 +38,7 @@ from app.engine.workflow.scripting import SandboxedScriptEngine
 from app.engine.workflow.serialization import dump_state, load_state
 
 if TYPE_CHECKING:
+    from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
     from app.engine.workflow.serialization import ProcessSpecs, Workflow
 
@@ -47,7 +48,9 @@ MIRRORED_VARIABLES = ("category", "severity", "urgent", "lead_department", "reop
 # deployed before products were coded carries free text in ``product``): variable -> (column, list).
 CODED_VARIABLES = {"product": ("product_code", "products"), "place_of_business": ("place_code", "places")}
 # Task properties that are expressions, evaluated in the task's data when its row is created.
-EVALUATED_PROPERTIES = ("assignedDepartment",)
+# ``candidateRole``: one role of the task's lane that alone works on it, named by config at run time (the
+# further extension's approval_role of config/sla.toml).
+EVALUATED_PROPERTIES = ("assignedDepartment", "candidateRole")
 # Timer properties, likewise: the SLA a deadline enforces and when its clock started (warnings, extensions).
 TIMER_PROPERTIES = ("sla", "slaClockStart")
 
@@ -56,7 +59,8 @@ CONTEXT_FIELDS = ("tracking_number", "customer_name", "channel", "product", "cat
                   "amount_involved", "description", "lead_department", "departments", "department", "findings",
                   "resolution_summary", "remedy_type", "redress_amount", "customer_message", "approval_decision",
                   "approval_comment", "reopen_count", "reopen_reason", "customer_satisfied", "satisfaction_rating",
-                  "feedback_comment")
+                  "feedback_comment", "resolution_outcome", "redress_description", "facts_checked", "decision_basis",
+                  "ombudsman_consent", "root_cause_code")
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -89,6 +93,18 @@ class ExtendDeadline:
 
 
 @dataclass(frozen=True)
+class DeliverMessage:
+    """A BPMN message into the waiting process (complaints/verification.py: the customer's ``verification_requested``,
+    after the decision, while feedback is awaited or the closed case waits out its verification window). ``event``
+    and ``details``: the history event recorded when it is caught; ``refusal``: the Conflict when nothing waits."""
+    message: str
+    payload: Mapping
+    event: str
+    details: Mapping
+    refusal: str
+
+
+@dataclass(frozen=True)
 class MoveToVersion:
     """Carry the instance over to another version of its process (governance/migration.py). The workflow is
     loaded as for any step, on its own version, and timers due by the step's clock fire first, under that
@@ -96,7 +112,8 @@ class MoveToVersion:
     move), waiting timers whose deadline the new version changes are re-armed from their clock's start (and fire
     now if that has passed), the engine runs until it waits, boundary timers the new version adds to the task
     the case is at are armed (due by the scheduler's next pass if their clock has run out) and those it removes
-    are stopped, and the ready task rows follow the new version's lanes and forms. ``extended``: ids of waiting
+    are stopped, and the ready task rows follow the new version's lanes and forms (a task narrowed to a
+    configured role, candidateRole, keeps it). ``extended``: ids of waiting
     timers whose deadline was extended (not to be re-armed)."""
     definition_id: int
     extended: frozenset[str] = frozenset()
@@ -143,7 +160,7 @@ class _FixedClock:
 
 
 # What a step on an existing instance can be asked to do (``run_step``).
-Command = CompleteTask | FireTimers | ExtendDeadline | MoveToVersion
+Command = CompleteTask | FireTimers | ExtendDeadline | DeliverMessage | MoveToVersion
 
 
 @dataclass
@@ -197,6 +214,8 @@ def run_step(uow: UnitOfWork, actor: Actor, instance_id: int, command: Command, 
         return _complete(step, command)
     if isinstance(command, ExtendDeadline):
         return _extend(step, command)
+    if isinstance(command, DeliverMessage):
+        return _deliver(step, command)
     if isinstance(command, MoveToVersion):
         return _move(step, command)
     raise TypeError(f"unknown command {command!r}")
@@ -320,14 +339,16 @@ def _retarget_task_rows(step: Step) -> None:
     """Ready task rows were made from the old version: who works on them (lane, roles) and their form follow
     the new one (a task moved to another lane changes hands on migration). All of them: a step on a cached
     workflow has loaded only the rows it changed."""
-    lane_roles = step.uow.settings.lane_roles
-    ready = {t.task_id: t for t in runner.snapshot(step.workflow).ready}
+    settings = step.uow.settings
+    # Evaluated as at creation: a task narrowed to one configured role (candidateRole: the further extension's
+    # approver, the verifier) keeps it, instead of widening to the whole lane.
+    ready = {t.task_id: t for t in runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES).ready}
     for row in _open_task_rows(step):
         task = ready.get(row.spiff_task_id)
         if row.state != "ready" or task is None:
             continue
         row.lane = task.lane
-        row.candidate_roles = list(lane_roles.get(task.lane or "", ()))
+        row.candidate_roles = _candidate_roles(settings, task)
         row.form = task.properties.get("formJsonSchemaFilename")
     step.uow.session.flush()
 
@@ -495,6 +516,16 @@ def _extend(step: Step, command: ExtendDeadline) -> Outcome:
     return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=refusal))
 
 
+def _deliver(step: Step, command: DeliverMessage) -> Outcome:
+    if runner.catch_message(step.workflow, command.message, command.payload):
+        audit.record(step.uow, step.actor, command.event, at=step.now, complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, **command.details)
+        return _finish(step, Outcome(instance_id=step.row.id, completed=True))
+    if not step.fired:
+        raise Conflict(command.refusal)
+    return _finish(step, Outcome(instance_id=step.row.id, completed=False, refused=command.refusal))
+
+
 def _finish(step: Step, outcome: Outcome) -> Outcome:
     """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
     known = step.ready_rows.keys() if step.ready_rows is not None else step.task_rows.keys()
@@ -617,9 +648,13 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> 
         if timer.host_task_id and timer.due_at and (timer.host_task_id not in due_by_host
                                    or timer.due_at < due_by_host[timer.host_task_id]):
             due_by_host[timer.host_task_id] = timer.due_at
+    # A timer waiting beside the flow, on nothing that holds open work (an urgent case's 12-hour promise, on its
+    # own subprocess), bounds all the case's work.
+    holding = {h for task in snapshot.ready for h in task.hosts}
+    beside = [timer.due_at for timer in waiting if timer.due_at and timer.host_task_id not in holding]
     current: list[tuple[UserTask | ReadyRow, runner.ReadyTask]] = []
     for task in snapshot.ready:
-        dues = [due_by_host[h] for h in task.hosts if h in due_by_host]
+        dues = [due_by_host[h] for h in task.hosts if h in due_by_host] + beside
         due = min(dues) if dues else None
         seen = known.get(task.task_id)
         if seen is None:
@@ -627,7 +662,7 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> 
             title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
             row = UserTask(instance_id=step.row.id, complaint_id=step.row.complaint_id,
                            spiff_task_id=task.task_id, element_id=task.element_id, title=title, lane=task.lane,
-                           candidate_roles=list(settings.lane_roles.get(task.lane or "", ())), department=department,
+                           candidate_roles=_candidate_roles(settings, task), department=department,
                            form=task.properties.get("formJsonSchemaFilename"), context=_context(task.data),
                            state="ready", created_at=now, due_at=due)
             step.uow.session.add(row)
@@ -639,6 +674,13 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> 
         else:
             current.append((seen, task))
     return current
+
+
+def _candidate_roles(settings: Settings, task: runner.ReadyTask) -> list[str]:
+    """The lane's roles, narrowed to the one ``candidateRole`` names when it is one of them."""
+    roles = list(settings.lane_roles.get(task.lane or "", ()))
+    chosen = task.values.get("candidateRole")
+    return [chosen] if isinstance(chosen, str) and chosen in roles else roles
 
 
 def _context(data: Mapping) -> dict:
@@ -703,14 +745,16 @@ def _script_engine(step: Step, clock_at: datetime | None = None) -> SandboxedScr
             return handler(ctx, **params)
 
     clock = _FixedClock(clock_at or step.now)
-    return SandboxedScriptEngine(script_functions(clock, uow.settings), call_service, clock=clock)
+    # The case's calendar and a forwarding body's deadline come from its complaint row (deadlines/expressions.py).
+    functions = script_functions(clock, uow.settings, CaseDeadlines.of(step.complaint))
+    return SandboxedScriptEngine(functions, call_service, clock=clock)
 
 
-def expression_engine(uow: UnitOfWork, at: datetime) -> SandboxedScriptEngine:
+def expression_engine(uow: UnitOfWork, at: datetime, complaint: Complaint | None = None) -> SandboxedScriptEngine:
     """A script engine whose clock reads ``at``, to evaluate the diagram's expressions outside a step (the
-    migration's dry run: when a timer would be due); it runs no service task."""
+    migration's dry run: when a timer would be due), for the case of ``complaint``; it runs no service task."""
     clock = _FixedClock(at)
-    return SandboxedScriptEngine(script_functions(clock, uow.settings), clock=clock)
+    return SandboxedScriptEngine(script_functions(clock, uow.settings, CaseDeadlines.of(complaint)), clock=clock)
 
 
 def _specs(uow: UnitOfWork, definition_id: int) -> ProcessSpecs:

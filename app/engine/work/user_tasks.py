@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import select
 
 from app.engine.access import read_policy, segregation
+from app.engine.complaints import decision_letters
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotAllowed, NotFound
 from app.engine.forms import PinnedForms
@@ -117,6 +118,7 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the diagram's lanes say
     if task.form:
         uow.runtime.forms.validate(task.form, data, task_forms(uow, task))
+    decision_letters.check_completion(uow, task, data)  # a decision letter missing a mandated element: refused
     outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
     assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
     return outcome

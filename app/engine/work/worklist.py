@@ -90,6 +90,7 @@ class WorkItem:
     # The list still shows the task; claiming and completing it are refused.
     refused_by: str | None = None
     refused_title: str | None = None
+    received_at: datetime | None = None       # the complaint's: the classification naming its category is that day's
 
     @property
     def is_overdue(self) -> bool:
@@ -104,7 +105,7 @@ class WorkItem:
 
 
 # The complaint's fields a row shows; each is blanked unless the read policy lets the actor see its class.
-COMPLAINT_COLUMNS = ("tracking_number", "customer_name", "category", "channel", "severity", "urgent")
+COMPLAINT_COLUMNS = ("tracking_number", "customer_name", "category", "channel", "severity", "urgent", "received_at")
 
 
 @dataclass
@@ -260,7 +261,7 @@ def _base_query(uow: UnitOfWork, actor: Actor, view: str, filters: TaskFilters, 
                     UserTask.due_at, _sla_started_at().label("sla_started_at"),
                     _deadline_timer(Timer.sla).label("sla_name"), Complaint.tracking_number,
                     Complaint.customer_name, Complaint.category, Complaint.channel, Complaint.severity,
-                    Complaint.urgent)
+                    Complaint.urgent, Complaint.received_at)
              .outerjoin(Complaint, Complaint.id == UserTask.complaint_id)
              .where(UserTask.state == "ready",
                     _view_condition(uow, actor, view, now, filters.include_follow_up),

@@ -92,6 +92,9 @@ class InstanceStateConverter(BpmnWorkflowConverter):
         if spec is None:
             raise ValueError("instance state carries no spec: pass the cached spec of its definition version")
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        dct["tasks"] = _parents_first(dct["tasks"])
+        for sub_dict in dct["subprocesses"].values():
+            sub_dict["tasks"] = _parents_first(sub_dict["tasks"])
         task_dicts, subprocess_dicts = dct["tasks"], dict(dct["subprocesses"])
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -107,6 +110,33 @@ class InstanceStateConverter(BpmnWorkflowConverter):
                 _remember(subprocess.tasks, sub_dict["tasks"], cache)
         setattr(workflow, _TASK_DICTS, cache)
         return workflow
+
+
+def _parents_first(task_dicts: dict) -> dict:
+    """The task dicts with every parent before its children. SpiffWorkflow restores a task's data as a delta to
+    its parent's, looking the parent up among the tasks restored so far: a child stored before its parent gets
+    no data at all. Steps keep the tree order, but a migration puts a new boundary split above a waiting task
+    (workflow/migrate.py), stored after it: the task's data (a draft's letter facts) came back empty."""
+    seen: set[str] = set()
+    for task_id, task in task_dicts.items():
+        parent = task.get("parent")
+        if parent is not None and parent not in seen and parent in task_dicts:
+            break
+        seen.add(task_id)
+    else:
+        return task_dicts   # the usual case: one pass, no copy
+    ordered: dict = {}
+    pending = [task_id for task_id, task in task_dicts.items()
+               if task.get("parent") is None or task.get("parent") not in task_dicts]
+    while pending:
+        task_id = pending.pop(0)
+        if task_id in ordered or task_id not in task_dicts:
+            continue
+        ordered[task_id] = task_dicts[task_id]
+        pending.extend(task_dicts[task_id].get("children", ()))
+    for task_id, task in task_dicts.items():   # unreachable from a root (never written so): keep, last
+        ordered.setdefault(task_id, task)
+    return ordered
 
 
 def forget_saved_dicts(workflow: BpmnWorkflow) -> None:

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         i18n,
         inbox,
         labels,
+        letter_library,
         letters,
         modeler,
         review,
@@ -42,7 +43,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(labels=labels, locale_code=i18n.locale_code, language_names=i18n.LANGUAGE_NAMES,
                                  nav_allowed=_nav_allowed)
     for blueprint in (session.bp, inbox.bp, tasks.bp, complaints.bp, modeler.bp, form_editor.bp, review.bp,
-                      audit_trail.bp, letters.bp):
+                      audit_trail.bp, letters.bp, letter_library.bp):
         app.register_blueprint(blueprint)
 
 
@@ -74,6 +75,9 @@ def _nav_allowed(item: str) -> bool:
     if item == "audit":
         from app.web.pages import audit_trail  # noqa: PLC0415
         return audit_trail.nav_allowed(current_user.actor)
+    if item == "letter_library":
+        from app.web.pages import letter_library  # noqa: PLC0415
+        return letter_library.nav_allowed(current_user.actor)
     if item == "letters":
         from app.web.pages import letters  # noqa: PLC0415
         return letters.nav_allowed(current_user.actor)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from app.engine.access import permissions, read_policy
-from app.engine.complaints import extensions, registration
+from app.engine.complaints import extensions, print_queue, redress, registration, verification
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.core.retry import run_with_retry
@@ -22,6 +22,7 @@ from app.web import bidi, current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
+from app.web.pages.i18n import locale_code
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
@@ -47,7 +48,7 @@ def show(complaint_id: int):
     actor = current_user.actor
     with current_runtime().unit_of_work() as uow:
         complaint = read_policy.require_complaint(uow, actor, complaint_id)
-        view = read_policy.complaint_view(uow, actor, complaint)
+        view = read_policy.complaint_view(uow, actor, complaint, locale_code())
         clocks = diagram_state.clocks(uow, actor, complaint_id)
         names = diagram_state.element_names(uow, actor, complaint_id)
         case_forms = user_tasks.complaint_forms(uow, complaint_id)  # choice titles as the case's version has them
@@ -55,9 +56,16 @@ def show(complaint_id: int):
         may_extend = permissions.may(uow, actor, "deadline.extend")
         extension_choices = extensions.choices(uow.settings, complaint) if may_extend else []
         granted = extensions.list_extensions(uow, actor, complaint_id) if may_extend else []
+        may_resend = print_queue.may_dispatch(uow, actor)  # a failed letter gets its Resend button here too
+        verification_until = verification.open_until(uow, actor, complaint)
+        may_record_redress = redress.may_record(uow, actor)
+        outcome_names, root_cause_names = (_code_names(uow, kind, complaint) for kind in ("outcomes", "root_causes"))
     return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks, names=names,
+                           may_record_redress=may_record_redress, outcome_names=outcome_names,
+                           root_cause_names=root_cause_names,
                            shows_process=shows_process, case_forms=case_forms,
-                           extension_choices=extension_choices, extensions=granted)
+                           extension_choices=extension_choices, extensions=granted, may_resend=may_resend,
+                           verification_until=verification_until)
 
 
 @bp.post("/complaints/<int:complaint_id>/extensions")
@@ -80,6 +88,48 @@ def extend(complaint_id: int):
     else:
         flash(_("The deadline was extended and the customer is told.") if state == "applied" else
               _("The extension awaits the approval of the head of complaint management."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id))
+
+
+def _code_names(uow: UnitOfWork, kind: str, complaint) -> dict[str, str]:
+    """code -> name in the reader's language of a classification list (any version: a retired code keeps its name)."""
+    classification = uow.settings.classification
+    return {code: entry.name(locale_code()) for version in classification.versions
+            for code, entry in version.entries.get(kind, {}).items()}
+
+
+@bp.post("/complaints/<int:complaint_id>/redress-paid")
+def record_redress_paid(complaint_id: int):
+    """"Record redress paid": the same service as POST /api/v1/complaints/<id>/redress-paid."""
+    data = {"redress_paid": request.form.get("redress_paid", ""), "paid_on": request.form.get("paid_on", "")}
+    try:
+        with current_runtime().unit_of_work() as uow:
+            redress.record_redress_paid(uow, current_user.actor, complaint_id, data)
+    except Conflict as err:
+        flash(_(err.message), "error")
+    except InvalidSubmission as err:
+        flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
+    else:
+        flash(_("The redress paid is recorded."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id))
+
+
+@bp.post("/complaints/<int:complaint_id>/verification")
+def request_verification(complaint_id: int):
+    """"Ask for verification": the same service as POST /api/v1/complaints/<id>/verification."""
+    data = {"reason": request.form.get("reason", "")}
+    try:
+        outcome = run_with_retry(current_runtime(), lambda uow: verification.request_verification(
+            uow, current_user.actor, complaint_id, data))
+        outcome.raise_if_refused()
+    except verification.VerificationRefused as err:
+        flash(_(err.template, **err.params), "error")
+    except Conflict as err:
+        flash(_(err.message), "error")
+    except InvalidSubmission as err:
+        flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
+    else:
+        flash(_("The verification request is recorded; the superior institution gives its opinion."), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint_id))
 
 
@@ -212,4 +262,9 @@ def register():
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
     return render_template("pages/register.html", schema=schema, general_errors=general,
-                           fields=form_renderer.fields(schema, values, errors)), status
+                           fields=form_renderer.fields(schema, values, errors, _pickers())), status
+
+
+def _pickers():
+    """The classification lists the registration form offers as searchable pickers (form_renderer.picker_lists)."""
+    return form_renderer.picker_lists(current_runtime().forms.coded)

@@ -6,10 +6,16 @@ FormStore.validate on the server, the same call the API makes. Labels, help text
 Chinese reader, the form's own Chinese (``"x-i18n": {"zh": {"title": ..., "description": ...}}`` on the form, a
 field or a choice, written in the modeler's form editor), else the catalog's translation of the English, else the
 English as written.
+
+A field offering a classification list (``"format": "product_code" | "cause_code" | "place_code"``, which the form
+store spells out as the list's choices: recognised by them) is a searchable picker: a plain select whose options
+carry their code and both names (``search_texts``), grouped by labels.choice_groups; static/js/picker.js adds the
+search box on top of it.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -21,6 +27,8 @@ from app.web.pages.i18n import gettext, locale_code
 MONEY_PATTERN = re.compile(r"\[0-9\]\{1,1[0-9]\}")  # the decimal-amount patterns of app/forms, e.g. [0-9]{1,13}
 LONG_TEXT_LENGTH = 200
 YES_NO = (("true", _l("Yes")), ("false", _l("No")))
+# The classification formats (app/engine/forms.py CODED_FORMATS) long enough to want a search box.
+SEARCHABLE_FORMATS = frozenset({"product_code", "cause_code", "place_code"})
 
 
 @dataclass
@@ -36,6 +44,8 @@ class Field:
     errors: list[str] = field(default_factory=list)
     show_when: dict | None = None   # {"field": name, "values": [...]}: shown only when that field has one of them
     attrs: dict = field(default_factory=dict)
+    picker: str | None = None       # the classification format of a searchable picker (product_code ...)
+    search_texts: dict[str, str] = field(default_factory=dict)   # code -> "code, English and Chinese names"
 
     @property
     def input_id(self) -> str:
@@ -145,8 +155,10 @@ def _simple_condition(node) -> dict | None:
     return None
 
 
-def fields(schema: dict, values: dict | None = None, errors: dict | None = None) -> list[Field]:
-    values, errors = values or {}, errors or {}
+def fields(schema: dict, values: dict | None = None, errors: dict | None = None,
+           pickers: Mapping[frozenset[str], str] | None = None) -> list[Field]:
+    """``pickers``: picker_lists of the form store's classification lists (None: no searchable pickers)."""
+    values, errors, pickers = values or {}, errors or {}, pickers or {}
     required = set(schema.get("required", []))
     shown_when = conditions(schema)
     result = []
@@ -163,8 +175,28 @@ def fields(schema: dict, values: dict | None = None, errors: dict | None = None)
             required=name in required or name in shown_when, choices=choices,
             value=_display_value(values.get(name, prop.get("default", "")), kind),
             errors=[friendly(m) for m in errors.get(name, [])], show_when=shown_when.get(name),
-            attrs=_attrs(prop, kind)))
+            attrs=_attrs(prop, kind), **_picker(prop, kind, pickers)))
     return result
+
+
+def _picker(prop: dict, kind: str, lists: Mapping[frozenset[str], str]) -> dict:
+    """A classification list as a searchable picker: what a search matches, whatever the reader's language."""
+    if kind != "select":
+        return {}
+    texts = choice_texts(prop)
+    fmt = lists.get(frozenset(code for code, _en, _zh in texts))
+    if fmt is None:
+        return {}
+    return {"picker": fmt,
+            "search_texts": {code: " ".join((code, code.replace("_", " "), en, zh)).casefold()
+                             for code, en, zh in texts}}
+
+
+def picker_lists(coded: Mapping[str, Sequence[dict]]) -> dict[frozenset[str], str]:
+    """The searchable classification lists (FormStore.coded: format -> its choices) by their set of codes: a field
+    offering exactly one of them is that format's picker (the form store replaced its ``format`` by the choices)."""
+    return {frozenset(str(option["const"]) for option in options): fmt
+            for fmt, options in coded.items() if fmt in SEARCHABLE_FORMATS and options}
 
 
 def _display_value(value, kind):

@@ -46,6 +46,8 @@ def fmt_datetime(value: datetime | str | None, style: str = "medium") -> str:
 
 
 def fmt_date(value, style: str = "medium") -> str:
+    if isinstance(value, str) and value:  # an instant of the read policy's views: its day in the reader's zone
+        value = datetime.fromisoformat(value)
     if not value:
         return ""
     locale, zone = reader_locale()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from app.engine.config import classification
 from app.engine.forms import PinnedForms
 from app.engine.models.tasks import task_name
 from app.engine.workflow import names as bpmn_names
@@ -15,7 +16,7 @@ from app.engine.workflow.names import ElementNames
 from app.web import current_runtime
 from app.web.pages.form_renderer import choice_texts, choice_title
 from app.web.pages.formatting import fmt_datetime, fmt_money
-from app.web.pages.i18n import gettext, reads_chinese
+from app.web.pages.i18n import gettext, locale_code, reads_chinese
 
 REGISTRATION_FORM = "register_complaint.schema.json"
 
@@ -23,7 +24,7 @@ STATUSES = {
     "registered": _l("Registered"), "classifying": _l("Classifying"), "triage": _l("Triage"),
     "investigating": _l("Investigating"), "drafting_resolution": _l("Drafting resolution"),
     "awaiting_approval": _l("Awaiting approval"), "awaiting_feedback": _l("Awaiting customer feedback"),
-    "reopened": _l("Reopened"), "closed": _l("Closed"),
+    "reopened": _l("Reopened"), "closed": _l("Closed"), "under_verification": _l("Under verification"),
 }
 ACTIONS = {
     "complaint_registered": _l("Complaint registered"), "process_started": _l("Process started"),
@@ -44,8 +45,16 @@ ACTIONS = {
     "message_failed": _l("Message not sent yet: delivery failed"),
     "acknowledgement_queued": _l("Acknowledgement written, waiting to be sent"),
     "reply_queued": _l("Reply written, waiting to be sent"),
+    "reply_sent_to_forwarding_body": _l("Reply also written to the forwarding body"),
     "message_queued_for_post": _l("Letter waiting to be printed and posted"),
+    "message_resent": _l("Failed letter resent: waiting to be sent again"),
     "instance_migrated": _l("Moved to a new version of the process"),
+    "verification_requested": _l("Verification of the decision requested"),
+    "verification_started": _l("Case opened for verification"),
+    "verification_opinion_queued": _l("Verification opinion written, waiting to be sent"),
+    "verification_closed": _l("Closed after verification"),
+    "complaint_anonymised": _l("Personal data anonymised: retention period over"),
+    "legal_hold_set": _l("Put on legal hold"), "legal_hold_released": _l("Legal hold released"),
 }
 # How a message's delivery stands (read_policy.delivery), and how a sent one left (its channel).
 DELIVERIES = {"queued": _l("Waiting to be sent"), "retrying": _l("Not sent yet: will try again"),
@@ -57,10 +66,13 @@ SENT_EVENTS = {"email": _l("Message sent by e-mail"), "sms": _l("Message sent by
 SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent handling"),
         "decision": _l("Handling decision"), "payment_services_decision": _l("Payment-services decision"),
         "review": _l("Review of the reopened case"), "escalation_response": _l("Response to an escalation"),
-        "feedback_wait": _l("Wait for the customer's feedback")}
+        "feedback_wait": _l("Wait for the customer's feedback"),
+        "verification_request": _l("Verification may be asked for"), "verification": _l("Verification opinion")}
 MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation"),
                  "extension_notice": _l("Extension notice"), "holding_response": _l("Holding response"),
-                 "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction")}
+                 "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction"),
+                 "verification_opinion": _l("Verification opinion"),
+                 "reply_to_forwarding_body": _l("Reply to the forwarding body")}
 EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Awaiting approval"),
                     "applied": _l("Granted"), "refused": _l("Refused"), "withdrawn": _l("Withdrawn")}
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
@@ -181,6 +193,34 @@ def choice_list(field: str, form: str = REGISTRATION_FORM) -> list[tuple[str, st
     return [(code, choice_title(*texts)) for code, texts in titles.items()]
 
 
+# How a searchable picker groups a classification list without JavaScript: by the statistical category the active
+# regime's regulator files it under (config/classification.toml mappings), as its staff know the products and
+# causes; the labels as the regulator words them. A list the regime does not map stays one group.
+PICKER_GROUPS = {"cbirc": {"products": "jrt0169_b", "causes": "jrt0169_c", "places": "jrt0169_a"},
+                 "disp": {"products": "fca_product", "causes": "fca_cause"},
+                 "cfpb": {"products": "cfpb_product", "causes": "cfpb_issue"}}
+PICKER_KINDS = {"product_code": "products", "cause_code": "causes", "place_code": "places"}
+
+
+def choice_groups(field) -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """A picker's choices as (group label or None, [(code, title)]), groups in order of their first choice and
+    each in the list's order; one unlabelled group when the regime maps nothing (or everything to one label)."""
+    runtime = current_runtime()
+    kind = PICKER_KINDS.get(field.picker or "")
+    taxonomy = PICKER_GROUPS.get(runtime.settings.sla_profile.regime, {}).get(kind or "")
+    if kind is None or taxonomy is None:
+        return [(None, list(field.choices))]
+    listed = runtime.settings.classification.entries(kind, runtime.clock.now().date())
+    label_of = {e.code: e.mappings.get(taxonomy) for e in listed}
+    groups: dict[str | None, list[tuple[str, str]]] = {}
+    for code, title in field.choices:
+        groups.setdefault(label_of.get(code), []).append((code, title))
+    if len(groups) < 2:
+        return [(None, list(field.choices))]
+    other = gettext("Other")
+    return [(gettext(label) if label else other, choices) for label, choices in groups.items()]
+
+
 def _pinned(forms: PinnedForms | None, form: str) -> PinnedForms | None:
     return forms if forms is not None and forms.digest is not None and form in (forms.load() or {}) else None
 
@@ -258,27 +298,48 @@ FIELDS = {
     "approval_comment": _l("Approver's comment"), "reopen_reason": _l("Reason for reopening"),
     "reopen_target": _l("Resume at"), "feedback_comment": _l("Feedback comment"),
     "classification_note": _l("Classification note"), "triage_note": _l("Triage note"),
+    "place_of_business": _l("Place of business"), "place_code": _l("Place of business"),
     "received": _l("Received"), "received_from": _l("Received from"), "received_to": _l("Received until"),
     "overdue": _l("Overdue"), "after": _l("Page"),
+    "registered_at": _l("Registered"), "forwarded_by": _l("Forwarded by"), "forwarded_at": _l("Forwarding date"),
+    "forwarded_due_at": _l("Forwarding body's deadline"), "reply_route": _l("Reply to"),
+    "calendar_code": _l("Bank holidays of"), "calendar": _l("Bank holidays of"),
 }
-DATE_KEYS = frozenset({"received_at", "acknowledged_at", "due_at", "closed_at"})
+DATE_KEYS = frozenset({"received_at", "acknowledged_at", "due_at", "closed_at", "registered_at", "forwarded_at",
+                       "forwarded_due_at"})
 MONEY_KEYS = frozenset({"amount_involved", "redress_amount"})
 DEPARTMENT_KEYS = frozenset({"lead_department", "department", "departments", "co_departments"})
 # Which form's choice titles name the codes of a key.
 CHOICE_FORMS = {"category": REGISTRATION_FORM, "channel": REGISTRATION_FORM, "severity": REGISTRATION_FORM,
                 "remedy_type": "draft_resolution.schema.json", "approval_decision": "approve_resolution.schema.json",
-                "reopen_target": "decide_reopen.schema.json"}
+                "reopen_target": "decide_reopen.schema.json", "reply_route": REGISTRATION_FORM}
 
 
 def field(key: str) -> str:
     return _from(FIELDS, key)
 
 
-def fact(key: str, value, forms: PinnedForms | None = None) -> str:
+def code_name(key: str, value, received=None) -> str | None:
+    """The name of a classification code held by ``key`` (product, category, place_of_business, outcome) in the
+    reader's language, as the version in force on the complaint's day of receipt (``received``: its received_at)
+    has it; None when ``key`` holds no code or ``value`` is none (a free-text product, a process outcome)."""
+    kind = classification.CODED_VARIABLES.get(key)
+    if kind is None:
+        return None
+    settings = current_runtime().settings
+    on = classification.received_on(settings.sla_profile.timezone, received)
+    return classification.name_of(settings.classification, kind, value, locale_code(), on)
+
+
+def fact(key: str, value, forms: PinnedForms | None = None, received=None) -> str:
     """A fact's value as the reader's language writes it (dates in their time zone, money in their locale);
-    ``forms``: the forms of the case's version, whose choice titles name its codes."""
+    ``forms``: the forms of the case's version, whose choice titles name its codes; ``received``: the
+    complaint's received_at, whose classification names its product, cause, place and outcome codes."""
     if value is None or value == "" or value == []:
         return "—"
+    named = code_name(key, value, received)
+    if named is not None:
+        return named
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     if key in DATE_KEYS:

@@ -2,12 +2,13 @@
 
 Coordinators and the head of complaints (``letter.dispatch``, config/permissions.toml) list the letters waiting
 to be posted (oldest first) and the failed ones, open each letter as a PDF to print, and mark a printed letter
-dispatched: only then is it sent, and the complaint's history says so. The rules are the engine's
+dispatched: only then is it sent, and the complaint's history says so. A failed letter is resent from here or from
+its complaint's page (back to the sender; a second click is refused as a Conflict). The rules are the engine's
 (app/engine/complaints/print_queue.py); this module renders.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.engine.complaints import print_queue
@@ -59,6 +60,23 @@ def dispatched(message_id: int):
         flash(_("This letter is no longer waiting to be posted."), "error")
     else:
         flash(_("The letter is recorded as posted."), "success")
+    return redirect(url_for("letters.index"))
+
+
+@bp.post("/letters/<int:message_id>/resend")
+def resend(message_id: int):
+    """Resend a failed letter; back to the complaint's page when the button was there (``from=complaint``)."""
+    complaint_id = None
+    try:
+        with current_runtime().unit_of_work() as uow:
+            complaint_id = print_queue.resend(uow, current_user.actor, message_id)
+    except Conflict:
+        flash(_("This letter has not failed (it may have been resent already): it was not sent again."), "error")
+    else:
+        flash(_("The letter will be sent again."), "success")
+    back = request.form.get("complaint_id", type=int) if request.form.get("from") == "complaint" else None
+    if back is not None and (complaint_id is None or back == complaint_id):
+        return redirect(url_for("complaints.show", complaint_id=back))
     return redirect(url_for("letters.index"))
 
 

@@ -22,6 +22,7 @@ from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.errors import refusal_text
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
+from app.web.pages.i18n import locale_code
 from app.web.pages.session import _safe_next
 
 bp = Blueprint("tasks", __name__)
@@ -62,7 +63,7 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
         opened = assignments.open_task(uow, actor, task_id)
         task, complaint = opened.task, opened.complaint
         schema = user_tasks.form_schema(uow, task) or {}
-        view = read_policy.complaint_view(uow, actor, complaint) if complaint is not None and \
+        view = read_policy.complaint_view(uow, actor, complaint, locale_code()) if complaint is not None and \
             read_policy.may_read_complaint(uow, actor, complaint) else None
         clocks = diagram_state.clocks(uow, actor, complaint.id) if complaint is not None and view is not None else []
         names = diagram_state.element_names(uow, actor, complaint.id) if complaint is not None and view is not None \
@@ -78,7 +79,8 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
     return render_template(
         "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, names=names,
         title_names=title_names, context=context,
-        fields=form_renderer.fields(schema, values if values is not None else {}, errors), general_errors=general,
+        fields=form_renderer.fields(schema, values if values is not None else {}, errors,
+                                   form_renderer.picker_lists(current_runtime().forms.coded)), general_errors=general,
         conflict=conflict, people=people, assignee=assignee, case_forms=case_forms,
         is_mine=task.assignee_id is not None and task.assignee_id == actor.user_id), status
 

@@ -13,7 +13,8 @@ def test_the_register_form_offers_coded_products_causes_and_places_in_english(cl
     assert 'value="debit_card"' in page and ">Debit card<" in page
     assert 'value="fees_charges"' in page and ">Fees and charges<" in page
     assert 'name="place_of_business"' in page and ">Self-service machine (ATM, kiosk)<" in page
-    assert "借记卡" not in page
+    assert ">借记卡<" not in page   # shown in English; the Chinese name is only searched (the picker's data-search)
+    assert 'data-search="debit_card debit card debit card 借记卡"' in page
 
 
 def test_the_register_form_names_the_codes_in_chinese(client, driver):

@@ -115,6 +115,8 @@ def test_registering_a_complaint_from_the_page(client, driver):
     good = post(client, "/complaints/new", {"customer_name": "Ann", "channel": "regulator", "product": "credit_card",
                                             "category": "fees_charges", "customer_contact": "ann@example.com",
                                             "forwarded_reference": "REG-1", "amount_involved": "1,250.50",
+                                            "forwarded_by": "cbirc", "forwarded_at": "2020-03-01",
+                                            "reply_route": "customer",
                                             "description": "Charged twice for one thing."}, page="/complaints/new")
     assert good.status_code == 302 and good.headers["Location"].startswith("/complaints/")
     page = text(client.get(good.headers["Location"], headers=BROWSER))

@@ -43,7 +43,7 @@ def test_extensions_are_offered_by_their_translated_title_never_by_their_code(cl
     sign_in(client, "coordinator")
     page = text(client.get(f"/complaints/{cid}", headers=BROWSER))
     assert ">Complex case: up to 30 days · Handling decision</option>" in page
-    assert ">Further extension: 30 more days, with the head&#39;s approval · Handling decision (needs approval)" \
+    assert ">Further extension: 30 more days, with a head-office senior manager&#39;s approval · Handling decision (needs approval)" \
         in page
     chinese = text(client.get(f"/complaints/{cid}", headers={**BROWSER, "Accept-Language": "zh-CN"}))
     assert ">复杂案件：最长 30 日 · " in chinese and ">complex_case<" not in chinese

@@ -1,0 +1,266 @@
+"""Issue 26: decision letters carry what each regime mandates, from a clause library compliance signed off, and are
+refused (naming the element and the field) rather than sent without it; the outcome data of the final response."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.engine.config.letter_library import library_from_source
+from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_sla_profile
+from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
+from app.engine.governance import letter_library
+from app.engine.identity import users
+from app.engine.identity.users import actor_for
+from app.engine.letters import clauses, render_letter
+from app.engine.models import AuditEvent, User
+from tests.support import DRAFT
+
+SHIPPED = (DEFAULT_CONFIG_DIR / "letters.toml").read_text(encoding="utf-8")
+FACTS = {**DRAFT, "customer_name": "Li Wei", "tracking_number": "CF-20270104-ABCD"}
+
+
+def profile(name):
+    return load_sla_profile(DEFAULT_CONFIG_DIR, name)
+
+
+def without(regime: str, element: str, source: str = SHIPPED) -> str:
+    """The library's text with one element of the regime's decision letter removed."""
+    blocks = source.split("\n[[")
+    kept = [b for b in blocks if not b.startswith(f'{regime}.decision]]\nid = "{element}"\n')]
+    assert len(kept) == len(blocks) - 1, f"{regime}.{element} not found"
+    return "\n[[".join(kept)
+
+
+# --- per regime --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("The facts we checked: The annual fee", "The basis of our decision: Card agreement, clause 4.2",
+            "Our decision: Upheld. We refunded the fee.", "next-higher institution for verification within 30 days")),
+    ("zh_CN", ("经核实的事实：The annual fee", "处理依据：Card agreement", "处理决定：支持。", "30日内", "申请核查")),
+])
+def test_a_cbirc_decision_states_facts_basis_decision_and_verification_within_30_days(language, texts):
+    body = render_letter("decision", language, profile("cn_cbirc"), **FACTS).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+@pytest.mark.parametrize("outcome, sentence", [("upheld", "We uphold your complaint."),
+                                                ("partly_upheld", "We uphold your complaint in part."),
+                                                ("rejected", "We do not uphold your complaint.")])
+def test_a_disp_final_response_says_whether_the_complaint_is_upheld(outcome, sentence):
+    body = render_letter("decision", "en", profile("uk_fca"), **{**FACTS, "resolution_outcome": outcome}).body
+    assert sentence in body
+    for text in ("Our reasons: We refunded the fee.", "we offer you £25.00", "within six months",
+                 "financial-ombudsman.org.uk/consumers/how-to-complain"):
+        assert text in body, text
+
+
+def test_a_disp_final_response_gives_the_annex_3_wording_that_applies():
+    refused = render_letter("decision", "en", profile("uk_fca"), **FACTS).body
+    consented = render_letter("decision", "en", profile("uk_fca"), **{**FACTS, "ombudsman_consent": "consents"}).body
+    assert "will not have our permission" in refused and "we consent" not in refused
+    assert "we consent to it doing so" in consented and "will not have our permission" not in consented
+
+
+@pytest.mark.parametrize("forwarded_by, recorded", [("cfpb", True), (None, False), ("media", False)])
+def test_the_cfpb_wording_is_only_in_letters_of_complaints_that_came_through_the_cfpb(forwarded_by, recorded):
+    body = render_letter("decision", "en", profile("us_cfpb"), **{**FACTS, "forwarded_by": forwarded_by}).body
+    assert "Closed with monetary relief" in body
+    assert ("recorded with the Bureau" in body) is recorded
+    assert ("Consumer Financial Protection Bureau" in body) is recorded
+
+
+def test_the_internal_resolution_summary_never_reaches_a_letter():
+    secret = "INTERNAL: customer is a known complainer"
+    for name in ("cn_cbirc", "uk_fca", "us_cfpb"):
+        body = render_letter("decision", "en", profile(name), **{**FACTS, "resolution_summary": secret}).body
+        assert secret not in body
+
+
+# --- a mandated element removed from the library -------------------------------------------------------------------
+
+@pytest.mark.parametrize("regime, element, extra", [
+    ("cbirc", "facts", {}), ("cbirc", "basis", {}), ("cbirc", "decision", {}), ("cbirc", "verification_right", {}),
+    ("disp", "outcome", {}), ("disp", "reasons", {}), ("disp", "redress", {}), ("disp", "ombudsman_leaflet", {}),
+    ("disp", "six_month_right", {}), ("disp", "time_limit_wording", {}),
+    ("cfpb", "response_category", {}), ("cfpb", "cfpb_recorded", {"forwarded_by": "cfpb"}),
+    ("cbirc", "previous_decision", {"reopen_count": 1, "previous_decision_date": "2027-01-04"}),
+])
+def test_a_library_without_a_mandated_element_refuses_the_letter_naming_it(regime, element, extra):
+    library = library_from_source(without(regime, element))
+    name = {"cbirc": "cn_cbirc", "disp": "uk_fca", "cfpb": "us_cfpb"}[regime]
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter("decision", "en", profile(name), library=library, **{**FACTS, **extra})
+    assert [m.element for m in refused.value.missing] == [element]
+    assert f"'{element}'" in refused.value.message and library.checksum[:12] in refused.value.message
+
+
+def test_the_cfpb_element_may_be_absent_from_letters_that_did_not_come_through_the_cfpb():
+    library = library_from_source(without("cfpb", "cfpb_recorded"))
+    assert "Closed with" in render_letter("decision", "en", profile("us_cfpb"), library=library, **FACTS).body
+
+
+@pytest.mark.parametrize("name, field, element", [("cn_cbirc", "facts_checked", "facts"),
+                                                  ("cn_cbirc", "decision_basis", "basis"),
+                                                  ("uk_fca", "ombudsman_consent", "time_limit_wording"),
+                                                  ("uk_fca", "resolution_outcome", "outcome")])
+def test_a_missing_fact_refuses_the_letter_naming_element_and_field(name, field, element):
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter("decision", "en", profile(name), **{**FACTS, field: ""})
+    assert list(refused.value.errors) == [field] and element in refused.value.message
+
+
+# --- through the engine: the draft, the approval, the sending ------------------------------------------------------
+
+def test_a_draft_missing_a_mandated_fact_is_refused_naming_the_field(case):
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    case.investigate(cid, "cards")
+    with pytest.raises(InvalidSubmission) as refused:
+        case.draft(cid, facts_checked="")
+    assert "facts_checked" in refused.value.errors and "'facts'" in refused.value.errors["facts_checked"][0]
+    assert case.ready_names(cid) == ["draft_resolution"]
+
+
+def test_a_library_losing_a_mandated_element_refuses_approval_and_sending(case, demo, actors):
+    cid = case.handle_until_approval()
+    library = library_from_source(without("cbirc", "verification_right"))
+    demo.settings = dataclasses.replace(demo.settings, letter_library=library)
+    _sign_off(demo, actors, library)       # signed off or not: the regulation's element is still missing
+    with pytest.raises(InvalidSubmission, match="verification_right"):
+        case.approve(cid)
+    assert case.messages(cid, "reply") == []
+
+
+def test_the_decision_is_written_from_the_library_and_the_outcome_data_recorded(case, clock):
+    cid = case.handle_until_feedback()
+    [reply] = case.messages(cid, "reply")
+    assert "经核实的事实：The annual fee was posted twice" in reply.body and "申请核查" in reply.body
+    assert "Refund" not in reply.body                          # the internal resolution summary
+    complaint = case.complaint(cid)
+    assert (complaint.resolution_outcome, str(complaint.redress_offered), complaint.root_cause_code) == (
+        "upheld", "25.00", "system_failure")
+    assert complaint.final_response_at == clock.now() and complaint.outcome is None   # closure is apart
+
+
+def test_the_reopened_cases_second_decision_refers_to_the_first(case, clock):
+    clock.set(clock.now().replace(year=2027, month=1, day=4, hour=3))   # 4 January 2027 in Shanghai
+    cid = case.handle_until_feedback()
+    first = case.complaint(cid).final_response_at
+    clock.advance(timedelta(days=3))
+    case.feedback(cid, False, 1)
+    case.reopen(cid, "resolution")
+    case.draft(cid, message="We looked again and refund the fee and the interest.")
+    case.approve(cid)
+    first_reply, second_reply = case.messages(cid, "reply")
+    assert "2027年1月4日" in second_reply.body and "复核" in second_reply.body
+    assert "复核" not in first_reply.body
+    assert case.complaint(cid).final_response_at > first
+
+
+def test_an_unsigned_library_refuses_the_decision_naming_its_checksum(case, demo):
+    cid = case.handle_until_approval()
+    edited = library_from_source(SHIPPED.replace("The facts we checked:", "What we checked:"))
+    demo.settings = dataclasses.replace(demo.settings, letter_library=edited)
+    with pytest.raises(InvalidSubmission) as refused:
+        case.approve(cid)
+    assert edited.checksum in refused.value.message
+    assert case.messages(cid, "reply") == [] and case.ready_names(cid) == ["approve_resolution"]
+
+
+# --- sign-off ------------------------------------------------------------------------------------------------------
+
+def _second_compliance_officer(demo):
+    with demo.unit_of_work() as uow:
+        users.upsert_user(uow, "compliance2", "pw-compliance2", display_name="Second compliance officer",
+                          roles=["compliance"], department=None, email="compliance2@bank.example")
+        uow.session.flush()
+        return actor_for(uow.session.scalars(select(User).where(User.username == "compliance2")).one())
+
+
+def _sign_off(demo, actors, library):
+    with demo.unit_of_work() as uow:
+        letter_library.submit(uow, actors["owner"], source=library.source, comment="Edited")
+    with demo.unit_of_work() as uow:
+        letter_library.decide(uow, actors["compliance"], library.checksum, "approved", "Reviewed")
+
+
+def test_the_author_cannot_sign_off_their_own_submission(demo, actors):
+    edited = library_from_source(SHIPPED.replace("Our reasons:", "Why:"))
+    with demo.unit_of_work() as uow:
+        letter_library.submit(uow, actors["compliance"], source=edited.source, comment="Shorter")
+    with pytest.raises(NotAllowed, match="four eyes"), demo.unit_of_work() as uow:
+        letter_library.decide(uow, actors["compliance"], edited.checksum, "approved", "Looks fine")
+    other = _second_compliance_officer(demo)
+    with demo.unit_of_work() as uow:
+        letter_library.decide(uow, other, edited.checksum, "approved", "Looks fine")
+        assert letter_library.latest_decision(uow.session, edited.checksum).actor == "compliance2"
+        events = list(uow.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("letter_library_%")).order_by(AuditEvent.id)))
+    assert events == ["letter_library_submitted", "letter_library_approved"] * 2   # the demo's, then these
+
+
+def test_only_compliance_signs_off_and_a_comment_is_required(demo, actors):
+    with demo.unit_of_work() as uow:
+        checksum = letter_library.submit(uow, actors["owner"], comment="Resubmitted").checksum
+    with pytest.raises(NotAllowed), demo.unit_of_work() as uow:
+        letter_library.decide(uow, actors["head"], checksum, "approved", "Fine")
+    with pytest.raises(InvalidSubmission) as refused, demo.unit_of_work() as uow:
+        letter_library.decide(uow, actors["compliance"], checksum, "approved", " ")
+    assert list(refused.value.errors) == ["comment"]
+
+
+def test_a_submitted_library_must_parse(demo, actors):
+    with pytest.raises(InvalidSubmission) as refused, demo.unit_of_work() as uow:
+        letter_library.submit(uow, actors["owner"], source=SHIPPED.replace('id = "facts"', 'id = "facts"\ncolour = 1'))
+    assert "colour" in refused.value.errors["source"][0]
+
+
+def test_the_demo_signs_off_the_shipped_library_once(demo):
+    with demo.unit_of_work() as uow:
+        status = letter_library.status(uow, actor_for(uow.session.scalars(
+            select(User).where(User.username == "compliance")).one()))
+    assert status["signed_off"] and status["review"]["reviewer"] == "compliance"
+    assert status["submitted_by"] == ["system"]
+
+
+# --- redress paid ----------------------------------------------------------------------------------------------------
+
+def test_redress_paid_is_recorded_after_the_final_response_and_audited(case, demo, actors, clock):
+    from app.engine.complaints import redress
+
+    cid = case.handle_until_approval()
+    with pytest.raises(Conflict), demo.unit_of_work() as uow:
+        redress.record_redress_paid(uow, actors["coordinator"], cid, {"redress_paid": "25.00"})
+    case.approve(cid)
+    clock.advance(timedelta(days=2))
+    for data, field in [({"redress_paid": "lots"}, "redress_paid"),
+                        ({"redress_paid": "25", "paid_on": "2999-01-01"}, "paid_on")]:
+        with pytest.raises(InvalidSubmission) as refused, demo.unit_of_work() as uow:
+            redress.record_redress_paid(uow, actors["coordinator"], cid, data)
+        assert list(refused.value.errors) == [field]
+    with pytest.raises(NotAllowed), demo.unit_of_work() as uow:
+        redress.record_redress_paid(uow, actors["cards.officer"], cid, {"redress_paid": "25.00"})
+    with demo.unit_of_work() as uow:
+        redress.record_redress_paid(uow, actors["coordinator"], cid, {"redress_paid": "25.00"})
+    complaint = case.complaint(cid)
+    assert str(complaint.redress_paid) == "25.00" and complaint.redress_paid_at == clock.now()
+    with demo.unit_of_work() as uow:
+        event = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "redress_paid_recorded")).one()
+    assert event.actor == "coordinator" and event.after["redress_paid"] == "25.00"
+
+
+# --- the CLI ---------------------------------------------------------------------------------------------------------
+
+def test_the_cli_submits_signs_off_and_reports_the_library(demo_cli):
+    status = demo_cli("letters", "status")
+    assert "approved by compliance" in status.output
+    checksum = status.output.split("sha256 ")[1].split(":")[0]
+    demo_cli("letters", "submit", "--as", "compliance", "--comment", "Yearly review")
+    refused = demo_cli("letters", "sign-off", checksum, "--as", "compliance", "--comment", "ok", exit_code=1)
+    assert "four eyes" in refused.output
+    demo_cli("letters", "sign-off", checksum, "--as", "head", "--comment", "ok", exit_code=1)   # not compliance
