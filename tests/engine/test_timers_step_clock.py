@@ -106,3 +106,27 @@ def test_a_bare_duration_timer_is_armed_and_fired_on_the_engines_clock():
     clock.set(timer.due_at)
     runner.advance(workflow)
     assert [t.element_id for t in runner.ready_user_tasks(workflow)] == ["second"]
+
+
+def test_a_deadline_already_past_when_armed_fires_in_that_step_with_its_row_and_event(case, clock):
+    """Received three days before it was registered: the 24-hour first response had passed when the case began.
+    The timer fires in the registration step, never waiting; its row (fired) and its timer_fired event are
+    written like any other, so the case's clocks and history show the breach (they read the rows)."""
+    from sqlalchemy import select
+
+    from app.engine.models import AuditEvent
+    from app.engine.process import diagram_state
+
+    cid = case.register(received_at=(clock.now() - timedelta(days=3)).isoformat())
+    timer = _first_response(case, cid)
+    assert (timer.state, timer.sla, timer.fired_at) == ("fired", "first_response", clock.now())
+    assert timer.due_at == clock.now() - timedelta(days=2)
+    assert [b["sla"] for b in case.complaint(cid).breached_slas] == ["first_response"]
+    with case.runtime.unit_of_work() as uow:
+        events = list(uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid,
+                                                                   AuditEvent.action == "timer_fired")))
+        clocks = diagram_state.clocks(uow, case.actors["coordinator"], cid)
+    assert [(e.detail["element_id"], e.detail["when_armed"]) for e in events] == [("first_response_overdue", True)]
+    assert any(c.sla == "first_response" and c.breached for c in clocks)
+    fire_due_timers(case.runtime)        # nothing left to fire: it fired once
+    assert len([t for t in case.timers(cid) if t.element_id == "first_response_overdue"]) == 1

@@ -15,6 +15,7 @@ above live here once.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,6 +179,9 @@ class Step:
     workflow: Workflow | None = None
     fired: list[Timer] = field(default_factory=list)
     open_incident: bool = False                                   # an incident is open on this instance
+    # The machine's time when the step began: SpiffWorkflow stamps state changes with it, so the snapshot can
+    # tell the timers that fired in this step (runner.snapshot ``fired_since``).
+    began: float = field(default_factory=time.time)
 
 
 def start_process(uow: UnitOfWork, actor: Actor, definition: ProcessDefinition, data: Mapping,
@@ -530,7 +534,8 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
     known = step.ready_rows.keys() if step.ready_rows is not None else step.task_rows.keys()
     snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=known,
-                               evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys())
+                               evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys(),
+                               fired_since=step.began)
     with step.uow.session.no_autoflush:
         _save_codes(step, snapshot)   # first: a new timer's SLA follows the product as classified
         waiting = _save_timers(step, snapshot)
@@ -584,7 +589,26 @@ def _save_timers(step: Step, snapshot: runner.Snapshot) -> list[Timer]:
         row.state = "waiting" if timer.due_at else "broken"
         if row.state == "waiting":
             result.append(row)
+    _record_fired_when_armed(step, snapshot)
     return result
+
+
+def _record_fired_when_armed(step: Step, snapshot: runner.Snapshot) -> None:
+    """A timer whose deadline had already passed when its task began (a back-dated receipt, a case moved to a
+    version with a new deadline) fires in the step that arms it, before it ever waited: it gets its row, fired,
+    and its ``timer_fired`` event like any other, so the case's clocks and history show the breach."""
+    for timer in snapshot.fired:
+        if timer.task_id in step.timer_rows:
+            continue
+        row = Timer(instance_id=step.row.id, complaint_id=step.row.complaint_id, spiff_task_id=timer.task_id,
+                    element_id=timer.element_id, name=timer.name, host_task_id=timer.host_task_id,
+                    created_at=step.now, warned_level=0, due_at=timer.due_at, state="fired", fired_at=step.now,
+                    **_sla_of(step, timer))
+        step.uow.session.add(row)
+        step.timer_rows[timer.task_id] = row
+        audit.record(step.uow, step.actor, "timer_fired", at=step.now, complaint_id=step.row.complaint_id,
+                     instance_id=step.row.id, element_id=timer.element_id,
+                     due_at=timer.due_at.isoformat() if timer.due_at else None, sla=row.sla, when_armed=True)
 
 
 def _sla_of(step: Step, timer: runner.WaitingTimer | migrate.Rearmed | migrate.Armed) -> dict:

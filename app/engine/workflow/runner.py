@@ -68,6 +68,9 @@ class Snapshot:
     completed: frozenset[str]           # ids of completed user tasks and fired timers
     depth: int                          # deepest ready or waiting task
     finished: bool                      # the process has nothing left to do
+    # Timers that fired since ``fired_since`` (the step's start): among them those armed and fired in the same
+    # step (a deadline already past when its task began), which never waited and so have no row yet.
+    fired: tuple[WaitingTimer, ...] = ()
 
 
 def start(spec: ProcessSpec, subprocess_specs: Mapping[str, ProcessSpec], script_engine: SandboxedScriptEngine,
@@ -166,16 +169,19 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
 
 
 def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Collection[str] = (),
-             evaluate_timers: Iterable[str] = (), known_timers: Collection[str] = ()) -> Snapshot:
+             evaluate_timers: Iterable[str] = (), known_timers: Collection[str] = (),
+             fired_since: float | None = None) -> Snapshot:
     """Walk the task tree once (subprocesses included) and return everything a save needs.
 
     ``evaluate`` names the task properties that are expressions (e.g. ``assignedDepartment``); they are
     evaluated in each ready task's data, except for the tasks in ``known`` (their rows already hold the value);
     likewise ``evaluate_timers`` for waiting timers not in ``known_timers`` (e.g. ``sla``, ``slaClockStart``).
+    ``fired_since`` (SpiffWorkflow's own state-change time, the machine's): completed timers not in
+    ``known_timers`` that changed state since then are listed in ``fired``, with the same properties.
     Refuses (Conflict) a tree deeper than MAX_TREE_DEPTH, where SpiffWorkflow's own iterators go blind.
     """
     evaluate, evaluate_timers = tuple(evaluate), tuple(evaluate_timers)
-    ready, timers, completed = [], [], set()
+    ready, timers, completed, fired = [], [], set(), []
     deepest, unfinished = 0, False
     subprocesses = workflow.subprocesses
     # (task, depth, ids of the subprocess tasks enclosing it), depth first in SpiffWorkflow's own order.
@@ -196,6 +202,9 @@ def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Col
                 timers.append(_waiting_timer(workflow, task, evaluate_timers, known_timers))
         elif state == TaskState.COMPLETED and (spec.manual or _is_timer(task)):
             completed.add(str(task.id))
+            if (fired_since is not None and not spec.manual and task.last_state_change >= fired_since
+                    and str(task.id) not in known_timers):
+                fired.append(_waiting_timer(workflow, task, evaluate_timers))
         stack.extend((child, depth + 1, enclosing) for child in reversed(task.children))
         subprocess = subprocesses.get(task.id)
         if subprocess is not None:  # visited before the task's own children, as SpiffWorkflow does
@@ -204,7 +213,7 @@ def snapshot(workflow: BpmnWorkflow, *, evaluate: Iterable[str] = (), known: Col
         raise Conflict(f"This case has looped too often (task tree depth {deepest} > {MAX_TREE_DEPTH}); "
                        "the engine cannot track it reliably any more. Close it and open a new case.")
     return Snapshot(ready=tuple(ready), timers=tuple(timers), completed=frozenset(completed), depth=deepest,
-                    finished=not unfinished)
+                    finished=not unfinished, fired=tuple(fired))
 
 
 def _ready_task(workflow: BpmnWorkflow, task: Task, enclosing: tuple[str, ...], evaluate: tuple[str, ...],
