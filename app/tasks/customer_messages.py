@@ -22,8 +22,10 @@ def _letter(ctx: ServiceContext, kind: str, **facts):
     """A letter in the customer's language with the regime's mandated content (app/engine/letters)."""
     complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     language = language_for(complaint.language or ctx.data.get("language"), profile)
-    return render_letter(kind, language, profile, customer_name=complaint.customer_name,
-                         tracking_number=complaint.tracking_number, **facts)
+    # From the runtime's signed-off clause library, refused rather than sent without a mandated element.
+    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime, kind)
+    return render_letter(kind, language, profile, library=ctx.settings.letter_library,
+                         customer_name=complaint.customer_name, tracking_number=complaint.tracking_number, **facts)
 
 
 @operator("send_acknowledgement")

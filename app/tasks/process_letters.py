@@ -17,6 +17,7 @@ from app.engine.core.errors import InvalidSubmission
 from app.engine.core.times import parse_instant
 from app.engine.deadlines.case_calendars import case_profile
 from app.engine.deadlines.sla import due_at, resolve_sla
+from app.engine.governance import letter_library
 from app.engine.letters import language_for, render_letter
 from app.engine.models import Timer
 from app.engine.process.service_tasks import ServiceContext
@@ -28,8 +29,11 @@ SUMMARY_SLA = "summary_resolution"
 def _queue(ctx: ServiceContext, kind: str, **facts) -> int:
     complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     language = language_for(complaint.language or ctx.data.get("language"), profile)
-    letter = render_letter(kind, language, profile, customer_name=complaint.customer_name,
-                           tracking_number=complaint.tracking_number, **facts)
+    # From the runtime's clause library (config/letters.toml): a kind it mandates elements of is refused, naming
+    # the element and its field, rather than sent without them.
+    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime, kind)
+    letter = render_letter(kind, language, profile, library=ctx.settings.letter_library,
+                           customer_name=complaint.customer_name, tracking_number=complaint.tracking_number, **facts)
     message = ctx.send(kind, complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data
     ctx.audit(f"{kind}_queued", message_id=message.id, language=letter.language)
@@ -59,7 +63,8 @@ def send_summary_resolution(ctx: ServiceContext) -> dict:
         raise InvalidSubmission({"summary_resolution": [(
             f"Too late for a summary resolution communication: it was possible until {_local(ctx, deadline)} (close of "
             "business on the third business day after receipt); investigate the complaint and send a final response")]})
-    message_id = _queue(ctx, "summary_resolution")
+    # DISP 1 Annex 3R: the time-limit wording follows whether we consent to waive the six months (default: not).
+    message_id = _queue(ctx, "summary_resolution", ombudsman_consent=ctx.data.get("ombudsman_consent"))
     return {"message_id": message_id, "sent_at": ctx.now.isoformat(), "allowed_until": deadline.isoformat()}
 
 

@@ -1,15 +1,16 @@
-"""Issue 26: decision letters carry what each regime mandates, from a clause library compliance signed off, and are
+"""Issue 26: regulated letters carry what each regime mandates, from a clause library compliance signed off, and are
 refused (naming the element and the field) rather than sent without it; the outcome data of the final response."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.engine.complaints import extensions
 from app.engine.config.letter_library import library_from_source
-from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_sla_profile
+from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_settings, load_sla_profile
 from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed
 from app.engine.governance import letter_library
 from app.engine.identity import users
@@ -26,11 +27,11 @@ def profile(name):
     return load_sla_profile(DEFAULT_CONFIG_DIR, name)
 
 
-def without(regime: str, element: str, source: str = SHIPPED) -> str:
-    """The library's text with one element of the regime's decision letter removed."""
+def without(regime: str, element: str, source: str = SHIPPED, kind: str = "decision") -> str:
+    """The library's text with one element of the regime's letter of ``kind`` removed."""
     blocks = source.split("\n[[")
-    kept = [b for b in blocks if not b.startswith(f'{regime}.decision]]\nid = "{element}"\n')]
-    assert len(kept) == len(blocks) - 1, f"{regime}.{element} not found"
+    kept = [b for b in blocks if not b.startswith(f'{regime}.{kind}]]\nid = "{element}"\n')]
+    assert len(kept) == len(blocks) - 1, f"{regime}.{kind}.{element} not found"
     return "\n[[".join(kept)
 
 
@@ -96,6 +97,133 @@ def test_a_library_without_a_mandated_element_refuses_the_letter_naming_it(regim
         render_letter("decision", "en", profile(name), library=library, **{**FACTS, **extra})
     assert [m.element for m in refused.value.missing] == [element]
     assert f"'{element}'" in refused.value.message and library.checksum[:12] in refused.value.message
+
+
+# The other regulated letters: every mandated element of each (regime, kind), removed from the library, refuses it.
+DEADLINE = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+LETTER_FACTS = {
+    "summary_resolution": {},
+    "holding_response": {"reason": "We are waiting for the merchant's records", "deadline": DEADLINE,
+                         "referral_from": DEADLINE - timedelta(days=28), "may_refer_now": False},
+    "verification_opinion": {"opinion": "changed", "opinion_text": "We refund the fee.",
+                             "basis": "Card agreement, clause 4.2", "requested_on": DEADLINE - timedelta(days=40)},
+    "extension_notice": {"reason": "Complex case", "deadline": DEADLINE,
+                         "previous_deadline": DEADLINE - timedelta(days=30)},
+    "acknowledgement": {"product": "Credit card", "deadline": DEADLINE},
+}
+PROFILES = {"cbirc": "cn_cbirc", "disp": "uk_fca", "cfpb": "us_cfpb"}
+NEW_MANDATES = [(regime, kind, mandate.element) for (regime, kind), mandates in clauses.MANDATED.items()
+                if kind != "decision" for mandate in mandates]
+
+
+def test_every_regulated_letter_kind_is_mandated():
+    assert {kind for _, kind, _ in NEW_MANDATES} == set(LETTER_FACTS)
+    assert {(r, k) for r, k, _ in NEW_MANDATES} >= {("disp", "summary_resolution"), ("disp", "holding_response"),
+                                                  ("cbirc", "verification_opinion"), ("cbirc", "extension_notice"),
+                                                  ("cfpb", "extension_notice"), ("cbirc", "acknowledgement"),
+                                                  ("disp", "acknowledgement"), ("cfpb", "acknowledgement")}
+
+
+@pytest.mark.parametrize("regime, kind, element", NEW_MANDATES)
+def test_a_library_without_a_mandated_element_refuses_every_regulated_letter(regime, kind, element):
+    library = library_from_source(without(regime, element, kind=kind))
+    facts = {**FACTS, **LETTER_FACTS[kind]}
+    render_letter(kind, "en", profile(PROFILES[regime]), library=library_from_source(SHIPPED), **facts)  # complete
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter(kind, "en", profile(PROFILES[regime]), library=library, **facts)
+    assert [m.element for m in refused.value.missing] == [element]
+    assert f"'{element}'" in refused.value.message and library.checksum[:12] in refused.value.message
+
+
+@pytest.mark.parametrize("regime, kind", sorted({(r, k) for r, k, _ in NEW_MANDATES}))
+def test_a_library_without_the_whole_list_refuses_the_letter_rather_than_writing_it_from_the_template(regime, kind):
+    blocks = SHIPPED.split("\n[[")
+    library = library_from_source("\n[[".join(b for b in blocks if not b.startswith(f"{regime}.{kind}]]")))
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter(kind, "en", profile(PROFILES[regime]), library=library, **{**FACTS, **LETTER_FACTS[kind]})
+    assert {m.element for m in refused.value.missing} == {m.element for m in clauses.MANDATED[(regime, kind)]}
+
+
+@pytest.mark.parametrize("regime, kind, field, element", [
+    ("disp", "holding_response", "reason", "reason"), ("disp", "holding_response", "deadline", "expected_date"),
+    ("cbirc", "verification_opinion", "basis", "basis"), ("cbirc", "verification_opinion", "opinion", "opinion"),
+    ("cfpb", "extension_notice", "reason", "reason"), ("cbirc", "extension_notice", "deadline", "new_deadline"),
+    ("disp", "acknowledgement", "deadline", "decision_deadline"),
+])
+def test_a_regulated_letter_missing_a_fact_is_refused_naming_element_and_field(regime, kind, field, element):
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter(kind, "en", profile(PROFILES[regime]), **{**FACTS, **LETTER_FACTS[kind], field: ""})
+    assert list(refused.value.errors) == [field] and f"'{element}'" in refused.value.message
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("We consider your complaint resolved", "may be able to refer it to the Financial Ombudsman Service",
+            "will not have our permission", "www.financial-ombudsman.org.uk", "more information")),
+    ("zh_CN", ("我们视该投诉为已解决", "金融申诉专员服务机构", "六个月", "www.financial-ombudsman.org.uk", "更多信息")),
+])
+def test_a_summary_resolution_states_what_disp_1_5_4r_mandates(language, texts):
+    body = render_letter("summary_resolution", language, profile("uk_fca"), **FACTS).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+def test_the_summary_resolution_gives_the_annex_3_wording_that_applies():
+    consented = render_letter("summary_resolution", "en", profile("uk_fca"),
+                              **{**FACTS, "ombudsman_consent": "consents"}).body
+    assert "we consent to it doing so" in consented and "will not have our permission" not in consented
+
+
+@pytest.mark.parametrize("language, may_refer_now, texts", [
+    ("en", False, ("The reason: We are waiting for the merchant's records", "by 1 March 2027",
+                   "if you have not received it by 1 February 2027", "financial-ombudsman.org.uk/consumers")),
+    ("en", True, ("The reason: We are waiting", "You may now refer your complaint", "how-to-complain")),
+    ("zh_CN", False, ("原因：We are waiting", "2027年3月1日", "2027年2月1日", "前仍未收到", "how-to-complain")),
+    ("zh_CN", True, ("现在即可将投诉免费提交", "how-to-complain")),
+])
+def test_a_holding_response_states_what_disp_1_6_2r_2_mandates(language, may_refer_now, texts):
+    facts = {**FACTS, **LETTER_FACTS["holding_response"], "may_refer_now": may_refer_now}
+    body = render_letter("holding_response", language, profile("uk_fca"), **facts).body
+    for text in texts:
+        assert text in body, (text, body)
+    assert ("may now refer" in body or "现在即可" in body) is may_refer_now
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("applied for verification", "the decision is changed. We refund the fee.",
+            "The basis of this opinion: Card agreement", "mediation", "arbitration or in court")),
+    ("zh_CN", ("申请对我行", "变更原处理决定", "核查意见的依据：Card agreement", "调解", "仲裁、诉讼")),
+])
+def test_a_verification_opinion_states_opinion_basis_and_recourse(language, texts):
+    body = render_letter("verification_opinion", language, profile("cn_cbirc"),
+                         **{**FACTS, **LETTER_FACTS["verification_opinion"]}).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+@pytest.mark.parametrize("regime, language, texts", [
+    ("cbirc", "en", ("has been extended from", "The reason: Complex case", "within a further 30 days")),
+    ("cbirc", "zh_CN", ("延长至", "原因：Complex case", "再延长 30 日")),
+    ("cfpb", "en", ("has been extended from", "The reason: Complex case", "within 60 days")),
+    ("cfpb", "zh_CN", ("延长至", "原因：Complex case", "60 日内")),
+])
+def test_an_extension_notice_states_the_new_deadline_and_the_reason(regime, language, texts):
+    body = render_letter("extension_notice", language, profile(PROFILES[regime]),
+                         **{**FACTS, **LETTER_FACTS["extension_notice"]}).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+@pytest.mark.parametrize("regime", ["cbirc", "disp", "cfpb"])
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("We have received your complaint about Credit card", "tracking number CF-20270104-ABCD", "at the latest")),
+    ("zh_CN", ("收到", "Credit card", "投诉编号为 CF-20270104-ABCD", "最迟")),
+])
+def test_an_acknowledgement_states_receipt_tracking_number_and_decision_deadline(regime, language, texts):
+    body = render_letter("acknowledgement", language, profile(PROFILES[regime]),
+                         **{**FACTS, **LETTER_FACTS["acknowledgement"]}).body
+    for text in texts:
+        assert text in body, (text, body)
+    assert ("受理" in body) is (regime == "cbirc" and language == "zh_CN")
 
 
 def test_the_cfpb_element_may_be_absent_from_letters_that_did_not_come_through_the_cfpb():
@@ -170,6 +298,54 @@ def test_an_unsigned_library_refuses_the_decision_naming_its_checksum(case, demo
         case.approve(cid)
     assert edited.checksum in refused.value.message
     assert case.messages(cid, "reply") == [] and case.ready_names(cid) == ["approve_resolution"]
+
+
+def _uk_case(driver_on, library):
+    """A case driver under DISP whose runtime writes letters from ``library`` (the demo signs it off)."""
+    return driver_on(dataclasses.replace(load_settings(sla_profile="uk_fca"), letter_library=library))
+
+
+def test_the_summary_resolution_step_refuses_a_library_without_a_mandated_element(driver_on, clock):
+    clock.set(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))         # Monday: three business days end Thursday 17:00
+    case = _uk_case(driver_on, library_from_source(without("disp", "fos_website", kind="summary_resolution")))
+    cid = case.register()
+    case.classify(cid)
+    clock.set(datetime(2027, 3, 4, 16, 30, tzinfo=UTC))
+    with pytest.raises(InvalidSubmission, match="fos_website"):
+        case.complete(cid, "triage_complaint", {"lead_department": "cards", "co_departments": [],
+                                                "summary_resolution": True})
+    assert case.messages(cid, "summary_resolution") == [] and case.ready_names(cid) == ["triage_complaint"]
+
+
+def _hold(case, cid):
+    with case.runtime.unit_of_work() as uow:
+        extensions.request_extension(uow, case.actors["coordinator"], cid, {
+            "sla": "decision", "extension": "holding_response", "reason": "Waiting for the card scheme's records"})
+
+
+def test_the_holding_response_is_refused_by_a_library_without_the_ombudsman_leaflet(driver_on, clock):
+    clock.set(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))
+    case = _uk_case(driver_on, library_from_source(without("disp", "ombudsman_leaflet", kind="holding_response")))
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    before = case.complaint(cid).target_due_at
+    with pytest.raises(InvalidSubmission, match="ombudsman_leaflet"):
+        _hold(case, cid)
+    assert case.messages(cid, "holding_response") == [] and case.complaint(cid).target_due_at == before
+
+
+def test_a_library_letter_is_refused_from_an_unsigned_library_naming_its_checksum(driver_on, clock):
+    clock.set(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))
+    case = _uk_case(driver_on, library_from_source(SHIPPED))
+    cid = case.register()
+    case.classify(cid)
+    case.triage(cid)
+    edited = library_from_source(SHIPPED.replace("The reason: {{ reason }}", "Why: {{ reason }}"))
+    case.runtime.settings = dataclasses.replace(case.runtime.settings, letter_library=edited)
+    with pytest.raises(InvalidSubmission) as refused:
+        _hold(case, cid)
+    assert edited.checksum in refused.value.message and case.messages(cid, "holding_response") == []
 
 
 # --- sign-off ------------------------------------------------------------------------------------------------------

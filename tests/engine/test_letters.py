@@ -7,6 +7,7 @@ import pytest
 
 from app.engine.config.settings import DEFAULT_CONFIG_DIR, load_sla_profile
 from app.engine.letters import KINDS, NOTICE_KINDS, language_for, open_work, render_letter, render_notice
+from app.engine.letters.clauses import MissingLetterElements
 
 DECISION = {"customer_name": "Li Wei", "tracking_number": "CF-20270104-ABCD", "customer_message": "We refunded the fee.",
                 "facts_checked": "The fee was posted twice.", "decision_basis": "Card terms, clause 4.2",
@@ -48,16 +49,28 @@ def test_dates_are_local_to_the_regime():
     assert "March 1, 2027 5:00" in body            # 17:00 in Shanghai
 
 
+# Each kind in a regime that writes it (the clause library's kinds: a regime it lists them for).
+REGIME_OF = {"summary_resolution": "uk_fca", "holding_response": "uk_fca"}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_letter_renders_in_both_languages_without_template_residue(kind):
     facts = {"customer_name": "Li Wei", "tracking_number": "CF-1", "product": "Credit card", "customer_message": "OK",
                  "deadline": datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
                  "previous_deadline": datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "reason": "Complex case",
-                 "resolution_outcome": "rejected", "facts_checked": "Checked", "decision_basis": "Terms"}
+                 "resolution_outcome": "rejected", "facts_checked": "Checked", "decision_basis": "Terms",
+                 "opinion": "upheld", "basis": "Terms", "referral_from": datetime(2027, 2, 1, 9, 0, tzinfo=UTC)}
     for language in ("en", "zh_CN"):
-        letter = render_letter(kind, language, profile("cn_cbirc"), **facts)
+        letter = render_letter(kind, language, profile(REGIME_OF.get(kind, "cn_cbirc")), **facts)
         assert letter.subject and "CF-1" in letter.body + letter.subject
         assert "{{" not in letter.body and "{%" not in letter.body and "\n\n\n" not in letter.body
+
+
+def test_a_regime_the_library_writes_no_such_letter_for_gets_a_refusal_not_an_empty_letter():
+    with pytest.raises(MissingLetterElements) as refused:
+        render_letter("holding_response", "en", profile("cn_cbirc"), customer_name="Li Wei", tracking_number="CF-1",
+                      reason="Complex case", deadline=datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    assert "[[cbirc.holding_response]]" in refused.value.message
 
 
 def test_the_customers_language_wins_and_unknown_ones_fall_back_to_the_regimes():

@@ -23,6 +23,7 @@ from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.deadlines.case_calendars import case_profile
 from app.engine.deadlines.sla import add_duration, resolve_sla
+from app.engine.governance import letter_library
 from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
 from app.engine.process import steps
 
@@ -176,7 +177,10 @@ def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None
     complaint = ctx.complaint
     if extension.customer_notice and complaint is not None:
         language = language_for(complaint.language or ctx.data.get("language"), profile)
-        letter = render_letter(extension.letter, language, profile, customer_name=complaint.customer_name,
+        letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                              extension.letter)
+        letter = render_letter(extension.letter, language, profile, library=ctx.settings.letter_library,
+                               customer_name=complaint.customer_name,
                                tracking_number=complaint.tracking_number, previous_deadline=previous,
                                deadline=due, reason=record.reason, referral_from=due, may_refer_now=False)
         message_id = ctx.send(extension.letter, complaint.customer_contact, letter.subject, letter.body).id
@@ -212,7 +216,10 @@ def send_holding_response(ctx: ServiceContext, *, regulatory_point: datetime, ta
     complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     complaint.target_due_at = target
     language = language_for(complaint.language or ctx.data.get("language"), profile)
-    letter = render_letter("holding_response", language, profile, customer_name=complaint.customer_name,
+    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                          "holding_response")
+    letter = render_letter("holding_response", language, profile, library=ctx.settings.letter_library,
+                           customer_name=complaint.customer_name,
                            tracking_number=complaint.tracking_number, deadline=target, reason=reason,
                            referral_from=regulatory_point, may_refer_now=ctx.now >= regulatory_point)
     message = ctx.send("holding_response", complaint.customer_contact, letter.subject, letter.body)

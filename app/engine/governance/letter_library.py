@@ -1,8 +1,8 @@
 """Compliance's sign-off of the clause library (config/letters.toml), as for a process definition: someone
 submits the library's exact bytes (sha256), a compliance officer who did not submit them approves or rejects
-them with a comment (four eyes), and a decision letter is only written from a library whose checksum compliance
-approved (``require_signed_off``, asked by the step that sends the decision). Every submission and decision is a
-row of ``letter_library_reviews`` and an audit event."""
+them with a comment (four eyes), and a customer letter the library writes is only written from a library whose
+checksum compliance approved (``require_signed_off``/``require_signed_off_for``, asked by the step that sends
+it). Every submission and decision is a row of ``letter_library_reviews`` and an audit event."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ from app.engine.access.permissions import TableSource
 from app.engine.config.letter_library import LetterLibrary, LetterLibraryError, library_from_source
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission, NotAllowed, NotFound
+from app.engine.letters import clauses
 from app.engine.models import LetterLibraryReview
 
 if TYPE_CHECKING:
@@ -26,11 +27,12 @@ DECISIONS = ("approved", "rejected")
 
 
 class LibraryNotSignedOff(InvalidSubmission):
-    """The library in use has no approval of compliance: no decision letter is written from it."""
+    """The library in use has no approval of compliance: no letter it writes (the decision, and every other
+    regulated letter listed there) is written from it."""
 
     def __init__(self, checksum: str, status: str | None):
         said = "rejected" if status == "rejected" else "not signed off"
-        message = (f"The clause library config/letters.toml (sha256 {checksum}) is {said} by compliance: no decision "
+        message = (f"The clause library config/letters.toml (sha256 {checksum}) is {said} by compliance: no customer "
                    "letter is written from it. Submit it for review (complaintflow letters submit) and have a "
                    "compliance officer who did not submit it sign it off.")
         super().__init__({"letter_library": [message]}, message)
@@ -56,6 +58,13 @@ def require_signed_off(session: Session, library: LetterLibrary) -> None:
     decision = latest_decision(session, library.checksum)
     if decision is None or decision.action != "approved":
         raise LibraryNotSignedOff(library.checksum, decision.action if decision else None)
+
+
+def require_signed_off_for(session: Session, library: LetterLibrary, regime: str, kind: str) -> None:
+    """The same for any letter written from the library (its kind listed there, or mandated by the regulation):
+    a letter the library does not write (a plain template) needs no sign-off."""
+    if library.elements(regime, kind) or (regime, kind) in clauses.MANDATED:
+        require_signed_off(session, library)
 
 
 def submit(uow: UnitOfWork, actor: Actor, source: str | None = None, comment: str | None = None) -> LetterLibraryReview:

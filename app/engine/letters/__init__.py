@@ -39,6 +39,10 @@ CATALOGS = Path(__file__).resolve().parents[2] / "translations"
 LANGUAGES = ("en", "zh_CN")
 KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request",
          "summary_resolution", "review_notice", "verification_opinion")
+# The kinds whose body is the clause library's (their templates hold only the greeting and the signature): a
+# regime the library has no list of that kind for gets no letter, never an empty one.
+LIBRARY_KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "summary_resolution",
+                 "verification_opinion")
 # Notices to staff (escalations, deadline warnings, the head's instructions): the same machinery, in the
 # recipient's own language and time zone.
 NOTICE_KINDS = ("escalation_notice", "escalated_to_head", "escalated_to_executive", "deadline_warning",
@@ -78,7 +82,8 @@ def language_for(requested: str | None, profile: SlaProfile) -> str:
 # The facts a library element may name without every case having them (None when absent).
 LETTER_FACTS = ("reason", "customer_message", "facts_checked", "decision_basis", "remedy_type", "redress_amount",
                 "redress_description", "resolution_outcome", "outcome_name", "ombudsman_consent", "response_category",
-                "forwarded_by", "previous_decision_date", "reopen_count")
+                "forwarded_by", "previous_decision_date", "reopen_count", "referral_from", "may_refer_now",
+                "opinion", "opinion_text", "basis", "requested_on", "product", "previous_deadline")
 
 
 def render_letter(kind: str, language: str, profile: SlaProfile, *, library: LetterLibrary | None = None,
@@ -95,8 +100,15 @@ def render_letter(kind: str, language: str, profile: SlaProfile, *, library: Let
     for name, value in raw.items():
         context[name] = _format(value, name, language, profile)
     library = library if library is not None else shipped_library()
+    # A kind the regulation mandates elements of is always checked: a library without the whole list is refused
+    # (naming each element), never rendered from the template alone.
+    listed = library.elements(profile.regime, kind) or (profile.regime, kind) in clauses.MANDATED
+    if kind in LIBRARY_KINDS and not listed:
+        raise clauses.MissingLetterElements(profile.regime, kind, [clauses.Missing(kind, None, (
+            f"The clause library (sha256 {library.checksum[:12]}) has no {profile.regime} {kind} letter "
+            f"([[{profile.regime}.{kind}]] in config/letters.toml)."))])
     context["elements"] = clauses.render_elements(library, profile.regime, kind, language, raw, context) \
-        if library.elements(profile.regime, kind) else []
+        if listed else []
     template = _environment(language).get_template(f"{kind}.txt.j2")
     module = template.make_module(context)
     subject = module.subject  # type: ignore[attr-defined]  # set by the template: jinja2 cannot type its names

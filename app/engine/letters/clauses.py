@@ -52,6 +52,24 @@ MANDATED: dict[tuple[str, str], tuple[Mandate, ...]] = {
     # CFPB portal: the response category; "recorded with the CFPB" only for complaints that came through it.
     ("cfpb", "decision"): (Mandate("reasons"), Mandate("response_category"), Mandate("cfpb_recorded", _cfpb_case),
                            Mandate("previous_decision", _reopened)),
+    # DISP 1.5.4R summary resolution communication: resolved, the Ombudsman if later dissatisfied, whether we
+    # consent to waive the time limits, the Ombudsman's website and that more information is there.
+    ("disp", "summary_resolution"): (Mandate("resolved"), Mandate("ombudsman_referral"),
+                                     Mandate("time_limit_wording"), Mandate("fos_website"),
+                                     Mandate("fos_information")),
+    # DISP 1.6.2R(2) holding response (also the payment services' holding reply): why not yet, when we expect
+    # to answer, the Ombudsman referral right and its leaflet.
+    ("disp", "holding_response"): (Mandate("not_yet"), Mandate("reason"), Mandate("expected_date"),
+                                   Mandate("ombudsman_referral"), Mandate("ombudsman_leaflet")),
+    # CBIRC verification (核查): the opinion, its basis and the recourse left (mediation, arbitration, court).
+    ("cbirc", "verification_opinion"): (Mandate("opinion"), Mandate("basis"), Mandate("recourse")),
+    # An extended deadline (CBIRC's complex case, CFPB's "in progress"): the new deadline and the reason.
+    ("cbirc", "extension_notice"): (Mandate("new_deadline"), Mandate("reason")),
+    ("cfpb", "extension_notice"): (Mandate("new_deadline"), Mandate("reason")),
+    # The acknowledgement (DISP 1.6.1R prompt acknowledgement; CBIRC acceptance): receipt, the tracking number
+    # and the decision deadline.
+    **{(regime, "acknowledgement"): (Mandate("receipt"), Mandate("tracking_number"), Mandate("decision_deadline"))
+       for regime in ("cbirc", "disp", "cfpb")},
 }
 
 
