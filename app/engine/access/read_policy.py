@@ -54,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement, True_
 
 from app.engine.access import permissions
 from app.engine.access.permissions import TableSource
+from app.engine.audit import personal
 from app.engine.config import classification
 from app.engine.config.permissions import NO_AUDIENCE
 from app.engine.core.actors import Actor
@@ -385,9 +386,11 @@ def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:
                 {"at": _iso(e.occurred_at), "action": e.action, "letter": e.detail["kind"],
                  "sent_by": SENT_BY.get(str(e.detail.get("channel")), "email")}
                 for e in events if e.action in PUBLIC_ACTIONS or _customer_letter_sent(e)]
-    return [{"at": _iso(e.occurred_at), "actor": e.actor, "action": e.action, "detail": _detail(uow, actor, e.detail),
-             "before": _change(uow, actor, e.action, e.before), "after": _change(uow, actor, e.action, e.after)}
-            for e in events]
+    # The personal values the trail keeps apart are joined back (or marked removed) in one place.
+    return [{"at": _iso(r.event.occurred_at), "actor": r.event.actor, "action": r.event.action,
+             "detail": _detail(uow, actor, r.detail), "before": _change(uow, actor, r.event.action, r.before),
+             "after": _change(uow, actor, r.event.action, r.after)}
+            for r in personal.reveal(uow.session, events)]
 
 
 def _customer_letter_sent(event: AuditEvent) -> bool:

@@ -12,6 +12,8 @@ What a break is called:
 - a checkpoint whose hash is not the chain's at its sequence number, or whose signature does not verify or is
   not by the pinned key: the **checkpoint** is wrong (a rewritten chain re-signed with another key is caught
   by pinning the public key);
+- a personal value kept apart from its event (audit/personal.py) that does not match the commitment the event
+  holds: **edited**;
 - events committed but left unsealed longer than config/audit.toml ``unsealed_grace_seconds``: **unsealed**.
 
 What it cannot see: events deleted after the last checkpoint from the end of the chain (the next checkpoint
@@ -27,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.engine.audit import checkpoints
+from app.engine.audit import checkpoints, personal
 from app.engine.audit.chain import GENESIS, Link, next_hash, select_links
 from app.engine.config.audit import AuditSettings
 from app.engine.models import AuditCheckpoint, AuditEvent
@@ -87,6 +89,7 @@ def verify(session: Session, settings: AuditSettings, now: datetime, *, complain
     if complaint_id is None:
         _global_chain(session, result, pinned, batch)
     _complaint_chains(session, result, complaint_id, batch)
+    _personal_data(session, result, complaint_id, batch)
     _unsealed(session, result, settings, now, complaint_id)
     return result
 
@@ -226,6 +229,16 @@ def _broken(chain: str, link: Link, place: int, stored: str | None, previous: It
 
 def _found(result: Verification, finding: Finding) -> None:
     result.findings.append(finding)
+
+
+# --- personal data kept apart from the chain -----------------------------------------------------------------
+
+def _personal_data(session: Session, result: Verification, complaint_id: int | None, batch: int) -> None:
+    # The content is not chained (retention erases it), its commitment is: a content that no longer matches
+    # the commitment its event holds was edited.
+    for mismatch in personal.check(session, complaint_id, batch):
+        return _found(result, Finding(EDITED, "personal", mismatch.message, None, mismatch.event_id,
+                                      mismatch.complaint_id))
 
 
 # --- events not sealed ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from app.engine.audit import personal
 from app.engine.core.actors import ANONYMOUS, Actor
 from app.engine.models import AuditEvent
 
@@ -27,19 +28,22 @@ def record(unit: UnitOfWork | Session, actor: Actor, action: str, *, at: datetim
 
     ``unit``: the unit of work, or the step's session (a service task's); ``at`` is then required, since a
     session has no clock. Without ``at`` the unit of work's clock gives the time: only for commands that are not
-    steps (sign-in, claim, deployment, export)."""
+    steps (sign-in, claim, deployment, export). Personal values (audit/personal.py) are kept apart from the row."""
     if isinstance(unit, Session):
         if at is None:
             raise TypeError("record(session, ...) needs the step's instant: at=")
-        session = unit
+        session, names = unit, personal.names_of(unit)
     else:
         session, at = unit.session, at or unit.now()
+        names = personal.use(session, unit.settings)
     _check_actor(actor, action)
     event = AuditEvent(occurred_at=at, actor=actor.username, actor_id=actor.user_id, action=action,
                        complaint_id=complaint_id, instance_id=instance_id, detail=dict(detail),
                        before=dict(before) if before is not None else None,
                        after=dict(after) if after is not None else None)
     session.add(event)
+    # Personal values leave the row before it is ever flushed, so the chain only ever sees their commitments.
+    personal.seal(session, event, names)
     return event
 
 

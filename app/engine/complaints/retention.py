@@ -8,10 +8,11 @@ the letters' recipients, subjects and bodies; the reasons of deadline extensions
 returns and statistics need stays: codes, amounts, outcomes, satisfaction, every date and deadline, the tracking
 number. Each case gets a ``complaint_anonymised`` event with what was replaced, and ``anonymised_at``.
 
-The audit trail is not touched: its events are hash-chained (app/engine/audit/chain.py), and rewriting one would
-break the chain the trail's evidence rests on; the trail still verifies after anonymisation. Events whose detail
-or values hold personal data keep it (a completion's submitted form data, a failed message's error naming its
-recipient): the trail is the record DISP and CBIRC ask to keep, erased only by a decision about the trail itself.
+The audit trail's rows are not touched: its events are hash-chained (app/engine/audit/chain.py), and rewriting one
+would break the chain the trail's evidence rests on. Their personal values (a completion's submitted form data, a
+failed message's error naming its recipient, reasons, instructions) are kept apart in audit_personal_data
+(app/engine/audit/personal.py) with only a commitment in the row: those of the case are erased (counted as
+``audit_personal_data``), the commitments stay, and the trail still verifies after anonymisation.
 
 A case is never anonymised while it is held ([legal_hold]): an open incident, a process still running (a
 verification or review the customer may still ask for, an escalation, a reopened case) or a letter still waiting to
@@ -34,6 +35,7 @@ from sqlalchemy.sql import Select
 
 from app.engine import audit
 from app.engine.access import permissions
+from app.engine.audit import personal
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
 from app.engine.models import Complaint, DeadlineExtension, Incident, OutboxMessage, ProcessInstance, UserTask
 
@@ -129,6 +131,8 @@ def anonymise_batch(uow: UnitOfWork, actor: Actor, limit: int) -> list[Anonymise
     done = []
     for complaint in list(uow.session.scalars(query)):
         counts = _anonymise(uow, complaint, uow.settings.retention)
+        # The trail's personal values go too; their commitments stay in the chained rows, which still verify.
+        counts["audit_personal_data"] = personal.erase(uow.session, complaint.id, now)
         complaint.anonymised_at = now
         audit.record(uow, actor, "complaint_anonymised", at=now, complaint_id=complaint.id,
                      before={"anonymised_at": None}, after={"anonymised_at": now.isoformat()},

@@ -12,7 +12,7 @@ FILE_NAME = "audit.toml"
 KEY_ENVIRONMENT = "COMPLAINTFLOW_AUDIT_KEY"
 INSTANCE_DIR = Path(__file__).resolve().parents[3] / "instance"
 _INTEGERS = ("seal_every_seconds", "unsealed_grace_seconds", "checkpoint_every_events", "checkpoint_every_minutes")
-_KEYS = frozenset({*_INTEGERS, "key_file"})
+_KEYS = frozenset({*_INTEGERS, "key_file", "personal_fields"})
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class AuditSettings:
     checkpoint_every_events: int = 1000       # a checkpoint after this many sealed events ...
     checkpoint_every_minutes: int = 10        # ... or this long after the previous one
     key_file: Path = INSTANCE_DIR / "audit-signing-key.pem"
+    # Keys whose values leave the chained row (audit/personal.py adds the forms' free-text fields).
+    personal_fields: tuple[str, ...] = ()
 
 
 def load_audit_settings(config_dir: Path) -> AuditSettings:
@@ -38,6 +40,11 @@ def load_audit_settings(config_dir: Path) -> AuditSettings:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{path}: {key} must be a whole number of at least 1, not {value!r}")
             values[key] = value
+    if "personal_fields" in data:
+        names = data["personal_fields"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError(f"{path}: personal_fields must be a list of field names, not {names!r}")
+        values["personal_fields"] = tuple(names)
     key_file = os.environ.get(KEY_ENVIRONMENT) or data.get("key_file")
     if key_file is not None:
         if not isinstance(key_file, str) or not key_file.strip():

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 models, one aggregate per module."""
-from app.engine.models.audit import AuditEvent, OutboxMessage
+from app.engine.models.audit import AuditEvent, AuditPersonalData, OutboxMessage
 from app.engine.models.audit_checkpoints import AuditCheckpoint
 from app.engine.models.base import Base
 from app.engine.models.complaints import Complaint
@@ -15,6 +15,7 @@ from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "Base", "Complaint", "DeadlineExtension", "DefinitionReview",
+__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditPersonalData", "Base",
+           "Complaint", "DeadlineExtension", "DefinitionReview",
            "Department", "Incident", "LetterLibraryReview", "OutboxMessage", "ProcessDefinition", "ProcessDraft",
            "ProcessInstance", "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]

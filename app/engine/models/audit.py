@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.engine.models.base import Base
 
@@ -34,6 +34,23 @@ class AuditEvent(Base):
     chain_hash: Mapped[str | None] = mapped_column(String(64))
     complaint_seq: Mapped[int | None]
     complaint_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditPersonalData(Base):
+    """A personal value an audit event recorded (app/engine/audit/personal.py), kept out of the chained row: the
+    row holds {"personal": HMAC-SHA256(salt, the value's canonical JSON)} in its place, so the retention job can
+    erase the value (``content`` NULL, ``erased_at`` set) and the chain, which hashes the row as stored, still
+    verifies; `audit verify` checks each content left against its commitment."""
+
+    __tablename__ = "audit_personal_data"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id", ondelete="CASCADE"), index=True)
+    salt: Mapped[str] = mapped_column(String(64))                # hex of random bytes, the HMAC key
+    commitment: Mapped[str] = mapped_column(String(64))          # hex HMAC, as it stands in the event
+    content: Mapped[dict | None]                                 # {"value": the value}; NULL once erased
+    erased_at: Mapped[datetime | None]
+    event: Mapped[AuditEvent] = relationship()
 
 
 class OutboxMessage(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.engine import audit
+from app.engine.audit import personal
 from app.engine.config.settings import Settings
 from app.engine.core.actors import Actor
 from app.engine.core.errors import StaleInstance
@@ -43,6 +44,7 @@ class ServiceContext:
     def audit(self, action: str, *, before: Mapping[str, object] | None = None,
               after: Mapping[str, object] | None = None, **detail: object) -> None:
         """An event in the case's history, at the step's instant, for the step's actor (audit/writer.py)."""
+        personal.use(self.session, self.settings)
         audit.record(self.session, self.actor, action, at=self.now,
                      complaint_id=self.complaint.id if self.complaint else None, instance_id=self.instance.id,
                      before=before, after=after, **detail)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from app.engine.audit.personal import REMOVED
 from app.engine.config import classification
 from app.engine.forms import PinnedForms
 from app.engine.models.tasks import task_name
@@ -337,6 +338,8 @@ def fact(key: str, value, forms: PinnedForms | None = None, received=None) -> st
     complaint's received_at, whose classification names its product, cause, place and outcome codes."""
     if value is None or value == "" or value == []:
         return "—"
+    if value == REMOVED:  # a value of the audit trail erased by the retention job (engine/audit/personal.py)
+        return gettext("removed under the retention rule")
     named = code_name(key, value, received)
     if named is not None:
         return named
