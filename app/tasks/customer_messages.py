@@ -23,8 +23,9 @@ def _letter(ctx: ServiceContext, kind: str, **facts):
     complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     language = language_for(complaint.language or ctx.data.get("language"), profile)
     # From the runtime's signed-off clause library, refused rather than sent without a mandated element.
-    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime, kind)
-    return render_letter(kind, language, profile, library=ctx.settings.letter_library,
+    library = letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                                    kind)
+    return render_letter(kind, language, profile, library=library,
                          customer_name=complaint.customer_name, tracking_number=complaint.tracking_number, **facts)
 
 
@@ -58,8 +59,7 @@ def send_reply(ctx: ServiceContext) -> dict:
     naming the element and its field, or the unsigned library's checksum, rather than sent without them. Records
     the outcome data of the final response on the complaint."""
     complaint, settings = ctx.require_complaint(), ctx.settings
-    library = settings.letter_library
-    letter_library.require_signed_off(ctx.session, library)
+    library = letter_library.require_signed_off(ctx.session, settings.letter_library)
     # Only what staff wrote for the customer (the read policy's letter classes): never the internal summary.
     facts = decision_letters.decision_facts(settings, complaint, ctx.data)
     letter = render_letter("decision", decision_letters.letter_language(settings, complaint, ctx.data),

@@ -31,8 +31,9 @@ def _queue(ctx: ServiceContext, kind: str, **facts) -> int:
     language = language_for(complaint.language or ctx.data.get("language"), profile)
     # From the runtime's clause library (config/letters.toml): a kind it mandates elements of is refused, naming
     # the element and its field, rather than sent without them.
-    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime, kind)
-    letter = render_letter(kind, language, profile, library=ctx.settings.letter_library,
+    library = letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                                    kind)
+    letter = render_letter(kind, language, profile, library=library,
                            customer_name=complaint.customer_name, tracking_number=complaint.tracking_number, **facts)
     message = ctx.send(kind, complaint.customer_contact, letter.subject, letter.body)
     ctx.flush()  # the message id goes into the history and the task's data

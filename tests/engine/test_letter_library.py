@@ -290,13 +290,33 @@ def test_the_reopened_cases_second_decision_refers_to_the_first(case, clock):
     assert case.complaint(cid).final_response_at > first
 
 
-def test_an_unsigned_library_refuses_the_decision_naming_its_checksum(case, demo):
-    cid = case.handle_until_approval()
-    edited = library_from_source(SHIPPED.replace("The facts we checked:", "What we checked:"))
+def test_an_edit_awaiting_sign_off_leaves_the_approved_library_in_force(case, demo, actors):
+    """Like a deployed process version: while an edit of config/letters.toml awaits compliance, letters are
+    written from the library compliance approved last (the bytes its submission stored), never from the edit;
+    once the edit is signed off, from the edit."""
+    edited = library_from_source(SHIPPED.replace("经核实的事实：", "经查明的事实："))
     demo.settings = dataclasses.replace(demo.settings, letter_library=edited)
+    cid = case.handle_until_approval()
+    case.approve(cid)
+    [reply] = case.messages(cid, "reply")
+    assert "经核实的事实：" in reply.body and "经查明的事实：" not in reply.body
+    _sign_off(demo, actors, edited)
+    later = case.handle_until_approval()
+    case.approve(later)
+    [reply] = case.messages(later, "reply")
+    assert "经查明的事实：" in reply.body
+
+
+def test_without_any_approved_library_the_decision_is_refused_naming_its_checksum(case, demo):
+    from app.engine.models import LetterLibraryReview
+
+    cid = case.handle_until_approval()
+    with demo.unit_of_work() as uow:       # a bank that never had its library signed off
+        for row in uow.session.scalars(select(LetterLibraryReview)):
+            uow.session.delete(row)
     with pytest.raises(InvalidSubmission) as refused:
         case.approve(cid)
-    assert edited.checksum in refused.value.message
+    assert demo.settings.letter_library.checksum in refused.value.message
     assert case.messages(cid, "reply") == [] and case.ready_names(cid) == ["approve_resolution"]
 
 
@@ -335,7 +355,7 @@ def test_the_holding_response_is_refused_by_a_library_without_the_ombudsman_leaf
     assert case.messages(cid, "holding_response") == [] and case.complaint(cid).target_due_at == before
 
 
-def test_a_library_letter_is_refused_from_an_unsigned_library_naming_its_checksum(driver_on, clock):
+def test_a_holding_response_awaiting_a_library_edit_is_written_from_the_approved_library(driver_on, clock):
     clock.set(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))
     case = _uk_case(driver_on, library_from_source(SHIPPED))
     cid = case.register()
@@ -343,9 +363,9 @@ def test_a_library_letter_is_refused_from_an_unsigned_library_naming_its_checksu
     case.triage(cid)
     edited = library_from_source(SHIPPED.replace("The reason: {{ reason }}", "Why: {{ reason }}"))
     case.runtime.settings = dataclasses.replace(case.runtime.settings, letter_library=edited)
-    with pytest.raises(InvalidSubmission) as refused:
-        _hold(case, cid)
-    assert edited.checksum in refused.value.message and case.messages(cid, "holding_response") == []
+    _hold(case, cid)
+    [letter] = case.messages(cid, "holding_response")
+    assert "The reason: Waiting for the card scheme's records" in letter.body and "Why:" not in letter.body
 
 
 # --- sign-off ------------------------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from app.engine.access import read_policy
 from app.engine.config.classification import name_of
+from app.engine.governance import letter_library
 from app.engine.letters import check_letter, language_for
 from app.engine.models import Complaint, UserTask
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from app.engine.config.letter_library import LetterLibrary
     from app.engine.config.settings import Settings
     from app.engine.runtime import UnitOfWork
 
@@ -51,10 +53,12 @@ def decision_facts(settings: Settings, complaint: Complaint, data: Mapping[str, 
     return facts
 
 
-def check(settings: Settings, complaint: Complaint, data: Mapping[str, object]) -> None:
-    """Refuse (InvalidSubmission naming element and field) a decision that would miss a mandated element."""
-    check_letter(KIND, letter_language(settings, complaint, data), settings.sla_profile, settings.letter_library,
-                 decision_facts(settings, complaint, data))
+def check(settings: Settings, complaint: Complaint, data: Mapping[str, object],
+          library: LetterLibrary | None = None) -> None:
+    """Refuse (InvalidSubmission naming element and field) a decision that would miss a mandated element of
+    ``library`` (the one in force: governance/letter_library.in_force; the configured one by default)."""
+    check_letter(KIND, letter_language(settings, complaint, data), settings.sla_profile,
+                 library or settings.letter_library, decision_facts(settings, complaint, data))
 
 
 def latest_draft(session: Session, complaint_id: int) -> dict:
@@ -76,4 +80,6 @@ def check_completion(uow: UnitOfWork, task: UserTask, data: Mapping[str, object]
     if complaint is None:
         return
     letter_data = data if task.element_id == DRAFT_TASK else latest_draft(uow.session, complaint.id)
-    check(uow.settings, complaint, {**(task.context or {}), **letter_data})
+    # Against the library the letter will be written from: an edit still awaiting compliance is not yet in force.
+    library = letter_library.in_force(uow.session, uow.settings.letter_library)
+    check(uow.settings, complaint, {**(task.context or {}), **letter_data}, library)

@@ -177,9 +177,9 @@ def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None
     complaint = ctx.complaint
     if extension.customer_notice and complaint is not None:
         language = language_for(complaint.language or ctx.data.get("language"), profile)
-        letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
-                                              extension.letter)
-        letter = render_letter(extension.letter, language, profile, library=ctx.settings.letter_library,
+        library = letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                                        extension.letter)
+        letter = render_letter(extension.letter, language, profile, library=library,
                                customer_name=complaint.customer_name,
                                tracking_number=complaint.tracking_number, previous_deadline=previous,
                                deadline=due, reason=record.reason, referral_from=due, may_refer_now=False)
@@ -216,9 +216,9 @@ def send_holding_response(ctx: ServiceContext, *, regulatory_point: datetime, ta
     complaint, profile = ctx.require_complaint(), ctx.settings.sla_profile
     complaint.target_due_at = target
     language = language_for(complaint.language or ctx.data.get("language"), profile)
-    letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
-                                          "holding_response")
-    letter = render_letter("holding_response", language, profile, library=ctx.settings.letter_library,
+    library = letter_library.require_signed_off_for(ctx.session, ctx.settings.letter_library, profile.regime,
+                                                    "holding_response")
+    letter = render_letter("holding_response", language, profile, library=library,
                            customer_name=complaint.customer_name,
                            tracking_number=complaint.tracking_number, deadline=target, reason=reason,
                            referral_from=regulatory_point, may_refer_now=ctx.now >= regulatory_point)

@@ -5,6 +5,7 @@ checksum compliance approved (``require_signed_off``/``require_signed_off_for``,
 it). Every submission and decision is a row of ``letter_library_reviews`` and an audit event."""
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -27,14 +28,14 @@ DECISIONS = ("approved", "rejected")
 
 
 class LibraryNotSignedOff(InvalidSubmission):
-    """The library in use has no approval of compliance: no letter it writes (the decision, and every other
-    regulated letter listed there) is written from it."""
+    """Compliance never approved a clause library: no letter the library writes (the decision, and every other
+    regulated letter listed there) can be written."""
 
     def __init__(self, checksum: str, status: str | None):
         said = "rejected" if status == "rejected" else "not signed off"
-        message = (f"The clause library config/letters.toml (sha256 {checksum}) is {said} by compliance: no customer "
-                   "letter is written from it. Submit it for review (complaintflow letters submit) and have a "
-                   "compliance officer who did not submit it sign it off.")
+        message = (f"The clause library config/letters.toml (sha256 {checksum}) is {said} by compliance, and no "
+                   "earlier library was ever approved: no customer letter can be written. Submit it for review "
+                   "(complaintflow letters submit) and have a compliance officer who did not submit it sign it off.")
         super().__init__({"letter_library": [message]}, message)
         self.checksum = checksum
 
@@ -53,18 +54,48 @@ def latest_decision(session: Session, checksum: str) -> LetterLibraryReview | No
         .order_by(LetterLibraryReview.occurred_at.desc(), LetterLibraryReview.id.desc()).limit(1)).first()
 
 
-def require_signed_off(session: Session, library: LetterLibrary) -> None:
-    """Raise LibraryNotSignedOff unless compliance's latest decision on exactly these bytes is an approval."""
-    decision = latest_decision(session, library.checksum)
-    if decision is None or decision.action != "approved":
-        raise LibraryNotSignedOff(library.checksum, decision.action if decision else None)
+def require_signed_off(session: Session, library: LetterLibrary) -> LetterLibrary:
+    """The library letters are written from (``in_force``); LibraryNotSignedOff when compliance never approved
+    one."""
+    return in_force(session, library)
 
 
-def require_signed_off_for(session: Session, library: LetterLibrary, regime: str, kind: str) -> None:
+def require_signed_off_for(session: Session, library: LetterLibrary, regime: str, kind: str) -> LetterLibrary:
     """The same for any letter written from the library (its kind listed there, or mandated by the regulation):
-    a letter the library does not write (a plain template) needs no sign-off."""
+    a letter the library does not write (a plain template) needs no sign-off (``library`` is returned)."""
     if library.elements(regime, kind) or (regime, kind) in clauses.MANDATED:
-        require_signed_off(session, library)
+        return in_force(session, library)
+    return library
+
+
+def in_force(session: Session, library: LetterLibrary) -> LetterLibrary:
+    """The library in force, as a deployed process version is: the configured one (``library``) once compliance's
+    latest decision on exactly its bytes is an approval; while an edit of config/letters.toml awaits review (or
+    was rejected), the newest library compliance approved, from the bytes its submission stored, so that no
+    customer letter (an acknowledgement at registration, a decision) waits for the review. LibraryNotSignedOff
+    only when compliance never approved any."""
+    decision = latest_decision(session, library.checksum)
+    if decision is not None and decision.action == "approved":
+        return library
+    approvals = session.scalars(select(LetterLibraryReview.checksum).where(
+        LetterLibraryReview.action == "approved")
+        .order_by(LetterLibraryReview.occurred_at.desc(), LetterLibraryReview.id.desc())).all()
+    for checksum in dict.fromkeys(approvals):   # newest first, each once
+        latest = latest_decision(session, checksum)
+        if latest is None or latest.action != "approved":
+            continue   # approved, then rejected: no longer in force
+        source = session.scalars(select(LetterLibraryReview.source).where(
+            LetterLibraryReview.checksum == checksum, LetterLibraryReview.action == "submitted",
+            LetterLibraryReview.source.is_not(None)).limit(1)).first()
+        if source is not None:
+            return _approved_library(checksum, source)
+    raise LibraryNotSignedOff(library.checksum, decision.action if decision else None)
+
+
+@cache
+def _approved_library(checksum: str, source: str) -> LetterLibrary:
+    # Parsed once per approved checksum: the bytes behind a checksum never change.
+    return library_from_source(source)
 
 
 def submit(uow: UnitOfWork, actor: Actor, source: str | None = None, comment: str | None = None) -> LetterLibraryReview:
