@@ -170,3 +170,21 @@ def test_a_reason_is_personal_only_in_the_events_that_name_it(uk, clock):
         assert set(asked.detail["reason"]) == {"personal"} and asked.detail["sla"] == "final"
         [shown] = personal.reveal(uow.session, [asked])
         assert shown.detail == {"reason": "Mrs Thistlewood is abroad", "sla": "final"}
+
+
+@pytest.mark.parametrize("forged", ["deleted", "erased"])
+def test_personal_data_deleted_or_erased_outside_retention_is_reported_by_verify(case, clock, tmp_path, forged):
+    """Retention erases a content and keeps its row, and only for a case it anonymised: a row deleted, or a
+    content erased on a case never anonymised, would make the history read "removed" for a value someone took."""
+    cid = handle_and_close(case, clock, tmp_path)
+    event = drafted(case.runtime, cid)
+    target = AuditPersonalData.event_id == event.id
+    if forged == "deleted":
+        sql(case.runtime, delete(AuditPersonalData).where(target))
+    else:
+        sql(case.runtime, update(AuditPersonalData).where(target).values(content=None, erased_at=clock.now()))
+    for result in (verify(case.runtime), verify(case.runtime, cid)):
+        assert not result.intact
+        assert (result.first.chain, result.first.event_id) == ("personal", event.id), result.summary()
+        expected = "was deleted" if forged == "deleted" else "never anonymised"
+        assert expected in result.first.message

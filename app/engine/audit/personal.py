@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.engine.config.audit import load_audit_settings
 from app.engine.config.settings import DEFAULT_CONFIG_DIR, DEFAULT_FORMS_DIR
-from app.engine.models import AuditEvent, AuditPersonalData
+from app.engine.models import AuditEvent, AuditPersonalData, Complaint
 
 if TYPE_CHECKING:
     from app.engine.config.settings import Settings
@@ -181,7 +181,7 @@ def erase(session: Session, complaint_id: int, now: datetime) -> int:
     """Erase the personal contents of a complaint's events (the commitments stay); how many were erased."""
     events = select(AuditEvent.id).where(AuditEvent.complaint_id == complaint_id)
     result = session.execute(update(AuditPersonalData)
-                             .where(AuditPersonalData.event_id.in_(events), AuditPersonalData.content.is_not(None))
+                             .where(AuditPersonalData.event_id.in_(events), AuditPersonalData.erased_at.is_(None))
                              .values(content=None, erased_at=now)
                              .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -197,7 +197,47 @@ class Mismatch:
 
 
 def check(session: Session, complaint_id: int | None = None, batch: int = BATCH) -> Iterator[Mismatch]:
-    """Each stored content against its commitment, and each commitment against its (chained) event."""
+    """Each stored content against its commitment, each commitment against its (chained) event, each event's
+    commitments against the stored rows (a row deleted: the history would show the value as erased), and each
+    erased content against its complaint (only the retention job erases, and only an anonymised case's)."""
+    yield from _contents_against_events(session, complaint_id, batch)
+    yield from _events_against_contents(session, complaint_id, batch)
+
+
+def _events_against_contents(session: Session, complaint_id: int | None, batch: int) -> Iterator[Mismatch]:
+    last = 0
+    while True:
+        query = (select(AuditEvent.id, AuditEvent.complaint_id, AuditEvent.detail, AuditEvent.before,
+                        AuditEvent.after, Complaint.anonymised_at)
+                 .outerjoin(Complaint, Complaint.id == AuditEvent.complaint_id)
+                 .where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch))
+        if complaint_id is not None:
+            query = query.where(AuditEvent.complaint_id == complaint_id)
+        events = session.execute(query).all()
+        if not events:
+            return
+        last = events[-1][0]
+        committed = {event_id: set(_commitments((detail, before, after)))
+                     for event_id, _, detail, before, after, _ in events}
+        stored: dict[int, dict[str, bool]] = {}
+        wanted = [event_id for event_id, commitments in committed.items() if commitments]
+        if wanted:
+            # Erased: no content (a JSON null in the column, so asked in Python, not with IS NULL) or stamped.
+            for event_id, value, content, erased_at in session.execute(
+                    select(AuditPersonalData.event_id, AuditPersonalData.commitment, AuditPersonalData.content,
+                           AuditPersonalData.erased_at).where(AuditPersonalData.event_id.in_(wanted))):
+                stored.setdefault(event_id, {})[value] = content is None or erased_at is not None
+        for event_id, event_complaint, _, _, _, anonymised_at in events:
+            rows = stored.get(event_id, {})
+            for value in committed[event_id] - rows.keys():
+                yield Mismatch(event_id, event_complaint, f"event {event_id}: the personal data behind commitment "
+                               f"{value[:12]}… was deleted (retention erases the content and keeps the row)")
+            if any(rows.values()) and anonymised_at is None:
+                yield Mismatch(event_id, event_complaint, f"event {event_id}: personal data was erased, but its "
+                               "complaint was never anonymised by the retention job")
+
+
+def _contents_against_events(session: Session, complaint_id: int | None, batch: int) -> Iterator[Mismatch]:
     last = 0
     while True:
         query = (select(AuditPersonalData, AuditEvent.complaint_id, AuditEvent.detail, AuditEvent.before,
