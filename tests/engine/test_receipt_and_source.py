@@ -131,6 +131,36 @@ def test_a_later_body_deadline_does_not_govern(case, clock):
     assert handling_timer(case, cid).due_at == regulatory
 
 
+def _extend(case, cid, extension):
+    from app.engine.complaints import extensions
+
+    with case.runtime.unit_of_work() as uow:
+        record, outcome = extensions.request_extension(uow, case.actors["coordinator"], cid, {
+            "sla": "decision", "extension": extension, "reason": "The card scheme's records are needed"})
+    outcome.raise_if_refused()
+    return extensions.view(record)
+
+
+def test_an_extension_stops_at_the_body_deadline(case, clock):
+    # Regulatory: 23 March; the body's deadline 28 March (17:00 Shanghai) is later, so it does not govern at
+    # first. The complex-case extension (30 days: 7 April) would carry the answer past it: it stops there.
+    cid = case.register(**FORWARDED, forwarded_due_at="2027-03-28")
+    handling_timer(case, cid)
+    body_deadline = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
+    assert _extend(case, cid, "complex_case")["new_due_at"] == body_deadline.isoformat()
+    [timer] = [t for t in case.timers(cid) if t.element_id == "handling_deadline_overdue" and t.state == "waiting"]
+    assert timer.due_at == body_deadline
+
+
+def test_no_extension_when_the_body_deadline_already_governs(case, clock):
+    from app.engine.core.errors import Conflict
+
+    cid = case.register(**FORWARDED, forwarded_due_at="2027-03-18T12:00+08:00")
+    handling_timer(case, cid)
+    with pytest.raises(Conflict, match="forwarding body set"):
+        _extend(case, cid, "complex_case")
+
+
 def test_the_forwarded_facts_are_required_on_a_forwarding_channel(case, clock):
     errors = refused(case, channel="media")
     assert set(errors) == {"forwarded_reference", "forwarded_by", "forwarded_at", "reply_route"}

@@ -21,8 +21,9 @@ from app.engine.access import permissions, read_policy
 from app.engine.config.settings import SlaDefinition, SlaExtension
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
+from app.engine.core.times import parse_instant
 from app.engine.deadlines.case_calendars import case_profile
-from app.engine.deadlines.sla import add_duration, resolve_sla
+from app.engine.deadlines.sla import ANSWER_SLAS, add_duration, resolve_sla
 from app.engine.governance import letter_library
 from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
 from app.engine.process import steps
@@ -100,8 +101,28 @@ def check_allowed(session: Session, profile: SlaProfile, complaint: Complaint, i
     if timer is None or timer.due_at is None:
         raise Conflict(f"There is no running '{sla.name}' deadline on this case to extend (not started yet, met, "
                        "or already passed)")
+    due = new_due_at(profile, sla, extension, timer, complaint.target_due_at, now)
     return Allowed(sla=sla, extension=extension, timer=timer,
-                   new_due_at=new_due_at(profile, sla, extension, timer, complaint.target_due_at, now))
+                   new_due_at=_within_forwarding_deadline(profile, complaint, sla, extension, timer, due, named))
+
+
+def _within_forwarding_deadline(profile: SlaProfile, complaint: Complaint, sla: SlaDefinition,
+                                extension: SlaExtension, timer: Timer, due: datetime, named: str) -> datetime:
+    """The earliest deadline governs (deadlines/sla.py decision_due_at): an extension of the regulatory deadline
+    for the answer (decision, its product track, the urgent one) never carries the answer past the deadline the
+    forwarding body set; it stops there, and is refused (Conflict) when the answer is already due by then."""
+    if not extension.moves_deadline or complaint.forwarded_due_at is None:
+        return due
+    answers = {resolve_sla(profile, name, complaint.product_code).name for name in ANSWER_SLAS if name in profile.slas}
+    if sla.name not in answers:
+        return due
+    body_due = parse_instant(complaint.forwarded_due_at)
+    if due <= body_due:
+        return due
+    if timer.due_at is not None and parse_instant(timer.due_at) >= body_due:
+        raise Conflict(f"The deadline the forwarding body set ({body_due.isoformat()}) governs this case: an "
+                       f"extension of {named} cannot move the answer past it. Ask the body for more time.")
+    return body_due
 
 
 def request_extension(uow: UnitOfWork, actor: Actor, complaint_id: int,
@@ -160,6 +181,15 @@ def apply(ctx: ServiceContext, record: DeadlineExtension, *, comment: str | None
         return {"applied": False, "extension_id": record.id}
     previous = timer.due_at
     due = new_due_at(profile, sla, extension, timer)
+    if ctx.complaint is not None:
+        try:
+            due = _within_forwarding_deadline(profile, ctx.complaint, sla, extension, timer, due,
+                                              f"the '{sla.name}' deadline")
+        except Conflict as refused:   # checked at the request too; the body's deadline governs by now
+            record.state, record.comment = "refused", refused.message
+            ctx.audit("extension_refused", extension_id=record.id, sla=record.sla, extension=record.extension,
+                      reason=record.comment)
+            return {"applied": False, "extension_id": record.id}
     try:
         ctx.reschedule_timer(timer.spiff_task_id, due)
     except Conflict:  # it fired earlier in this very step (timers first): the deadline was not met
