@@ -127,7 +127,8 @@ def get_task(task_id: int):
     """The task to whoever may work on it and to those who assign work on complaints they may read: the same
     rule as the task's page (assignments.open_task); completing it is still for those who work on it."""
     with current_runtime().unit_of_work() as uow:
-        return user_tasks.task_view(uow, g.actor, assignments.open_task(uow, g.actor, task_id).task)
+        return user_tasks.task_view(uow, g.actor, assignments.open_task(uow, g.actor, task_id).task,
+                                    locale_code())
 
 
 @bp.post("/tasks/<id:task_id>/complete")

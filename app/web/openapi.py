@@ -104,6 +104,9 @@ class Task(ma.Schema):
     state = ma.fields.String()
     due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     context = ma.fields.Dict(metadata={"description": "The case facts the read policy lets the caller see"})
+    names = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
+        "description": "The context's coded facts (product, category, place_of_business, outcome) by name in the "
+                       "caller's language (Accept-Language)"})
     form = ma.fields.Raw(allow_none=True, metadata={
         "description": "The task's form: its JSON Schema (properties in display order), or its name in lists"})
 

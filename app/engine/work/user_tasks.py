@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.engine.access import read_policy, segregation
 from app.engine.complaints import decision_letters
+from app.engine.config.classification import CODED_VARIABLES, name_of, received_on
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, NotAllowed, NotFound
 from app.engine.forms import PinnedForms
@@ -62,16 +63,30 @@ def _check_may_work_on(uow: UnitOfWork, actor: Actor, task_id: int, task: UserTa
     return task
 
 
-def task_view(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
+def task_view(uow: UnitOfWork, actor: Actor, task: UserTask, language: str = "en") -> dict:
     """The task as ``actor`` sees it: its context filtered by the read policy (a customer's feedback task shows
-    their own facts, never the findings, drafts or approval comment behind the decision)."""
+    their own facts, never the findings, drafts or approval comment behind the decision), and ``names``: the
+    coded facts of that context (product, cause, place of business, outcome) by name in ``language``."""
+    context = read_policy.task_context(uow, actor, task)
     return {
         "id": task.id, "name": task.element_id, "title": task.title, "complaint_id": task.complaint_id,
         "lane": task.lane, "department": task.department, "state": task.state,
         "due_at": task.due_at.isoformat() if task.due_at else None,
-        "created_at": task.created_at.isoformat(), "context": read_policy.task_context(uow, actor, task),
-        "form": form_schema(uow, task),
+        "created_at": task.created_at.isoformat(), "context": context,
+        "names": _coded_names(uow, context, language), "form": form_schema(uow, task),
     }
+
+
+def _coded_names(uow: UnitOfWork, context: dict, language: str) -> dict[str, str]:
+    """The names of the context's codes, from the classification in force on the day the case was received."""
+    settings = uow.settings
+    on = received_on(settings.sla_profile.timezone, context.get("received_at"))
+    names = {}
+    for variable, kind in CODED_VARIABLES.items():
+        name = name_of(settings.classification, kind, context.get(variable), language, on)
+        if name is not None:
+            names[variable] = name
+    return names
 
 
 def task_forms(uow: UnitOfWork, task: UserTask) -> PinnedForms:

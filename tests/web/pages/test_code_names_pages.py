@@ -71,6 +71,18 @@ def test_the_api_keeps_the_codes_and_adds_the_names(client, driver, demo):
     assert {"product_code", "product_name", "cause_name", "place_code", "place_name"} <= set(spec)
 
 
+def test_the_task_api_keeps_the_context_codes_and_names_them(client, driver, demo):
+    cid = registered(driver)
+    task = driver.task(cid, "triage_complaint")
+    english = client.get(f"/api/v1/tasks/{task.id}", headers=basic("coordinator")).json
+    assert (english["context"]["product"], english["context"]["category"]) == ("debit_card", "service_quality")
+    assert (english["names"]["product"], english["names"]["category"]) == ("Debit card", "Service quality")
+    chinese = client.get(f"/api/v1/tasks/{task.id}", headers={**basic("coordinator"), "Accept-Language": "zh-CN"})
+    assert (chinese.json["names"]["product"], chinese.json["names"]["category"]) == ("借记卡", "服务质量")
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Task"]["properties"]
+    assert "names" in spec
+
+
 def test_the_api_names_an_older_unmapped_product_by_its_text(client, driver, demo):
     cid = registered(driver)
     with demo.unit_of_work() as uow:
