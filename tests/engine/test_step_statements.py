@@ -17,9 +17,11 @@ pytestmark = pytest.mark.both_caches
 # with its instance, complaint (the caller's right) and open-incident flag in one query, then the instance's
 # timers; warm (on the version this process saved) the ready task rows are known, cold (the workflow loaded from
 # its row) they are read in one more query. The definition's spec is cached per process in both.
-# Writes: audit INSERT, complaint UPDATE, instance UPDATE (the version check), task UPDATE, task INSERT.
+# Writes: audit INSERT, complaint UPDATE, instance UPDATE (the version check), task UPDATE, task INSERT, and the
+# free text the investigator wrote (facts, root cause, remedy) kept apart from the chained audit row, all in one
+# INSERT (audit/personal.py).
 READS = {"warm": 2, "cold": 3}
-WRITES = 5
+WRITES = 6
 
 
 @contextmanager

@@ -238,7 +238,7 @@ def _events_against_contents(session: Session, complaint_id: int | None, batch: 
 
 
 def _contents_against_events(session: Session, complaint_id: int | None, batch: int) -> Iterator[Mismatch]:
-    last = 0
+    last = ""
     while True:
         query = (select(AuditPersonalData, AuditEvent.complaint_id, AuditEvent.detail, AuditEvent.before,
                         AuditEvent.after)

@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         'audit_personal_data',
-        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('event_id', sa.Integer(), nullable=False),
         sa.Column('salt', sa.String(length=64), nullable=False),
         sa.Column('commitment', sa.String(length=64), nullable=False),
