@@ -109,6 +109,12 @@ class Task(ma.Schema):
                        "caller's language (Accept-Language)"})
     form = ma.fields.Raw(allow_none=True, metadata={
         "description": "The task's form: its JSON Schema (properties in display order), or its name in lists"})
+    initial = ma.fields.Dict(metadata={
+        "description": "The values the form starts with, as the read policy lets the caller see them: a rework or "
+                       "reopening's previous draft or findings, or what registration captured for classification"})
+    notes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
+        "description": "What this task answers, by variable: approval_comment (a rejection) or, after a "
+                       "reopening, feedback_comment and reopen_reason; triage_note for an investigation"})
 
 
 class TaskList(ma.Schema):

@@ -132,6 +132,7 @@ VARIABLE_CLASSES: dict[str, str] = {
     "approval_comment": CASE_FILE, "reopen_count": CASE_FILE, "reopen_target": CASE_FILE,
     "reopen_reason": CASE_FILE,
     "classification_note": INTERNAL, "triage_note": INTERNAL,
+    "place_of_business": SUBMITTED,   # as the complaint row's place_code: what the customer told us
     # 核查 (complaints/verification.py): the request is the case file's; the verifier's opinion is for the customer.
     "verification_request": CASE_FILE, "verification_opinion": FOR_CUSTOMER,
     "verification_opinion_text": FOR_CUSTOMER, "verification_basis": FOR_CUSTOMER,
@@ -189,6 +190,19 @@ def filter_variables(source: TableSource, actor: Actor, data: dict | None) -> di
     """Process variables (task context, form data, audit detail) the actor may see."""
     classes = visible_classes(source, actor)
     return {k: v for k, v in (data or {}).items() if VARIABLE_CLASSES.get(k, INTERNAL) in classes}
+
+
+# Notes addressed to a task's performers (issue 27): the triage note is the coordinator's instructions for the
+# departments, shown with their investigation though the case's history keeps it complaint management's.
+ADDRESSED_NOTES: dict[str, frozenset[str]] = {"investigate_complaint.schema.json": frozenset({"triage_note"})}
+
+
+def task_notes(source: TableSource, actor: Actor, task: UserTask, said: dict) -> dict:
+    """What was said to a task (work/prefill.notes) that the actor may see: what the read policy shows them, and
+    a note addressed to the task's performers when they read the case file."""
+    visible = filter_variables(source, actor, said)
+    addressed = ADDRESSED_NOTES.get(task.form or "", frozenset()) if reads_case_file(source, actor) else frozenset()
+    return {k: v for k, v in said.items() if k in visible or k in addressed}
 
 
 # What a letter to the customer may print of the process variables: what they gave us and what staff wrote

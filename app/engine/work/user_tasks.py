@@ -13,6 +13,7 @@ from app.engine.core.errors import Conflict, NotAllowed, NotFound
 from app.engine.forms import PinnedForms
 from app.engine.models import Complaint, ProcessDefinition, ProcessInstance, UserTask
 from app.engine.process import steps
+from app.engine.work import prefill
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
@@ -74,7 +75,14 @@ def task_view(uow: UnitOfWork, actor: Actor, task: UserTask, language: str = "en
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "created_at": task.created_at.isoformat(), "context": context,
         "names": _coded_names(uow, context, language), "form": form_schema(uow, task),
+        "initial": initial_values(uow, actor, task), "notes": prefill.notes(uow, actor, task),
     }
+
+
+def initial_values(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
+    """What the task's form starts with (work/prefill.py): the previous round's answer, or registration's."""
+    schema = form_schema(uow, task) or {}
+    return prefill.initial_values(uow, actor, task, set(schema.get("properties", {})))
 
 
 def _coded_names(uow: UnitOfWork, context: dict, language: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from app.engine.core.errors import Conflict, InvalidSubmission, NotAllowed, NotF
 from app.engine.core.retry import run_with_retry
 from app.engine.core.times import filter_day
 from app.engine.process import diagram_state
-from app.engine.work import assignments, user_tasks
+from app.engine.work import assignments, prefill, user_tasks
 from app.web import current_runtime
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.errors import refusal_text
@@ -73,13 +73,16 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
         assignee = _display_name(people, task.assignee_id) if task.assignee_id else None
         context = read_policy.task_context(uow, actor, task)
         case_forms = user_tasks.task_forms(uow, task)  # choice titles as the case's version has them
+        if values is None:  # a first showing: the previous round's answer or registration's (not after an error)
+            values = user_tasks.initial_values(uow, actor, task)
+        notes = prefill.notes(uow, actor, task)
     errors = errors or {}
     known = set(schema.get("properties", {}))
     general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
     return render_template(
         "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, names=names,
-        title_names=title_names, context=context,
-        fields=form_renderer.fields(schema, values if values is not None else {}, errors,
+        title_names=title_names, context=context, notes=notes,
+        fields=form_renderer.fields(schema, values, errors,
                                    form_renderer.picker_lists(current_runtime().forms.coded)), general_errors=general,
         conflict=conflict, people=people, assignee=assignee, case_forms=case_forms,
         is_mine=task.assignee_id is not None and task.assignee_id == actor.user_id), status
