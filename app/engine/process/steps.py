@@ -676,11 +676,15 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> 
     # own subprocess), bounds all the case's work.
     holding = {h for task in snapshot.ready for h in task.hosts}
     beside = [timer.due_at for timer in waiting if timer.due_at and timer.host_task_id not in holding]
+    breached_by_host = _breached_by_host(step)
     current: list[tuple[UserTask | ReadyRow, runner.ReadyTask]] = []
     for task in snapshot.ready:
-        dues = [due_by_host[h] for h in task.hosts if h in due_by_host] + beside
-        due = min(dues) if dues else None
         seen = known.get(task.task_id)
+        dues = [due_by_host[h] for h in task.hosts if h in due_by_host] + beside
+        dues += [breached_by_host[h] for h in task.hosts if h in breached_by_host]
+        if seen is not None and seen.due_at is not None and seen.due_at <= now:
+            dues.append(seen.due_at)  # breached in an earlier step: its timer row is no longer read
+        due = min(dues) if dues else None
         if seen is None:
             department = cast("str | None", task.values.get("assignedDepartment"))  # a department's code
             title = task.title + (f" ({settings.departments.get(department, department)})" if department else "")
@@ -698,6 +702,22 @@ def _save_tasks(step: Step, snapshot: runner.Snapshot, waiting: list[Timer]) -> 
         else:
             current.append((seen, task))
     return current
+
+
+def _breached_by_host(step: Step) -> dict[str, datetime]:
+    """The earliest deadline that fired in this step (or fired as it was armed), by the task it bounds.
+
+    The one rule for a task's due time: the earliest of its waiting timers, the timers beside the flow and the
+    deadlines it has already breached. A non-interrupting deadline that fired leaves its task open and overdue
+    since that deadline: the task keeps the breached due time (so the inbox's "Overdue only", its badge and the
+    diagram agree with the case's ``is_overdue``) rather than losing its deadline; it keeps it until it is done.
+    """
+    breached: dict[str, datetime] = {}
+    for timer in step.timer_rows.values():
+        if timer.state == "fired" and timer.host_task_id and timer.due_at is not None and (
+                timer.host_task_id not in breached or timer.due_at < breached[timer.host_task_id]):
+            breached[timer.host_task_id] = timer.due_at
+    return breached
 
 
 def _candidate_roles(settings: Settings, task: runner.ReadyTask) -> list[str]:

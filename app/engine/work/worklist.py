@@ -241,9 +241,10 @@ def _filter_conditions(filters: TaskFilters, now: datetime) -> list:
 
 
 def _deadline_timer(column):
-    """A column of the waiting timer behind the task's deadline (the instance's timer due then)."""
+    """A column of the timer behind the task's deadline (the instance's timer due then): a waiting one, or the
+    one that fired, since a task keeps the deadline it breached (process/steps.py, _breached_by_host)."""
     return (select(func.min(column))
-            .where(Timer.instance_id == UserTask.instance_id, Timer.state == "waiting",
+            .where(Timer.instance_id == UserTask.instance_id, Timer.state.in_(("waiting", "fired")),
                    Timer.due_at == UserTask.due_at)
             .correlate(UserTask).scalar_subquery())
 
