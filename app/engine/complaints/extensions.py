@@ -330,11 +330,17 @@ def _parse(data: object) -> tuple[str, str, str]:
     return values["sla"], values["extension"], values["reason"]
 
 
-def _running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
-    instance = uow.session.scalar(
+def running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance | None:
+    """The complaint's running complaint-handling instance (the newest), which receives its messages: an extension
+    request here, a verification request (complaints/verification.py). None once its process has ended."""
+    return uow.session.scalar(
         select(ProcessInstance).join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
         .where(ProcessInstance.complaint_id == complaint.id, ProcessInstance.status == "running",
                ProcessDefinition.process_id == COMPLAINT_PROCESS).order_by(ProcessInstance.id.desc()).limit(1))
+
+
+def _running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
+    instance = running_instance(uow, complaint)
     if instance is None:
         raise Conflict(f"Complaint {complaint.tracking_number} has no running process; its deadlines are over")
     return instance

@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.engine.access import permissions, read_policy
+from app.engine.complaints import extensions
 from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.core.times import parse_duration
 from app.engine.deadlines.sla import due_at
-from app.engine.models import Complaint, OutboxMessage, ProcessDefinition, ProcessInstance
+from app.engine.models import Complaint, OutboxMessage, ProcessInstance
 from app.engine.process import steps
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ WINDOW_SLA = "verification_request"      # how long after the decision the custo
 OPINION_SLA = "verification"             # how long the verifier has, from the request
 MESSAGE = "verification_requested"
 DECISION_LETTER = "reply"                # the outbox kind of the decision letter (app/tasks/customer_messages.py)
-COMPLAINT_PROCESS = "complaint_handling"
 MAX_REASON = 2000
 FIELDS = ("reason",)
 
@@ -132,10 +132,7 @@ def _parse(data: object) -> str:
 
 
 def _running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
-    instance = uow.session.scalar(
-        select(ProcessInstance).join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(ProcessInstance.complaint_id == complaint.id, ProcessInstance.status == "running",
-               ProcessDefinition.process_id == COMPLAINT_PROCESS).order_by(ProcessInstance.id.desc()).limit(1))
+    instance = extensions.running_instance(uow, complaint)
     if instance is None:
         raise VerificationRefused("Complaint %(tracking_number)s has no running process to receive a verification "
                                   "request (its verification window is over)",
