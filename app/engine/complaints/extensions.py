@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from app.engine.access import permissions, read_policy
+from app.engine.complaints.instances import running_instance
 from app.engine.config.settings import SlaDefinition, SlaExtension
 from app.engine.core.actors import Actor
 from app.engine.core.errors import Conflict, InvalidSubmission
@@ -25,7 +26,7 @@ from app.engine.core.times import parse_instant
 from app.engine.deadlines.case_calendars import case_profile
 from app.engine.deadlines.sla import ANSWER_SLAS, add_duration, resolve_sla
 from app.engine.governance import letter_library
-from app.engine.models import Complaint, DeadlineExtension, ProcessDefinition, ProcessInstance, Timer
+from app.engine.models import Complaint, DeadlineExtension, ProcessInstance, Timer
 from app.engine.process import steps
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from app.engine.process.service_tasks import ServiceContext
     from app.engine.runtime import UnitOfWork
 
-COMPLAINT_PROCESS = "complaint_handling"
 MAX_REASON = 2000
 LIVE_STATES = ("requested", "awaiting_approval", "applied")
 
@@ -330,17 +330,8 @@ def _parse(data: object) -> tuple[str, str, str]:
     return values["sla"], values["extension"], values["reason"]
 
 
-def running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance | None:
-    """The complaint's running complaint-handling instance (the newest), which receives its messages: an extension
-    request here, a verification request (complaints/verification.py). None once its process has ended."""
-    return uow.session.scalar(
-        select(ProcessInstance).join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(ProcessInstance.complaint_id == complaint.id, ProcessInstance.status == "running",
-               ProcessDefinition.process_id == COMPLAINT_PROCESS).order_by(ProcessInstance.id.desc()).limit(1))
-
-
 def _running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
-    instance = running_instance(uow, complaint)
+    instance = running_instance(uow, complaint.id)
     if instance is None:
         raise Conflict(f"Complaint {complaint.tracking_number} has no running process; its deadlines are over")
     return instance

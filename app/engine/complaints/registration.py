@@ -11,6 +11,7 @@ from app.engine import audit
 from app.engine.access import permissions, read_policy
 from app.engine.complaints import classification, contacts, forwarding
 from app.engine.complaints import receipt as receipt_time
+from app.engine.complaints.instances import COMPLAINT_PROCESS
 from app.engine.core.actors import Actor
 from app.engine.core.errors import InvalidSubmission
 from app.engine.deadlines import case_calendars
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 # Read from app/forms/ as it is now, never pinned: a registration comes before any case and so before any
 # definition version; it is validated by the service, not by a user task of the diagram, and no version names it.
 REGISTRATION_FORM = "register_complaint.schema.json"
-COMPLAINT_PROCESS = "complaint_handling"
 
 
 def new_tracking_number(now: datetime) -> str:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.engine.access import permissions, read_policy
-from app.engine.complaints import extensions
+from app.engine.complaints.instances import running_instance
 from app.engine.core.errors import Conflict, InvalidSubmission
 from app.engine.core.times import parse_duration
 from app.engine.deadlines.sla import due_at
@@ -132,7 +132,7 @@ def _parse(data: object) -> str:
 
 
 def _running_instance(uow: UnitOfWork, complaint: Complaint) -> ProcessInstance:
-    instance = extensions.running_instance(uow, complaint)
+    instance = running_instance(uow, complaint.id)
     if instance is None:
         raise VerificationRefused("Complaint %(tracking_number)s has no running process to receive a verification "
                                   "request (its verification window is over)",
