@@ -53,10 +53,13 @@ def index():
 def register_complaint():
     data = request_body.json_object()
     with current_runtime().unit_of_work() as uow:
-        complaint = registration.register_complaint(uow, g.actor, data)
+        complaint, replayed = registration.register_once(uow, g.actor, data, request.headers.get("Idempotency-Key"))
         body = {**registration.summary(uow, g.actor, complaint, locale_code()),
                 "receipt": registration.receipt(uow, complaint)}
-    return body, 201, {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
+    headers = {"Location": url_for("api.get_complaint", complaint_id=body["id"])}
+    if replayed:  # the same answer as the first time, said so (a retry made nothing new)
+        headers["Idempotent-Replayed"] = "true"
+    return body, 201, headers
 
 
 @bp.get("/complaints/<id:complaint_id>")

@@ -202,9 +202,16 @@ OPERATIONS: dict[str, dict] = {
     "index": {"summary": "What the API offers", "ok": (200, None), "errors": ()},
     "register_complaint": {
         "summary": "Register a complaint",
-        "description": "The body is the register_complaint form; its rules are the JSON Schema below.",
+        "description": "The body is the register_complaint form; its rules are the JSON Schema below. Send an "
+                       "Idempotency-Key (a UUID per complaint) to retry safely: a retry with the same key and body "
+                       "within config/security.toml [api] idempotency_window answers with the complaint the first "
+                       "request made (header Idempotent-Replayed: true), never a second one; the same key on another "
+                       "body is 422 naming the header.",
+        "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+                        "description": "The client's key for this submission (1 to 255 visible ASCII characters)"}],
         "body": _json_body({"$ref": "#/components/schemas/RegisterComplaintForm"}, "The registration form"),
-        "ok": (201, Registered), "errors": (400, 403, 413, 422)},
+        "ok": (201, Registered), "errors": (400, 403, 409, 413, 422)},
     "get_complaint": {"summary": "One complaint, as the read policy lets you see it",
                       "ok": (200, Complaint), "errors": (403, 404)},
     "list_tasks": {"summary": "Your work list, by due time", "ok": (200, TaskList), "errors": (400, 422),

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from app.engine import audit
 from app.engine.access import permissions, read_policy
-from app.engine.complaints import classification, contacts, forwarding
+from app.engine.complaints import classification, contacts, forwarding, idempotency
 from app.engine.complaints import receipt as receipt_time
 from app.engine.complaints.instances import COMPLAINT_PROCESS
 from app.engine.core.actors import Actor
-from app.engine.core.errors import InvalidSubmission
+from app.engine.core.errors import InvalidSubmission, NotFound
 from app.engine.deadlines import case_calendars
 from app.engine.deadlines.urgency import is_urgent
 from app.engine.governance.definitions import latest_definition
@@ -53,9 +53,31 @@ def start_data(complaint: Complaint) -> dict:
     }
 
 
-def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
+def register_once(uow: UnitOfWork, actor: Actor, data: dict, idempotency_key: str | None
+                  ) -> tuple[Complaint, bool]:
+    """``register_complaint``, once per ``idempotency_key`` (the API's Idempotency-Key header): a retry of the same
+    request answers with the complaint the first one made. Returns the complaint and whether it was made before."""
+    if idempotency_key is None:
+        return register_complaint(uow, actor, data), False
+    _require_register(uow, actor)  # before the key is looked at: a caller who may not register learns nothing
+    held, earlier = idempotency.hold(uow, actor, idempotency.check_key(idempotency_key), data)
+    if earlier is not None:
+        if not may_read(uow, actor, earlier):  # the key is the caller's own; never answer with another's case
+            raise NotFound("complaint")
+        return earlier, True
+    assert held is not None
+    complaint = register_complaint(uow, actor, data)
+    idempotency.made(uow, held, complaint)
+    return complaint, False
+
+
+def _require_register(uow: UnitOfWork, actor: Actor) -> None:
     permissions.require(uow, actor, "complaint.register",
                         "Only intake staff, coordinators, channel integrations and customers may register complaints")
+
+
+def register_complaint(uow: UnitOfWork, actor: Actor, data: dict) -> Complaint:
+    _require_register(uow, actor)
     now = uow.now()
     text, coded, received, forwarded = _validated(uow, actor, data, now)
     severity = data.get("severity", "general")

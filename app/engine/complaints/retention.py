@@ -36,6 +36,7 @@ from sqlalchemy.sql import Select
 from app.engine import audit
 from app.engine.access import permissions
 from app.engine.audit import personal
+from app.engine.complaints import idempotency
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
 from app.engine.models import Complaint, DeadlineExtension, Incident, OutboxMessage, ProcessInstance, UserTask
 
@@ -196,6 +197,8 @@ def _anonymise(uow: UnitOfWork, complaint: Complaint, policy: RetentionPolicy) -
             if isinstance(row, OutboxMessage) and "recipient" in fields:
                 # The key repeats the recipient (process/service_tasks.py send): unique still by the row's id.
                 row.idempotency_key = f"{marker}:{row.id}"
+    # The digest of the request that made the case (an API client's Idempotency-Key) goes with it.
+    counts["request_keys"] = idempotency.purge(uow, complaint.id)
     return counts
 
 

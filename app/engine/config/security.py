@@ -1,5 +1,6 @@
-"""config/security.toml: how long a browser session lasts. A missing file or key keeps a bank's usual defaults
-(30 minutes idle, 12 hours in all)."""
+"""config/security.toml: how long a browser session lasts, and how long the API remembers a client's
+``Idempotency-Key``. A missing file or key keeps a bank's usual defaults (30 minutes idle, 12 hours in all; keys
+remembered 24 hours)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from app.engine.config.toml_files import read_toml
 from app.engine.core.times import parse_duration
 
 SESSION_KEYS = frozenset({"idle_timeout", "absolute_lifetime"})
+API_KEYS = frozenset({"idempotency_window"})
 
 
 @dataclass(frozen=True)
@@ -18,13 +20,15 @@ class SessionPolicy:
     absolute_lifetime: timedelta = timedelta(hours=12)
 
 
+@dataclass(frozen=True)
+class ApiPolicy:
+    # A retried registration with the same Idempotency-Key within this window answers with the first one's
+    # complaint; after it, the key may name a new submission.
+    idempotency_window: timedelta = timedelta(hours=24)
+
+
 def load_session_policy(config_dir: Path) -> SessionPolicy:
-    path = config_dir / "security.toml"
-    raw = read_toml(path).get("sessions", {}) if path.exists() else {}
-    unknown = set(raw) - SESSION_KEYS
-    if unknown:  # a misspelt key would otherwise silently keep the default
-        raise ValueError(f"config/security.toml [sessions]: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-                         f"{', '.join(sorted(SESSION_KEYS))}")
+    raw = _table(_document(config_dir), "sessions", SESSION_KEYS)
     default = SessionPolicy()
     policy = SessionPolicy(idle_timeout=_duration(raw, "idle_timeout", default.idle_timeout),
                            absolute_lifetime=_duration(raw, "absolute_lifetime", default.absolute_lifetime))
@@ -33,13 +37,33 @@ def load_session_policy(config_dir: Path) -> SessionPolicy:
     return policy
 
 
-def _duration(raw: dict, key: str, default: timedelta) -> timedelta:
+def load_api_policy(config_dir: Path) -> ApiPolicy:
+    raw = _table(_document(config_dir), "api", API_KEYS)
+    return ApiPolicy(idempotency_window=_duration(raw, "idempotency_window", ApiPolicy.idempotency_window,
+                                                  table="api"))
+
+
+def _document(config_dir: Path) -> dict:
+    path = config_dir / "security.toml"
+    return read_toml(path) if path.exists() else {}
+
+
+def _table(document: dict, name: str, allowed: frozenset[str]) -> dict:
+    raw = document.get(name, {})
+    unknown = set(raw) - allowed
+    if unknown:  # a misspelt key would otherwise silently keep the default
+        raise ValueError(f"config/security.toml [{name}]: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
+                         f"{', '.join(sorted(allowed))}")
+    return raw
+
+
+def _duration(raw: dict, key: str, default: timedelta, *, table: str = "sessions") -> timedelta:
     if key not in raw:
         return default
     try:
         value = timedelta(**parse_duration(str(raw[key])))
     except ValueError as err:
-        raise ValueError(f"config/security.toml [sessions] {key}: {err}") from None
+        raise ValueError(f"config/security.toml [{table}] {key}: {err}") from None
     if value <= timedelta(0):
-        raise ValueError(f"config/security.toml [sessions] {key}: must be longer than zero")
+        raise ValueError(f"config/security.toml [{table}] {key}: must be longer than zero")
     return value

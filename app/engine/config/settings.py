@@ -13,7 +13,7 @@ from app.engine.config.classification import Classification, load_classification
 from app.engine.config.letter_library import LetterLibrary, load_letter_library
 from app.engine.config.permissions import Permissions, load_permissions
 from app.engine.config.retention import RetentionPolicy, load_retention
-from app.engine.config.security import SessionPolicy, load_session_policy
+from app.engine.config.security import ApiPolicy, SessionPolicy, load_api_policy, load_session_policy
 from app.engine.config.segregation import Segregation, load_segregation
 from app.engine.config.toml_files import read_toml
 from app.engine.core.times import is_real_time_zone, parse_duration
@@ -107,6 +107,7 @@ class Settings:
     # Categories that are always urgent, whatever the recorded severity (config/sla.toml [urgency]).
     urgent_categories: frozenset[str] = frozenset()
     sessions: SessionPolicy = field(default_factory=SessionPolicy)  # config/security.toml: idle, absolute
+    api: ApiPolicy = field(default_factory=ApiPolicy)  # config/security.toml [api]: the Idempotency-Key window
     # config/classification.toml: products, causes, places of business, outcomes (codes, names, mappings)
     classification: Classification = field(default_factory=Classification)
     audit: AuditSettings = field(default_factory=AuditSettings)   # config/audit.toml: the trail's seals, keys
@@ -335,6 +336,7 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
         classification=classification,
         letter_library=load_letter_library(config_dir),
         sessions=load_session_policy(config_dir),
+        api=load_api_policy(config_dir),
         audit=load_audit_settings(config_dir),
         retention=load_retention(config_dir, REGIMES),
         config_dir=config_dir,

@@ -6,6 +6,7 @@ from app.engine.models.complaints import Complaint
 from app.engine.models.definitions import ProcessDefinition
 from app.engine.models.drafts import ProcessDraft
 from app.engine.models.extensions import DeadlineExtension
+from app.engine.models.idempotency import IdempotencyKey
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
 from app.engine.models.letter_library import LetterLibraryReview
@@ -17,5 +18,6 @@ from app.engine.models.users import ApiToken, Department, User
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditPersonalData", "Base",
            "Complaint", "DeadlineExtension", "DefinitionReview",
-           "Department", "Incident", "LetterLibraryReview", "OutboxMessage", "ProcessDefinition", "ProcessDraft",
+           "Department", "IdempotencyKey", "Incident", "LetterLibraryReview",
+           "OutboxMessage", "ProcessDefinition", "ProcessDraft",
            "ProcessInstance", "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]
