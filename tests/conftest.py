@@ -12,6 +12,8 @@ os.environ.setdefault("COMPLAINTFLOW_PASSWORD_HASH", "pbkdf2:sha256:1000")  # fa
 # The audit trail's checkpoint signing key: generated on first use, here and not in the project's instance/.
 os.environ.setdefault("COMPLAINTFLOW_AUDIT_KEY", os.path.join(tempfile.mkdtemp(prefix="complaintflow-audit-"),
                                                               "signing-key.pem"))
+# Attachments (config/attachments.toml [storage]): kept under a temporary directory, not the project's instance/.
+os.environ.setdefault("COMPLAINTFLOW_ATTACHMENTS_DIR", tempfile.mkdtemp(prefix="complaintflow-attachments-"))
 
 import pytest
 from click.testing import CliRunner

@@ -33,11 +33,13 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None, *,
         request_input,
         security,
         throttle,
+        uploads,
     )
 
     # Before any route is added: every id in an address, <int:...> of the pages as <id:...> of the API, is
     # 1 .. 2^31-1 or the route does not match (404); a larger one overflowed PostgreSQL's integer (a 500).
     app.url_map.converters.update(int=openapi.RowId, id=openapi.RowId)
+    app.before_request(uploads.allow_file_bodies)  # first: the body limit is applied when the body is read
     app.before_request(request_input.refuse_unusable_input)  # NUL, control characters: 422 naming the parameter
     app.jinja_env.filters["bidi"] = bidi.isolate  # names and free text, isolated from the page around them
     security.init_app(app, config or {})

@@ -9,12 +9,14 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from app.engine.access import read_policy
+from app.engine.attachments import files
 from app.engine.complaints import extensions, redress, registration, verification
+from app.engine.core.errors import InvalidSubmission
 from app.engine.core.retry import run_with_retry
 from app.engine.process import incidents
 from app.engine.reporting import reports
 from app.engine.work import assignments, user_tasks, worklist
-from app.web import auth, current_runtime, openapi, request_body
+from app.web import auth, current_runtime, downloads, openapi, request_body, uploads
 from app.web.openapi import documented
 from app.web.pages.i18n import locale_code  # names of codes in the caller's language (Accept-Language)
 
@@ -40,6 +42,10 @@ def index():
                                 "of the decision, CBIRC: the superior institution verifies it)",
         "record_redress_paid": 'POST /api/v1/complaints/<id>/redress-paid  (body: {"redress_paid", "paid_on"}; '
                                "complaint management, after the final response)",
+        "add_attachment": "POST /api/v1/complaints/<id>/attachments  (multipart/form-data: file, staff also "
+                          "field_class)",
+        "list_attachments": "GET /api/v1/complaints/<id>/attachments",
+        "get_attachment": "GET /api/v1/attachments/<id>  (the file, as a download)",
         "get_task": "GET /api/v1/tasks/<id>",
         "complete_task": 'POST /api/v1/tasks/<id>/complete  (body: {"data": {...}})',
         "list_definitions": "GET /api/v1/definitions  (process owners: deployed versions and instance counts)",
@@ -67,6 +73,33 @@ def register_complaint():
 def get_complaint(complaint_id: int):
     with current_runtime().unit_of_work() as uow:
         return registration.get_complaint(uow, g.actor, complaint_id, locale_code())
+
+
+@bp.post("/complaints/<id:complaint_id>/attachments")
+@uploads.accepts_files
+@documented(bp, "add_attachment")
+def add_attachment(complaint_id: int):
+    filename, data = uploads.file_part() or ("", None)
+    with current_runtime().unit_of_work() as uow:
+        added = files.add(uow, g.actor, complaint_id, filename, data, request.form.get("field_class") or None)
+    if added.view is None:  # refused as infected: recorded in the audit trail, committed above
+        raise InvalidSubmission({"file": ["The virus scanner found a threat in the file; it was not kept"]})
+    return added.view, 201, {"Location": url_for("api.get_attachment", attachment_id=added.view["id"])}
+
+
+@bp.get("/complaints/<id:complaint_id>/attachments")
+@documented(bp, "list_attachments")
+def list_attachments(complaint_id: int):
+    with current_runtime().unit_of_work() as uow:
+        return {"attachments": files.list_for(uow, g.actor, complaint_id)}
+
+
+@bp.get("/attachments/<id:attachment_id>")
+@documented(bp, "get_attachment")
+def get_attachment(attachment_id: int):
+    with current_runtime().unit_of_work() as uow:
+        meta, data = files.read(uow, g.actor, attachment_id)
+    return downloads.file_response(data, meta["filename"], meta["media_type"])
 
 
 @bp.post("/complaints/<id:complaint_id>/extensions")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, json, request
+from flask import Flask, g, json, request
 from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -27,6 +27,7 @@ from app.engine.core.errors import (
     NotFound,
     ScriptFailed,
     ServiceTaskFailed,
+    Unavailable,
 )
 from app.engine.forms import excerpt
 from app.engine.work import assignments
@@ -44,6 +45,7 @@ DOMAIN_ERRORS: dict[type, tuple[int, str]] = {
     NotAllowed: (403, "forbidden"),
     Conflict: (409, "conflict"),
     InvalidSubmission: (422, "invalid_submission"),
+    Unavailable: (503, "service_unavailable"),
     InvalidDefinition: (422, "invalid_definition"),
     ServiceTaskFailed: (500, "service_task_failed"),
     ScriptFailed: (500, "script_failed"),
@@ -74,7 +76,7 @@ def http_error(err: HTTPException):
 
 def _message_of(err: HTTPException) -> str:
     if isinstance(err, RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length  # the app's, or a file upload's (app/web/uploads.py)
         return f"The request body is larger than the limit of {limit} bytes" if limit else err.description
     return excerpt(err.description or "", MAX_MESSAGE_LENGTH)
 

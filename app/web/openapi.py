@@ -190,6 +190,37 @@ COMMON_ERRORS = (401,)
 
 # --- operations ---------------------------------------------------------------------------------------------
 
+class AttachmentView(ma.Schema):
+    """A file kept with a complaint, as the read policy lets the caller see it (uploaded_by: staff only)."""
+
+    id = ma.fields.Integer()
+    complaint_id = ma.fields.Integer()
+    filename = ma.fields.String(metadata={"description": "The name as given, made safe, ending in the extension of "
+                                                         "the type found in its content"})
+    media_type = ma.fields.String(metadata={"description": "Sniffed from the content (config/attachments.toml)"})
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    field_class = ma.fields.String(metadata={"description": "submitted | case_file | internal (the read policy)"})
+    source = ma.fields.String(metadata={"description": "customer | channel | staff"})
+    scan = ma.fields.String(metadata={"description": "clean | unscanned (no scanner configured)"})
+    created_at = ma.fields.String()
+    erased = ma.fields.Boolean(metadata={"description": "Retention erased the bytes and the name"})
+    uploaded_by = ma.fields.String()
+
+
+class AttachmentList(ma.Schema):
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentView))
+
+
+UPLOAD_BODY = {"required": True, "description": "The file (multipart/form-data)", "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"},
+                       "field_class": {"type": "string", "enum": ["submitted", "case_file", "internal"],
+                                       "description": "Staff only: who may read it (default case_file)"}}},
+        "encoding": {"file": {"contentType": "application/octet-stream"}}}}}
+
+
 def _json_body(schema: dict, description: str) -> dict:
     return {"required": True, "description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -238,6 +269,17 @@ OPERATIONS: dict[str, dict] = {
                        "and day before and after. 409 before the final response; 422 names a bad amount or day.",
         "body": _json_body(REDRESS_PAID_BODY, "The amount and the day"),
         "ok": (200, None), "errors": (400, 403, 404, 409, 413, 422)},
+    "add_attachment": {
+        "summary": "Attach a file to a complaint",
+        "description": "The type is decided from the content (config/attachments.toml [types]: PDF, pictures, text, "
+                       "Word, Excel, e-mail); HTML, SVG, programs, archives, empty and oversized files are 422 naming "
+                       "the field, as is a file the virus scanner flags (recorded in the audit trail). 503 while a "
+                       "configured scanner cannot be reached.",
+        "body": UPLOAD_BODY, "ok": (201, AttachmentView), "errors": (403, 404, 409, 413, 422, 503)},
+    "list_attachments": {"summary": "A complaint's files the caller may read", "ok": (200, AttachmentList),
+                         "errors": (403, 404)},
+    "get_attachment": {"summary": "Download a file (always as an attachment, never rendered)",
+                       "ok": (200, None), "errors": (403, 404, 409)},
     "get_task": {"summary": "One task with its form", "ok": (200, Task), "errors": (403, 404)},
     "complete_task": {
         "summary": "Complete a task with its form data",
@@ -277,6 +319,7 @@ _ERROR_MEANING = {
          "message says why)",
     413: "The body is larger than the request size limit",
     422: "Invalid data: 'errors' maps each field to its messages",
+    503: "A service the command needs (the virus scanner) cannot be reached; nothing was done, try again shortly",
 }
 
 

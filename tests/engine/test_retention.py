@@ -454,3 +454,35 @@ def _free_text(properties: dict) -> set[str]:
         if "array" in types and isinstance(spec.get("items"), dict):
             found |= _free_text(spec["items"].get("properties", {}))
     return found
+
+
+def test_anonymising_erases_the_files_and_keeps_their_digest(uk, clock, mail):
+    """Attachments (issue 28): the bytes and the name go with the case; digest, size and type stay as evidence."""
+    from app.engine.attachments import files
+    from app.engine.models import Attachment
+    from tests.attachment_files import PDF
+
+    cid = close_case(uk)
+    mail(uk.runtime)   # a letter not delivered would hold the case
+    with uk.runtime.unit_of_work() as uow:
+        kept = files.add(uow, SYSTEM, cid, "Thistlewood statement.pdf", PDF).view
+        path = uow.settings.attachments.storage_dir
+    assert kept is not None
+    key = _storage_key(uk.runtime, kept["id"])
+    stored = path / key[:2] / key[2:4] / key
+    assert stored.read_bytes() == PDF
+    clock.set(years_later(CLOSED, 3) + timedelta(days=1))
+    [done] = run(uk.runtime).anonymised
+    assert done.counts["attachments"] == 1 and not stored.exists()
+    with uk.runtime.unit_of_work() as uow:
+        row = uow.session.get(Attachment, kept["id"])
+        assert (row.filename, row.storage_key, row.sha256, row.size) == (
+            files.ERASED_NAME, None, kept["sha256"], len(PDF))
+        with pytest.raises(Conflict, match="erased"):
+            files.read(uow, SYSTEM, kept["id"])
+
+
+def _storage_key(runtime, attachment_id: int) -> str:
+    from app.engine.models import Attachment
+    with runtime.unit_of_work() as uow:
+        return uow.session.get(Attachment, attachment_id).storage_key

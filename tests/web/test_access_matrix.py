@@ -14,6 +14,7 @@ which action its route asks for and what the callers the table allows get.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -225,6 +226,19 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
                  expect(404, **{**readers("A", 403), **granted("redress.record_paid", 422)}),
                  body={"redress_paid": "a lot"}),
             Case("/api/v1/complaints/999999/redress-paid", expect(404), body={"redress_paid": "1"}, label="unknown")],
+        # Attachments (issue 28): who may attach and reads A gets 422 for a body without a file; the customer's file
+        # on A is read by A's readers whose audience reads what the customer submitted (not the channel).
+        ("POST", "api.add_attachment"): [
+            Case(f"/api/v1/complaints/{a}/attachments",
+                 expect(404, **{**readers("A", 403), **{r: 422 for r in granted("attachment.add") if "A" in READS[r]}}),
+                 body={}),
+            Case("/api/v1/complaints/999999/attachments", expect(404), body={}, label="unknown")],
+        ("GET", "api.list_attachments"): [
+            Case(f"/api/v1/complaints/{a}/attachments", expect(404, **readers("A")))],
+        ("GET", "api.get_attachment"): [
+            Case(f"/api/v1/attachments/{ids['attachment']}", expect(404, **{
+                r: 200 for r in readers("A") if AUDIENCE[r] in ("internal", "case_file", "customer")})),
+            Case("/api/v1/attachments/999999", expect(404), label="unknown")],
         ("GET", "api.list_incidents"): [Case("/api/v1/incidents", expect(403, **granted("incident.read")))],
         ("GET", "api.list_definitions"): [Case("/api/v1/definitions", expect(403, **granted("definition.read")))],
         ("GET", "api.figures"): [Case("/api/v1/figures", expect(403, **granted("figures.read")))],
@@ -442,6 +456,11 @@ def scene(demo):
                                                      "customer_message": PERSONAL_A[4], **LETTER_DATA})
     complete("approver", a, "approve_resolution", {"approval_decision": "approve", "approval_comment": CASE_A[9]})
     s.ids["feedback"] = ready("customer", a, "record_feedback")
+    upload = client.post(f"/api/v1/complaints/{a}/attachments", headers=headers["customer"],
+                         data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "receipt.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.json
+    s.ids["attachment"] = upload.json["id"]
     with demo.unit_of_work() as uow:  # what people wrote, as extensions and escalations record it in the detail
         entry = uow.session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == a)
                                     .order_by(AuditEvent.id.desc())).first()

@@ -205,6 +205,17 @@ def task_notes(source: TableSource, actor: Actor, task: UserTask, said: dict) ->
     return {k: v for k, v in said.items() if k in visible or k in addressed}
 
 
+# Attachments (app/engine/attachments/) are classed like fields: a file from the customer is ``submitted`` (theirs
+# and the case file's), the bank's evidence ``case_file``, complaint management's own ``internal``. Who uploaded
+# it is a staff name when staff did: the case file's, never shown to the customer.
+ATTACHMENT_CLASSES = frozenset({SUBMITTED, CASE_FILE, INTERNAL})
+
+
+def attachment_classes(source: TableSource, actor: Actor) -> frozenset[str]:
+    """The attachment classes the actor reads, and may give to a file they attach."""
+    return visible_classes(source, actor) & ATTACHMENT_CLASSES
+
+
 # What a letter to the customer may print of the process variables: what they gave us and what staff wrote
 # for them. Never the case file (findings, summaries, comments), whatever a template asks for.
 LETTER_CLASSES = frozenset({PUBLIC, SUBMITTED, FOR_CUSTOMER})

@@ -35,6 +35,7 @@ from sqlalchemy.sql import Select
 
 from app.engine import audit
 from app.engine.access import permissions
+from app.engine.attachments import files
 from app.engine.audit import personal
 from app.engine.complaints import idempotency
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
@@ -199,6 +200,7 @@ def _anonymise(uow: UnitOfWork, complaint: Complaint, policy: RetentionPolicy) -
                 row.idempotency_key = f"{marker}:{row.id}"
     # The digest of the request that made the case (an API client's Idempotency-Key) goes with it.
     counts["request_keys"] = idempotency.purge(uow, complaint.id)
+    counts["attachments"] = files.erase(uow, complaint.id, uow.now())
     return counts
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 
+from app.engine.config.attachments import AttachmentPolicy, load_attachment_policy
 from app.engine.config.audit import AuditSettings, load_audit_settings
 from app.engine.config.calendars import BusinessCalendar
 from app.engine.config.classification import Classification, load_classification
@@ -108,6 +109,7 @@ class Settings:
     urgent_categories: frozenset[str] = frozenset()
     sessions: SessionPolicy = field(default_factory=SessionPolicy)  # config/security.toml: idle, absolute
     api: ApiPolicy = field(default_factory=ApiPolicy)  # config/security.toml [api]: the Idempotency-Key window
+    attachments: AttachmentPolicy = field(default_factory=AttachmentPolicy)  # config/attachments.toml
     # config/classification.toml: products, causes, places of business, outcomes (codes, names, mappings)
     classification: Classification = field(default_factory=Classification)
     audit: AuditSettings = field(default_factory=AuditSettings)   # config/audit.toml: the trail's seals, keys
@@ -337,6 +339,7 @@ def load_settings(config_dir: Path | None = None, *, sla_profile: str | None = N
         letter_library=load_letter_library(config_dir),
         sessions=load_session_policy(config_dir),
         api=load_api_policy(config_dir),
+        attachments=load_attachment_policy(config_dir),
         audit=load_audit_settings(config_dir),
         retention=load_retention(config_dir, REGIMES),
         config_dir=config_dir,

@@ -40,6 +40,11 @@ class StaleInstance(Conflict):
     well still be there: adapters retry the command on fresh state (app/engine/retry.py) before answering 409."""
 
 
+class Unavailable(DomainError):
+    """Something the command needs outside the database cannot be reached (the virus scanner): nothing was done;
+    the caller may try again shortly."""
+
+
 class InvalidSubmission(DomainError):
     """Submitted data failed validation. ``errors`` maps a field path ("" for the whole form) to messages."""
 

@@ -1,4 +1,5 @@
 """SQLAlchemy 2 models, one aggregate per module."""
+from app.engine.models.attachments import Attachment
 from app.engine.models.audit import AuditEvent, AuditPersonalData, OutboxMessage
 from app.engine.models.audit_checkpoints import AuditCheckpoint
 from app.engine.models.base import Base
@@ -16,7 +17,7 @@ from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
 from app.engine.models.users import ApiToken, Department, User
 
-__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditPersonalData", "Base",
+__all__ = ["ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditPersonalData", "Base",
            "Complaint", "DeadlineExtension", "DefinitionReview",
            "Department", "IdempotencyKey", "Incident", "LetterLibraryReview",
            "OutboxMessage", "ProcessDefinition", "ProcessDraft",
