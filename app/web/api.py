@@ -13,11 +13,12 @@ from app.engine.attachments import files
 from app.engine.complaints import extensions, redress, registration, verification
 from app.engine.core.errors import InvalidSubmission
 from app.engine.core.retry import run_with_retry
-from app.engine.process import incidents
+from app.engine.process import diagram_state, incidents
 from app.engine.reporting import reports
 from app.engine.work import assignments, user_tasks, worklist
 from app.web import auth, current_runtime, downloads, openapi, request_body, uploads
 from app.web.openapi import documented
+from app.web.pages import labels
 from app.web.pages.i18n import locale_code  # names of codes in the caller's language (Accept-Language)
 
 if TYPE_CHECKING:
@@ -177,11 +178,18 @@ def complete_task(task_id: int):
     def complete(uow: UnitOfWork):
         outcome = user_tasks.complete_user_task(uow, g.actor, task_id, data)
         task = outcome.task  # the completed task's row (set on every completion)
-        return outcome, None if outcome.refused or task is None else user_tasks.completion_result(uow, g.actor, task)
+        if outcome.refused or task is None:
+            return outcome, None, {}
+        return (outcome, user_tasks.completion_result(uow, g.actor, task, outcome.next_tasks),
+                diagram_state.task_names(uow, [t.id for t in outcome.next_tasks]))
 
     # Retried when a sibling task of the same case won the instance lock; 409 only if this task is gone.
-    outcome, body = run_with_retry(current_runtime(), complete)
+    outcome, body, names = run_with_retry(current_runtime(), complete)
     outcome.raise_if_refused()  # after the commit: the deadline that took the task away stays fired
+    # The caller's next tasks as the workspace names them (its language, the case's version) and where to get them.
+    for task, shown in zip(outcome.next_tasks, body["next_tasks"], strict=True):
+        shown.update(display_title=labels.task_title(task, names.get(task.id)),
+                     url=url_for("api.get_task", task_id=task.id))
     return body
 
 

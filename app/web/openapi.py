@@ -122,9 +122,25 @@ class TaskList(ma.Schema):
     next = ma.fields.String(allow_none=True, metadata={"description": "URL of the next page, if any"})
 
 
+class NextTask(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String(metadata={"description": "BPMN element id of the user task"})
+    title = ma.fields.String()
+    display_title = ma.fields.String(metadata={
+        "description": "The title in the caller's language (Accept-Language), as the workspace shows it"})
+    complaint_id = ma.fields.Integer(allow_none=True)
+    department = ma.fields.String(allow_none=True)
+    due_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    url = ma.fields.String(metadata={"description": "GET it (with its form) here"})
+
+
 class Completion(ma.Schema):
     task = ma.fields.Nested(Task)
     complaint = ma.fields.Nested(ComplaintSummary, allow_none=True)
+    next_tasks = ma.fields.List(ma.fields.Nested(NextTask), metadata={
+        "description": "The tasks of the same complaint this completion made ready that the caller may work on "
+                       "now (theirs, or open to a role and department they hold, and no segregation-of-duties "
+                       "rule keeps them from it), in the process's order; empty when the case moved on to others"})
 
 
 class Extension(ma.Schema):
@@ -283,6 +299,8 @@ OPERATIONS: dict[str, dict] = {
     "get_task": {"summary": "One task with its form", "ok": (200, Task), "errors": (403, 404)},
     "complete_task": {
         "summary": "Complete a task with its form data",
+        "description": "Answers the completed task, the complaint's new summary and next_tasks: the caller's own "
+                       "next tasks on the case, so a client needs no further request to find them.",
         "body": _json_body(COMPLETE_TASK_BODY, 'The form data under "data"'),
         "ok": (200, Completion), "errors": (400, 403, 404, 409, 413, 422)},
     "list_incidents": {"summary": "Open incidents: cases whose timer-driven step keeps failing",

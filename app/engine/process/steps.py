@@ -140,6 +140,9 @@ class Outcome:
     finished: bool = False                      # the process has nothing left to do
     task: UserTask | None = None                # the completed task's row (CompleteTask)
     incidents_resolved: int = 0
+    made_ready: tuple[UserTask, ...] = ()       # the task rows this step made ready, in the engine's order
+    # Of made_ready, those the caller may work on now (CompleteTask: work/user_tasks.py fills it in)
+    next_tasks: tuple[UserTask, ...] = ()
 
     def raise_if_refused(self) -> None:
         """For adapters, after the commit: a refusal is a Conflict (HTTP 409), the firing stays committed."""
@@ -532,7 +535,7 @@ def _deliver(step: Step, command: DeliverMessage) -> Outcome:
 
 def _finish(step: Step, outcome: Outcome) -> Outcome:
     """One snapshot, the rows brought in line with it, the state written; the flush checks the lock version."""
-    known = step.ready_rows.keys() if step.ready_rows is not None else step.task_rows.keys()
+    known = set(step.ready_rows if step.ready_rows is not None else step.task_rows)
     snapshot = runner.snapshot(step.workflow, evaluate=EVALUATED_PROPERTIES, known=known,
                                evaluate_timers=TIMER_PROPERTIES, known_timers=step.timer_rows.keys(),
                                fired_since=step.began)
@@ -557,6 +560,7 @@ def _finish(step: Step, outcome: Outcome) -> Outcome:
     step.uow.runtime.workflows.after_commit(step.uow.session, row.id, lambda: row.lock_version, row.state,
                                             step.workflow)
     outcome.fired = tuple(FiredTimer(t.element_id, t.name, t.due_at) for t in step.fired)
+    outcome.made_ready = tuple(r for r, task in ready if isinstance(r, UserTask) and task.task_id not in known)
     outcome.finished = snapshot.finished
     if step.fired and step.open_incident:
         # A timer path that works again: an incident left by an earlier failing attempt is over.

@@ -1,6 +1,7 @@
 """One user task: who may work on it, its view, its completion (the work list itself is worklist.py)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
@@ -144,14 +145,31 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     decision_letters.check_completion(uow, task, data)  # a decision letter missing a mandated element: refused
     outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
     assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken
+    outcome.next_tasks = next_tasks(uow, actor, outcome.made_ready)
     return outcome
 
 
-def completion_result(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict:
+def next_tasks(uow: UnitOfWork, actor: Actor, made_ready: Sequence[UserTask]) -> tuple[UserTask, ...]:
+    """Of the tasks a step made ready (all of one case), those ``actor`` may work on now: the rule of completing
+    (may_work_on: theirs, or open to a role and department they hold) less those a segregation rule keeps them
+    from. What they would find next for this case in their inbox, without asking it."""
+    if not made_ready:
+        return ()
+    complaint = _complaint_of(uow, made_ready[0])  # in the session already: the step saved it
+    return tuple(t for t in made_ready
+                 if may_work_on(actor, t, complaint) and segregation.refusal(uow, actor, t) is None)
+
+
+def completion_result(uow: UnitOfWork, actor: Actor, task: UserTask, ready: Sequence[UserTask] = ()) -> dict:
     """What a caller sees after completing: the task as it now stands and its complaint's new summary, both as
-    the read policy lets this actor see them (no summary if the step took the complaint out of their reach)."""
+    the read policy lets this actor see them (no summary if the step took the complaint out of their reach),
+    and ``next_tasks``: ``ready``, the tasks of the case the completion made ready for this caller (next_tasks),
+    so a client need not ask the work list which one is theirs now."""
     complaint = _complaint_of(uow, task)
     readable = complaint is not None and read_policy.may_read_complaint(uow, actor, complaint)
     return {"task": task_view(uow, actor, task),
             "complaint": read_policy.complaint_summary(uow, actor, complaint)
-            if complaint is not None and readable else None}
+            if complaint is not None and readable else None,
+            "next_tasks": [{"id": t.id, "name": t.element_id, "title": t.title,
+                            "complaint_id": t.complaint_id, "department": t.department,
+                            "due_at": t.due_at.isoformat() if t.due_at else None} for t in ready]}

@@ -79,6 +79,9 @@ EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Await
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
                 "broken": _l("Broken")}
 TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
+# How a case ended when its outcome is no classification code: the values the diagram's close_complaint step
+# writes (processes/complaint_handling.bpmn).
+PROCESS_OUTCOMES = {"resolved": _l("Resolved"), "no_feedback": _l("Closed without the customer's feedback")}
 
 
 def _from(table: dict, code) -> str:
@@ -351,6 +354,8 @@ def fact(key: str, value, forms: PinnedForms | None = None, received=None) -> st
         return fmt_money(value)
     if key == "status":
         return status(value)
+    if key == "outcome":
+        return _from(PROCESS_OUTCOMES, value)
     if key == "department_in_charge":  # already a department's name (the read policy hides the code)
         return gettext(value)
     if key in DEPARTMENT_KEYS:

@@ -53,6 +53,11 @@ def complete(task_id: int):
         return _render(task_id, values=data, errors=err.errors, status=422)
     except Conflict:
         return _render(task_id, values=data, conflict=True, status=409)
+    if outcome.next_tasks:
+        # The step made the caller's next task on this case: straight to it (a coordinator classifying then
+        # triaging goes through no inbox); the inbox stays one click away in the header.
+        flash(_("Done: %(task)s. Your next task on this case is below.", task=title), "success")
+        return redirect(url_for("tasks.show", task_id=outcome.next_tasks[0].id))
     flash(_("Done: %(task)s. The case has moved on.", task=title), "success")
     return redirect(url_for("inbox.inbox"))
 

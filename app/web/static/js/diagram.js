@@ -12,7 +12,9 @@
  *                     With "labels": {element id: name}, the names to draw instead of those in the XML (the
  *                     reader's language: a Chinese name the version gives, or the catalog's translation).
  * Optional: data-count-title="done {count} times" (tooltip of the rework badge, in the page's language),
- *           data-error-text="..." (shown when the diagram cannot be drawn).
+ *           data-error-text="..." (shown when the diagram cannot be drawn),
+ *           data-zoom-in-text, data-zoom-out-text, data-fit-text, data-controls-text: the names of the zoom
+ *           buttons and of their toolbar, in the page's language (English otherwise).
  * When done the container gets data-diagram-state="ready" (or "error"), which the browser tests wait for.
  */
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
@@ -115,6 +117,53 @@ function bindKeys(viewer, target) {
   });
 }
 
+// Zoom: buttons for everyone (keyboard and touch included), the keys above, Ctrl/Cmd + wheel (and a trackpad's
+// pinch) anywhere over the diagram, and the plain wheel once the diagram has focus (clicked, tapped or tabbed
+// into). A plain wheel over a diagram the reader is merely scrolling past moves the page, not the diagram:
+// diagram-js's own wheel handling (which pans on the plain wheel and so traps the page's scrolling) is off.
+const CONTROLS = [
+  ['zoom-in', 'zoomInText', 'Zoom in', '+', (canvas, zoomScroll) => zoomScroll.stepZoom(1)],
+  ['zoom-out', 'zoomOutText', 'Zoom out', '\u2212', (canvas, zoomScroll) => zoomScroll.stepZoom(-1)],
+  ['fit', 'fitText', 'Fit the diagram to the frame', '\u2922', (canvas) => canvas.zoom('fit-viewport', 'auto')],
+];
+
+function addControls(viewer, container) {
+  const canvas = viewer.get('canvas');
+  const zoomScroll = viewer.get('zoomScroll');
+  const bar = document.createElement('div');
+  bar.className = 'cf-diagram-controls';
+  bar.setAttribute('role', 'toolbar');
+  bar.setAttribute('aria-label', container.dataset.controlsText || 'Diagram zoom');
+  for (const [action, key, fallback, glyph, run] of CONTROLS) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'cf-diagram-control';
+    button.dataset.diagramControl = action;
+    button.textContent = glyph;
+    const name = container.dataset[key] || fallback;
+    button.setAttribute('aria-label', name);
+    button.title = name;
+    button.addEventListener('click', () => run(canvas, zoomScroll));
+    bar.append(button);
+  }
+  container.append(bar);
+}
+
+function bindWheel(viewer, container) {
+  const zoomScroll = viewer.get('zoomScroll');
+  container.addEventListener('wheel', (event) => {
+    const focused = container.contains(document.activeElement) && !event.target.closest('.cf-diagram-controls');
+    if (!(event.ctrlKey || event.metaKey || focused)) {
+      return; // the page scrolls
+    }
+    event.preventDefault();
+    const rect = container.getBoundingClientRect();
+    const factor = event.deltaMode === 0 ? 0.02 : 0.32;
+    const delta = -Math.sign(event.deltaY) * Math.hypot(event.deltaX, event.deltaY) * factor;
+    zoomScroll.zoom(delta, { x: event.clientX - rect.left, y: event.clientY - rect.top });
+  }, { passive: false });
+}
+
 function showError(container, error) {
   container.dataset.diagramState = 'error';
   const message = document.createElement('p');
@@ -137,7 +186,7 @@ export async function drawDiagram(container) {
         : Promise.resolve([]),
     ]);
     // The bpmn.io watermark stays: its licence requires it.
-    const viewer = new NavigatedViewer({ container });
+    const viewer = new NavigatedViewer({ container, zoomScroll: { enabled: false } });
     await viewer.importXML(relabel(xml, highlights && highlights.labels));
     const canvas = viewer.get('canvas');
     canvas.zoom('fit-viewport', 'auto');
@@ -147,6 +196,8 @@ export async function drawDiagram(container) {
     svg.setAttribute('aria-label', name);
     svg.setAttribute('tabindex', '0');
     bindKeys(viewer, svg);
+    addControls(viewer, container);
+    bindWheel(viewer, container);
     const drawn = highlight(viewer, container, normalizeHighlights(highlights));
     container.dataset.highlighted = String(drawn);
     container.dataset.diagramState = 'ready';
