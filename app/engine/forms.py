@@ -56,13 +56,16 @@ FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER  # "date", "email" ... for 
 # The "format" of a coded field -> the config/classification.toml list it offers.
 CODED_FORMATS = {"product_code": "products", "cause_code": "causes", "place_code": "places",
                  "outcome_code": "outcomes", "forwarding_body_code": "forwarding_bodies",
-                 "root_cause_code": "root_causes"}
+                 "root_cause_code": "root_causes", "referral_body_code": "referral_bodies"}
 
 
-def classification_choices(classification: Classification, on: date) -> dict[str, list[dict]]:
-    """The choice lists of the coded formats: the classification in force on ``on``, both languages."""
+def classification_choices(classification: Classification, on: date,
+                           regime: str | None = None) -> dict[str, list[dict]]:
+    """The choice lists of the coded formats: the classification in force on ``on``, both languages; an entry
+    that names a regime (referral bodies) only under that regime (``regime``: the active profile's)."""
     return {fmt: [{"const": e.code, "title": e.en, "x-i18n": {"zh": {"title": e.zh}}}
-                  for e in classification.entries(kind, on)]
+                  for e in classification.entries(kind, on)
+                  if regime is None or e.mappings.get("regime") in (None, regime)]
             for fmt, kind in CODED_FORMATS.items()} if classification.versions else {}
 
 

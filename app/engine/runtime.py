@@ -34,7 +34,8 @@ class Runtime:
         self.workflows.attach(self.database.sessions)
         self.forms = FormStore(self.settings.forms_dir, self.settings.departments,
                                extensions=self.settings.sla_profile.extension_titles(),
-                               coded={**classification_choices(self.settings.classification, self.clock.now().date()),
+                               coded={**classification_choices(self.settings.classification, self.clock.now().date(),
+                                                               self.settings.sla_profile.regime),
                                       **calendar_choices(self.settings.sla_profile)})
         self.operators = operators
 

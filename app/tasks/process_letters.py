@@ -1,6 +1,7 @@
 """Letters the diagram sends at points of the process other than the acknowledgement and the decision: the DISP
-1.5 summary resolution communication, the feedback request, the review notice on a reopened case, the answer at
-the regulatory point (DISP: the final or a holding response) and the verification opinion (CBIRC 核查).
+1.5 summary resolution communication, the feedback request, the review notice on a reopened case, the reopen
+decisions that close the case (the decision maintained, the case referred), the answer at the regulatory point
+(DISP: the final or a holding response) and the verification opinion (CBIRC 核查).
 
 Each writes its letter to the outbox in the step that reaches it and records ``<kind>_queued`` in the history; the
 deadlines a letter states come from config/sla.toml (``due_at``), never from the template."""
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from app.engine.access import read_policy
 from app.engine.complaints import extensions
+from app.engine.config.classification import name_of
 from app.engine.core.errors import InvalidSubmission
 from app.engine.core.times import parse_instant
 from app.engine.deadlines.case_calendars import case_profile
@@ -85,6 +87,37 @@ def send_review_notice(ctx: ServiceContext) -> dict:
     requested = parse_instant(ctx.data.get("review_requested_at") or ctx.now)
     deadline = due_at(ctx.settings.sla_profile, "review", requested, product=complaint.product_code)
     return {"message_id": _queue(ctx, "review_notice", deadline=deadline), "review_due_at": deadline.isoformat()}
+
+
+@operator("send_decision_maintained")
+def send_decision_maintained(ctx: ServiceContext) -> dict:
+    """The reopen decision "maintain": the letter says the decision of its date stands, gives complaint
+    management's reasons and restates the referral rights of the regime's final response (the clause library's
+    decision_maintained letter, whose referral elements are the decision letter's own); refused, naming the
+    element and its field, rather than sent without one."""
+    complaint = ctx.require_complaint()
+    decided = complaint.final_response_at
+    previous = decided.astimezone(ZoneInfo(ctx.settings.sla_profile.timezone)).date() if decided else None
+    message_id = _queue(ctx, "decision_maintained", previous_decision_date=previous,
+                        maintain_reasons=ctx.data.get("maintain_reasons"),
+                        ombudsman_consent=ctx.data.get("ombudsman_consent"))
+    return {"message_id": message_id, "sent_at": ctx.now.isoformat()}
+
+
+@operator("refer_complaint")
+def refer_complaint(ctx: ServiceContext) -> dict:
+    """The reopen decision "refer": the referral to the outside body (a referral_bodies code of
+    config/classification.toml) and its reason go into the history, and the customer's letter names the body in
+    their language."""
+    complaint, settings = ctx.require_complaint(), ctx.settings
+    body = ctx.data.get("referral_body")
+    if not settings.classification.knows("referral_bodies", body):
+        raise InvalidSubmission({"referral_body": [f"{body!r} is not a referral body of config/classification.toml"]})
+    language = language_for(complaint.language or ctx.data.get("language"), settings.sla_profile)
+    ctx.audit("complaint_referred", referral_body=body, reason=ctx.data.get("referral_reason"))
+    message_id = _queue(ctx, "referral_notice", referral_reason=ctx.data.get("referral_reason"),
+                        referral_body_name=name_of(settings.classification, "referral_bodies", body, language))
+    return {"message_id": message_id, "referral_body": body, "referred_at": ctx.now.isoformat()}
 
 
 @operator("respond_at_regulatory_point")

@@ -114,8 +114,7 @@ def test_the_content_rule_reaches_every_required_free_text_field(store):
     covered = {(form, field) for form in FORMS for field, prop in store.schema(form)["properties"].items()
                if prop.get("pattern") == HAS_CONTENT}
     assert {("register_complaint.schema.json", "customer_name"), ("register_complaint.schema.json", "description"),
-            ("investigate_complaint.schema.json", "root_cause"),
-            ("decide_reopen.schema.json", "reopen_reason")} <= covered
+            ("investigate_complaint.schema.json", "root_cause")} <= covered
     # optional text stays optional: a blank note is not an error
     assert "pattern" not in store.schema("classify_complaint.schema.json")["properties"]["classification_note"]
 
@@ -215,11 +214,34 @@ FORWARDED = {"forwarded_by": "media", "forwarded_at": "2027-03-01", "reply_route
     ("register_complaint.schema.json", {"channel": "media", "forwarded_reference": "  ", **FORWARDED},
      "forwarded_reference", "This field must not be blank"),
     ("decide_reopen.schema.json", {"reopen_reason": "   "}, "reopen_reason", "This field must not be blank"),
+    ("decide_reopen.schema.json", {"reopen_target": "resolution", "reopen_reason": REMOVE}, "reopen_reason",
+     "This field is required"),
+    ("decide_reopen.schema.json", {"reopen_target": "maintain", "reopen_reason": REMOVE}, "maintain_reasons",
+     "This field is required"),
+    ("decide_reopen.schema.json", {"reopen_target": "maintain", "maintain_reasons": " "}, "maintain_reasons",
+     "This field must not be blank"),
+    ("decide_reopen.schema.json", {"reopen_target": "refer", "referral_reason": "Outside our remit"},
+     "referral_body", "This field is required"),
+    ("decide_reopen.schema.json", {"reopen_target": "refer", "referral_body": "financial_mediation"},
+     "referral_reason", "This field is required"),
+    ("decide_reopen.schema.json", {"reopen_target": "refer", "referral_body": "press", "referral_reason": "x"},
+     "referral_body", "'press' is not one of the choices: financial_mediation, financial_regulator, fos, cfpb"),
 ], ids=["reject-needs-comment", "reject-blank-comment", "monetary-needs-amount", "regulator-needs-reference",
-        "media-blank-reference", "reopen-needs-reason"])
+        "media-blank-reference", "reopen-needs-reason", "resolution-needs-reason", "maintain-needs-reasons",
+        "maintain-blank-reasons", "refer-needs-body", "refer-needs-reason", "refer-body-from-the-list"])
 def test_conditional_fields(store, form, changes, field, message):
     data = {k: v for k, v in {**valid_data(form), **changes}.items() if v is not REMOVE}
     assert errors_of(store, form, data) == {field: [message]}
+
+
+def test_the_reopen_decision_asks_each_choice_only_for_its_own_fields(store):
+    form = "decide_reopen.schema.json"
+    store.validate(form, {"reopen_target": "maintain", "maintain_reasons": "The fee is in the signed agreement."})
+    store.validate(form, {"reopen_target": "refer", "referral_body": "fos", "referral_reason": "Outside our remit"})
+    store.validate(form, {"reopen_target": "investigation", "reopen_reason": "New evidence"})
+    # both fields of a referral are named when both are missing
+    assert errors_of(store, form, {"reopen_target": "refer"}) == {
+        "referral_body": ["This field is required"], "referral_reason": ["This field is required"]}
 
 
 def test_conditions_leave_the_other_branch_free(store):

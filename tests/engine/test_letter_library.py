@@ -3,7 +3,7 @@ refused (naming the element and the field) rather than sent without it; the outc
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -110,6 +110,9 @@ LETTER_FACTS = {
     "extension_notice": {"reason": "Complex case", "deadline": DEADLINE,
                          "previous_deadline": DEADLINE - timedelta(days=30)},
     "acknowledgement": {"product": "Credit card", "deadline": DEADLINE},
+    "decision_maintained": {"previous_decision_date": date(2027, 1, 4), "maintain_reasons": "The fee is agreed.",
+                            "ombudsman_consent": "does_not_consent"},
+    "referral_notice": {"referral_body_name": "Financial Ombudsman Service", "referral_reason": "Outside our remit"},
 }
 PROFILES = {"cbirc": "cn_cbirc", "disp": "uk_fca", "cfpb": "us_cfpb"}
 NEW_MANDATES = [(regime, kind, mandate.element) for (regime, kind), mandates in clauses.MANDATED.items()
@@ -460,3 +463,70 @@ def test_the_cli_submits_signs_off_and_reports_the_library(demo_cli):
     refused = demo_cli("letters", "sign-off", checksum, "--as", "compliance", "--comment", "ok", exit_code=1)
     assert "four eyes" in refused.output
     demo_cli("letters", "sign-off", checksum, "--as", "head", "--comment", "ok", exit_code=1)   # not compliance
+
+
+# --- the reopen decision (issue 27): the maintained decision restates the decision letter's referral rights --------
+
+@pytest.mark.parametrize("regime, borrowed", [
+    ("cbirc", ("verification_right", "other_remedies")),
+    ("disp", ("six_month_right", "time_limit_wording", "ombudsman_leaflet")),
+])
+def test_the_maintained_decision_borrows_the_referral_rights_of_the_decision_letter(regime, borrowed):
+    library = library_from_source(SHIPPED)
+    decision = {e.id: e for e in library.elements(regime, "decision")}
+    maintained = {e.id: e for e in library.elements(regime, "decision_maintained")}
+    for element in borrowed:
+        # one text: the element is the decision letter's own, not a second copy compliance could let drift
+        assert maintained[element].texts == decision[element].texts and maintained[element].borrowed_from == "decision"
+    assert SHIPPED.count(decision[borrowed[0]].texts["en"]) == 1
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("our final response of 4 January 2027", "Our final response stands", "Our reasons: The fee is agreed.",
+            "refer your complaint to the Financial Ombudsman Service", "within six months",
+            "www.financial-ombudsman.org.uk")),
+    ("zh_CN", ("我们维持该最终答复", "理由：The fee is agreed.", "金融申诉专员服务机构", "六个月")),
+])
+def test_a_maintained_final_response_names_the_ombudsman_under_disp(language, texts):
+    body = render_letter("decision_maintained", language, profile("uk_fca"),
+                         **{**FACTS, **LETTER_FACTS["decision_maintained"]}).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("We maintain that decision", "Our reasons: The fee is agreed.",
+            "next-higher institution for verification within 30 days", "mediation")),
+    ("zh_CN", ("我们维持原处理决定", "理由：The fee is agreed.", "申请核查", "调解")),
+])
+def test_a_maintained_decision_names_verification_and_mediation_under_cbirc(language, texts):
+    body = render_letter("decision_maintained", language, profile("cn_cbirc"),
+                         **{**FACTS, **LETTER_FACTS["decision_maintained"]}).body
+    for text in texts:
+        assert text in body, (text, body)
+
+
+def test_removing_a_referral_right_from_the_decision_letter_refuses_the_maintained_decision_too():
+    library = library_from_source(without("disp", "six_month_right"))
+    with pytest.raises(clauses.MissingLetterElements) as refused:
+        render_letter("decision_maintained", "en", profile("uk_fca"), library=library,
+                      **{**FACTS, **LETTER_FACTS["decision_maintained"]})
+    assert [m.element for m in refused.value.missing] == ["six_month_right"]
+
+
+def test_a_borrowed_element_names_a_letter_of_the_library():
+    source = SHIPPED.replace('id = "other_remedies"\nfrom = "decision"', 'id = "other_remedies"\nfrom = "decisoin"')
+    with pytest.raises(ValueError, match=r"\[\[cbirc.decision_maintained\]\], element 'other_remedies': from = "
+                                         r"'decisoin' names no letter"):
+        library_from_source(source)
+
+
+@pytest.mark.parametrize("language, subject, text", [
+    ("en", "has been referred to Financial Ombudsman Service", "The reason: Outside our remit"),
+    ("zh_CN", "Financial Ombudsman Service", "原因：Outside our remit"),
+])
+def test_the_referral_letter_names_the_body_and_the_reason(language, subject, text):
+    letter = render_letter("referral_notice", language, profile("uk_fca"),
+                           **{**FACTS, **LETTER_FACTS["referral_notice"]})
+    assert subject in letter.subject and text in letter.body
+    assert "Financial Ombudsman Service" in letter.body

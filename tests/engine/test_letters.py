@@ -1,7 +1,7 @@
 """Letters carry what each regime requires, in the customer's language, with local dates and currency."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -59,7 +59,9 @@ def test_every_letter_renders_in_both_languages_without_template_residue(kind):
                  "deadline": datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
                  "previous_deadline": datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "reason": "Complex case",
                  "resolution_outcome": "rejected", "facts_checked": "Checked", "decision_basis": "Terms",
-                 "opinion": "upheld", "basis": "Terms", "referral_from": datetime(2027, 2, 1, 9, 0, tzinfo=UTC)}
+                 "opinion": "upheld", "basis": "Terms", "referral_from": datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
+                 "previous_decision_date": date(2027, 1, 4), "maintain_reasons": "Terms",
+                 "referral_body_name": "Mediation centre", "referral_reason": "Agreed"}
     for language in ("en", "zh_CN"):
         letter = render_letter(kind, language, profile(REGIME_OF.get(kind, "cn_cbirc")), **facts)
         assert letter.subject and "CF-1" in letter.body + letter.subject

@@ -131,6 +131,10 @@ VARIABLE_CLASSES: dict[str, str] = {
     "root_cause_code": CASE_FILE,
     "approval_comment": CASE_FILE, "reopen_count": CASE_FILE, "reopen_target": CASE_FILE,
     "reopen_reason": CASE_FILE,
+    # The reopen decision (issue 27): round one's findings beside round two's tasks; what staff wrote for the
+    # customer's letter when the final response stands or the case is referred (and to which body).
+    "previous_findings": CASE_FILE, "maintain_reasons": FOR_CUSTOMER, "referral_body": FOR_CUSTOMER,
+    "referral_reason": FOR_CUSTOMER,
     "classification_note": INTERNAL, "triage_note": INTERNAL,
     "place_of_business": SUBMITTED,   # as the complaint row's place_code: what the customer told us
     # 核查 (complaints/verification.py): the request is the case file's; the verifier's opinion is for the customer.
@@ -165,7 +169,7 @@ PUBLIC_ACTIONS = frozenset({"complaint_registered", "acknowledgement_sent", "rep
 # Outbox kinds addressed to the customer (escalations go to staff).
 CUSTOMER_MESSAGE_KINDS = frozenset({"acknowledgement", "reply", "extension_notice", "holding_response",
                                     "summary_resolution", "review_notice", "feedback_request",
-                                    "verification_opinion"})
+                                    "verification_opinion", "decision_maintained", "referral_notice"})
 
 
 def audience(source: TableSource, actor: Actor) -> str:
@@ -351,8 +355,10 @@ def incident_view(incident: Incident) -> dict:
 
 
 def task_context(source: TableSource, actor: Actor, task: UserTask) -> dict:
-    """The facts shown next to a task's form, filtered for this actor."""
-    return filter_variables(source, actor, task.context)
+    """The facts shown next to a task's form, filtered for this actor. A value the case does not have (None, an
+    empty list: round two's findings before anyone investigated, the approval a reopening cleared) is left out
+    rather than shown as "—" beside what is current."""
+    return {k: v for k, v in filter_variables(source, actor, task.context).items() if v is not None and v != []}
 
 
 def _complaint_values(uow: UnitOfWork, complaint: Complaint, language: str) -> dict:
@@ -389,17 +395,18 @@ def _complaint_values(uow: UnitOfWork, complaint: Complaint, language: str) -> d
 
 # The process variables a complaint view shows (the gateway inputs and decisions), before field filtering.
 VIEW_VARIABLES = ("category", "severity", "urgent", "lead_department", "departments", "approval_decision",
-                  "approval_comment", "customer_satisfied", "satisfaction_rating", "reopen_count")
+                  "approval_comment", "customer_satisfied", "satisfaction_rating", "reopen_count", "reopen_target",
+                  "reopen_reason")
 
 
 def _variables(uow: UnitOfWork, actor: Actor, tasks: list[UserTask]) -> dict:
     """The variables as the most recent task saw or set them (the complaint's task rows in id order, not the
-    workflow)."""
+    workflow). One a later task no longer has (None: a reopening cleared round one's approval) is left out."""
     merged: dict = {}
     for row in tasks:
         for data in (row.context, row.submitted_data):
             merged.update({k: v for k, v in (data or {}).items() if k in VIEW_VARIABLES})
-    return filter_variables(uow, actor, merged)
+    return {k: v for k, v in filter_variables(uow, actor, merged).items() if v is not None}
 
 
 def _history(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> list[dict]:

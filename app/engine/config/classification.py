@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 from app.engine.config.toml_files import read_toml
 
 FILE_NAME = "classification.toml"
-KINDS = ("products", "causes", "places", "outcomes", "forwarding_bodies", "root_causes")
-# Lists a version may leave out: before forwarding bodies (root causes) were recorded, a version had none.
-OPTIONAL_KINDS = frozenset({"forwarding_bodies", "root_causes"})
+KINDS = ("products", "causes", "places", "outcomes", "forwarding_bodies", "root_causes", "referral_bodies")
+# Lists a version may leave out: before forwarding bodies (root causes, referral bodies) were recorded, a version
+# had none.
+OPTIONAL_KINDS = frozenset({"forwarding_bodies", "root_causes", "referral_bodies"})
 # The keys an entry of each kind may carry besides code, en, zh: its mappings (checked against [taxonomies] when
 # the taxonomy is listed there) and its flags.
 MAPPINGS = {
@@ -34,9 +35,12 @@ MAPPINGS = {
     "forwarding_bodies": ("channel", "reply_address"),
     # The bank's own causes of what went wrong (溯源整改, rectification), found when the resolution is drafted.
     "root_causes": (),
+    # The outside bodies complaint management may refer a reopened case to (the reopen decision "refer"), each
+    # for the regime (config/sla.toml profiles' regime) whose customers it serves: the form offers those only.
+    "referral_bodies": ("regime",),
 }
 FLAGS = {"products": ("payment_services",), "causes": (), "places": (), "outcomes": ("fca_upheld",),
-         "forwarding_bodies": (), "root_causes": ()}
+         "forwarding_bodies": (), "root_causes": (), "referral_bodies": ()}
 REQUIRED = {"products": ("payment_services",)}
 
 
@@ -135,6 +139,10 @@ def classification_from(data: dict) -> Classification:
             if not body.mappings.get("channel"):
                 raise ClassificationError(f"config/{FILE_NAME}, version {version.effective_from.isoformat()}: "
                                           f"forwarding body {code!r} needs the channel it forwards through")
+        for code, body in version.entries.get("referral_bodies", {}).items():
+            if not body.mappings.get("regime"):
+                raise ClassificationError(f"config/{FILE_NAME}, version {version.effective_from.isoformat()}: "
+                                          f"referral body {code!r} needs the regime whose cases it takes")
     classification = Classification(versions=tuple(versions))
     legacy = {str(text).strip().casefold(): code for text, code in data.get("legacy_products", {}).items()}
     for text, code in legacy.items():
@@ -231,7 +239,8 @@ def _check_no_reuse(versions: list[Version]) -> None:
 NAMED_COLUMNS = {"product_name": ("products", "product_code"), "cause_name": ("causes", "category"),
                  "place_name": ("places", "place_code"), "outcome_name": ("outcomes", "outcome")}
 # Process variables (task context, form data) that hold a code, -> the list it is a code of.
-CODED_VARIABLES = {"product": "products", "category": "causes", "place_of_business": "places", "outcome": "outcomes"}
+CODED_VARIABLES = {"product": "products", "category": "causes", "place_of_business": "places", "outcome": "outcomes",
+                   "referral_body": "referral_bodies"}
 
 
 def received_on(zone: str, received_at: datetime | str | None) -> date | None:

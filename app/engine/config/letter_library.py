@@ -1,10 +1,15 @@
 """The clause library of config/letters.toml: per regime and letter kind, the ordered elements a letter is made of
-(id, mandatory, the facts each needs, an optional condition, its text per language as a Jinja snippet).
+(id, mandatory, the facts each needs, an optional condition, its text per language as a Jinja snippet). An
+element may instead borrow another letter's element of the same regime and id (``from = "<kind>"``): one text
+that two letters say (the referral rights of a final response, restated when the decision is maintained), so
+compliance edits and signs it off once.
 
 Read and checked once with the settings; its ``checksum`` (sha256 of the file's bytes) is what compliance signs
 off (app/engine/governance/letter_library.py). What is checked here, each error naming the file, the list and
 the element: an unknown key, an id twice in one list, a text missing in a language, a snippet or condition that
-does not parse. Which elements the regulations mandate is the engine's (app/engine/letters/clauses.py)."""
+does not parse, a borrowed element naming a letter the library has not (or an element itself borrowed). A
+borrowed element whose letter no longer has that id is dropped with it: when mandated, the mandated-element
+check refuses the letter. Which elements the regulations mandate is the engine's (app/engine/letters/clauses.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +22,7 @@ from jinja2 import Environment, TemplateSyntaxError
 FILE_NAME = "letters.toml"
 LANGUAGES = ("en", "zh_CN")
 ELEMENT_KEYS = frozenset({"id", "mandatory", "needs", "when", *LANGUAGES})
+BORROW_KEY = "from"     # an element that is another letter's element of the same regime and id
 
 
 class LetterLibraryError(ValueError):
@@ -30,6 +36,7 @@ class Element:
     needs: tuple[str, ...]
     when: str | None
     texts: dict[str, str]          # language -> Jinja snippet
+    borrowed_from: str | None = None   # the letter kind whose element of this id this one is (``from``)
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,34 @@ def library_from_source(source: bytes | str) -> LetterLibrary:
             if twice:
                 raise LetterLibraryError(f"{where}: element id(s) listed twice: {', '.join(twice)}")
             lists[(regime, kind)] = tuple(elements)
+    lists = {key: tuple(e for e in (_resolve(lists, key, e) for e in elements) if e is not None)
+             for key, elements in lists.items()}
     return LetterLibrary(checksum=checksum_of(raw), source=raw.decode("utf-8"), lists=lists)
 
 
 _PARSER = Environment()
+
+
+def _resolve(lists: dict[tuple[str, str], tuple[Element, ...]], key: tuple[str, str],
+             element: Element) -> Element | None:
+    """A borrowed element as the element it names (its texts, needs, condition and flag), keeping where from.
+    None when that letter no longer has the element: the borrower loses it too, and a mandated one is then
+    refused by the mandated-element check, naming it, exactly as in the letter it came from."""
+    if element.borrowed_from is None:
+        return element
+    regime, kind = key
+    where = f"config/{FILE_NAME}, [[{regime}.{kind}]], element {element.id!r}"
+    if (regime, element.borrowed_from) not in lists:
+        raise LetterLibraryError(f"{where}: from = {element.borrowed_from!r} names no letter of the library "
+                                 f"([[{regime}.{element.borrowed_from}]])")
+    source = next((e for e in lists[(regime, element.borrowed_from)] if e.id == element.id), None)
+    if source is None:
+        return None
+    if source.borrowed_from is not None:
+        raise LetterLibraryError(f"{where}: borrows [[{regime}.{element.borrowed_from}]] {element.id!r}, which is "
+                                 "itself borrowed: name the letter that writes it")
+    return Element(id=source.id, mandatory=source.mandatory, needs=source.needs, when=source.when,
+                   texts=source.texts, borrowed_from=element.borrowed_from)
 
 
 def _element(item: object, where: str) -> Element:
@@ -87,6 +118,14 @@ def _element(item: object, where: str) -> Element:
     if not isinstance(element_id, str) or not element_id.isidentifier():
         raise LetterLibraryError(f"{where}: element id {element_id!r} must be a name (letters, digits, _)")
     where = f"{where}, element {element_id!r}"
+    if BORROW_KEY in item:
+        source = item[BORROW_KEY]
+        if set(item) - {"id", BORROW_KEY}:
+            raise LetterLibraryError(f"{where}: a borrowed element (from) has only id and from; its text, needs, "
+                                     "condition and flag are the element it borrows")
+        if not isinstance(source, str) or not source.isidentifier():
+            raise LetterLibraryError(f"{where}: from must name a letter kind, not {source!r}")
+        return Element(id=element_id, mandatory=False, needs=(), when=None, texts={}, borrowed_from=source)
     unknown = set(item) - ELEMENT_KEYS
     if unknown:
         raise LetterLibraryError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")

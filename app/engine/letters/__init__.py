@@ -38,11 +38,11 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 CATALOGS = Path(__file__).resolve().parents[2] / "translations"
 LANGUAGES = ("en", "zh_CN")
 KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "feedback_request",
-         "summary_resolution", "review_notice", "verification_opinion")
+         "summary_resolution", "review_notice", "verification_opinion", "decision_maintained", "referral_notice")
 # The kinds whose body is the clause library's (their templates hold only the greeting and the signature): a
 # regime the library has no list of that kind for gets no letter, never an empty one.
 LIBRARY_KINDS = ("acknowledgement", "holding_response", "extension_notice", "decision", "summary_resolution",
-                 "verification_opinion")
+                 "verification_opinion", "decision_maintained", "referral_notice")
 # Notices to staff (escalations, deadline warnings, the head's instructions): the same machinery, in the
 # recipient's own language and time zone.
 NOTICE_KINDS = ("escalation_notice", "escalated_to_head", "escalated_to_executive", "deadline_warning",
@@ -83,7 +83,8 @@ def language_for(requested: str | None, profile: SlaProfile) -> str:
 LETTER_FACTS = ("reason", "customer_message", "facts_checked", "decision_basis", "remedy_type", "redress_amount",
                 "redress_description", "resolution_outcome", "outcome_name", "ombudsman_consent", "response_category",
                 "forwarded_by", "previous_decision_date", "reopen_count", "referral_from", "may_refer_now",
-                "opinion", "opinion_text", "basis", "requested_on", "product", "previous_deadline")
+                "opinion", "opinion_text", "basis", "requested_on", "product", "previous_deadline",
+                "maintain_reasons", "referral_body_name", "referral_reason")
 
 
 def render_letter(kind: str, language: str, profile: SlaProfile, *, library: LetterLibrary | None = None,

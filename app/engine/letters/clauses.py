@@ -63,6 +63,14 @@ MANDATED: dict[tuple[str, str], tuple[Mandate, ...]] = {
                                    Mandate("ombudsman_referral"), Mandate("ombudsman_leaflet")),
     # CBIRC verification (核查): the opinion, its basis and the recourse left (mediation, arbitration, court).
     ("cbirc", "verification_opinion"): (Mandate("opinion"), Mandate("basis"), Mandate("recourse")),
+    # The reopen decision (issue 27): a decision maintained after the customer's review request says it stands,
+    # why, and restates the referral rights of the regime's final response (CBIRC: verification within 30 days;
+    # DISP: the Ombudsman, the six months, the Annex 3 wording and its leaflet); a referral names the body and why.
+    ("cbirc", "decision_maintained"): (Mandate("maintained"), Mandate("reasons"), Mandate("verification_right")),
+    ("disp", "decision_maintained"): (Mandate("maintained"), Mandate("reasons"), Mandate("six_month_right"),
+                                      Mandate("time_limit_wording"), Mandate("ombudsman_leaflet")),
+    ("cfpb", "decision_maintained"): (Mandate("maintained"), Mandate("reasons")),
+    **{(regime, "referral_notice"): (Mandate("referred"), Mandate("reason")) for regime in ("cbirc", "disp", "cfpb")},
     # An extended deadline (CBIRC's complex case, CFPB's "in progress"): the new deadline and the reason.
     ("cbirc", "extension_notice"): (Mandate("new_deadline"), Mandate("reason")),
     ("cfpb", "extension_notice"): (Mandate("new_deadline"), Mandate("reason")),

@@ -61,7 +61,7 @@ CONTEXT_FIELDS = ("tracking_number", "customer_name", "channel", "product", "cat
                   "resolution_summary", "remedy_type", "redress_amount", "customer_message", "approval_decision",
                   "approval_comment", "reopen_count", "reopen_reason", "customer_satisfied", "satisfaction_rating",
                   "feedback_comment", "resolution_outcome", "redress_description", "facts_checked", "decision_basis",
-                  "ombudsman_consent", "root_cause_code")
+                  "ombudsman_consent", "root_cause_code", "reopen_target", "previous_findings")
 
 
 # --- commands ------------------------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ ACTIONS = {
     "verification_closed": _l("Closed after verification"),
     "complaint_anonymised": _l("Personal data anonymised: retention period over"),
     "legal_hold_set": _l("Put on legal hold"), "legal_hold_released": _l("Legal hold released"),
+    "decision_maintained_queued": _l("Letter that the final response stands written, waiting to be sent"),
+    "referral_notice_queued": _l("Referral letter written, waiting to be sent"),
+    "complaint_referred": _l("Case referred to an outside body"),
 }
 # How a message's delivery stands (read_policy.delivery), and how a sent one left (its channel).
 DELIVERIES = {"queued": _l("Waiting to be sent"), "retrying": _l("Not sent yet: will try again"),
@@ -68,12 +71,14 @@ SLAS = {"first_response": _l("First response"), "urgent_handling": _l("Urgent ha
         "decision": _l("Handling decision"), "payment_services_decision": _l("Payment-services decision"),
         "review": _l("Review of the reopened case"), "escalation_response": _l("Response to an escalation"),
         "feedback_wait": _l("Wait for the customer's feedback"),
-        "verification_request": _l("Verification may be asked for"), "verification": _l("Verification opinion")}
+        "verification_request": _l("Verification may be asked for"), "verification": _l("Verification opinion"),
+        "reopen_decision": _l("Decision on the review request")}
 MESSAGE_KINDS = {"acknowledgement": _l("Acknowledgement"), "reply": _l("Reply"), "escalation": _l("Escalation"),
                  "extension_notice": _l("Extension notice"), "holding_response": _l("Holding response"),
                  "sla_warning": _l("Deadline warning"), "instruction": _l("Instruction"),
                  "verification_opinion": _l("Verification opinion"),
-                 "reply_to_forwarding_body": _l("Reply to the forwarding body")}
+                 "reply_to_forwarding_body": _l("Reply to the forwarding body"),
+                 "decision_maintained": _l("Final response maintained"), "referral_notice": _l("Referral notice")}
 EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Awaiting approval"),
                     "applied": _l("Granted"), "refused": _l("Refused"), "withdrawn": _l("Withdrawn")}
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
@@ -81,7 +86,10 @@ TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": 
 TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
 # How a case ended when its outcome is no classification code: the values the diagram's close_complaint step
 # writes (processes/complaint_handling.bpmn).
-PROCESS_OUTCOMES = {"resolved": _l("Resolved"), "no_feedback": _l("Closed without the customer's feedback")}
+# How the process closed a case (complaints.outcome), as the case pages show it.
+PROCESS_OUTCOMES = {"resolved": _l("Resolved"), "no_feedback": _l("Closed without the customer's feedback"),
+                    "final_response_maintained": _l("Final response maintained after the review request"),
+                    "referred": _l("Referred to an outside body")}
 
 
 def _from(table: dict, code) -> str:
@@ -300,7 +308,10 @@ FIELDS = {
     "remedy_type": _l("Remedy type"), "redress_amount": _l("Redress amount"),
     "customer_message": _l("Message to the customer"), "approval_decision": _l("Approval decision"),
     "approval_comment": _l("Approver's comment"), "reopen_reason": _l("Reason for reopening"),
-    "reopen_target": _l("Resume at"), "feedback_comment": _l("Feedback comment"),
+    "reopen_target": _l("Decision on the review request"), "feedback_comment": _l("Feedback comment"),
+    "previous_findings": _l("Findings of the previous round"),
+    "maintain_reasons": _l("Why the final response stands"), "referral_body": _l("Referred to"),
+    "referral_reason": _l("Why the case is referred"),
     "classification_note": _l("Classification note"), "triage_note": _l("Triage note"),
     "place_of_business": _l("Place of business"), "place_code": _l("Place of business"),
     "received": _l("Received"), "received_from": _l("Received from"), "received_to": _l("Received until"),
@@ -309,6 +320,7 @@ FIELDS = {
     "forwarded_due_at": _l("Forwarding body's deadline"), "reply_route": _l("Reply to"),
     "calendar_code": _l("Bank holidays of"), "calendar": _l("Bank holidays of"),
 }
+# How a case closed (complaints.outcome, set by the diagram's "Close complaint"): not classification codes.
 DATE_KEYS = frozenset({"received_at", "acknowledged_at", "due_at", "closed_at", "registered_at", "forwarded_at",
                        "forwarded_due_at"})
 MONEY_KEYS = frozenset({"amount_involved", "redress_amount"})
