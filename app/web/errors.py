@@ -31,6 +31,7 @@ from app.engine.core.errors import (
 )
 from app.engine.forms import excerpt
 from app.engine.work import assignments
+from app.web.messages import say
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,8 @@ def domain_error(err: DomainError):
 
 
 def _details(err: DomainError) -> dict:
-    if isinstance(err, InvalidSubmission):
-        return {"errors": _short(err.errors)}
+    if isinstance(err, InvalidSubmission):  # field -> messages, in the caller's language (app/web/messages.py)
+        return {"errors": _short({field: [say(m) for m in messages] for field, messages in err.errors.items()})}
     if isinstance(err, InvalidDefinition):
         return {"errors": [e.as_dict() for e in err.errors]}
     if isinstance(err, ServiceTaskFailed):

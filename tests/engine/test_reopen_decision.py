@@ -159,16 +159,16 @@ def test_a_body_of_another_regime_is_not_offered(case, clock):
     assert case.ready_names(cid) == [REOPEN]
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"reopen_target": "maintain"}, "maintain_reasons"),
-    ({"reopen_target": "refer", "referral_reason": "Outside our remit"}, "referral_body"),
-    ({"reopen_target": "investigation"}, "reopen_reason"),
+@pytest.mark.parametrize("data, field, message", [
+    ({"reopen_target": "maintain"}, "maintain_reasons", "Enter the reasons for maintaining the final response"),
+    ({"reopen_target": "refer", "referral_reason": "Outside our remit"}, "referral_body", "Choose the outside body"),
+    ({"reopen_target": "investigation"}, "reopen_reason", "Enter the reason for reopening"),
 ])
-def test_each_choice_asks_for_its_own_fields(case, clock, data, field):
+def test_each_choice_asks_for_its_own_fields(case, clock, data, field, message):
     cid = dissatisfied(case, clock)
     with pytest.raises(InvalidSubmission) as refused:
         decide(case, cid, data)
-    assert refused.value.errors == {field: ["This field is required"]}
+    assert refused.value.errors == {field: [message]}
 
 
 @pytest.mark.parametrize("target, next_task", [("investigation", "investigate_complaint"),

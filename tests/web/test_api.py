@@ -236,7 +236,7 @@ def test_complete_with_invalid_data_422_names_the_field(client):
     assert "catastrophic" in response.json["errors"]["severity"][0]
     response = complete(client, INTAKE, task["id"], {"category": "product"})
     assert response.status_code == 422
-    assert response.json["errors"] == {"severity": ["This field is required"], "product": ["This field is required"]}
+    assert response.json["errors"] == {"severity": ["Choose the severity"], "product": ["Choose the product"]}
     assert task_named(client, INTAKE, complaint["id"], "classify_complaint")  # nothing was applied
 
 

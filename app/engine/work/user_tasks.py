@@ -140,8 +140,8 @@ def complete_user_task(uow: UnitOfWork, actor: Actor, task_id: int, data: dict) 
     if task.state != "ready":
         raise Conflict(f"Task {task_id} ('{task.title}') is already {task.state}")
     segregation.check_task(uow, actor, task)  # config/segregation.toml, whatever the diagram's lanes say
-    if task.form:
-        uow.runtime.forms.validate(task.form, data, task_forms(uow, task))
+    if task.form:  # the data as the form reads it: a field left out has the form's default (none: no co-departments)
+        data = uow.runtime.forms.validate(task.form, data, task_forms(uow, task))
     decision_letters.check_completion(uow, task, data)  # a decision letter missing a mandated element: refused
     outcome = steps.run_step(uow, actor, task.instance_id, steps.CompleteTask(task, data), preloaded=preloaded)
     assert outcome is not None  # only a claiming step (the scheduler's) can find the row taken

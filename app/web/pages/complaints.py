@@ -259,8 +259,7 @@ def register():
         else:
             flash(_("Complaint %(number)s registered.", number=tracking), "success")
             return redirect(url_for("complaints.show", complaint_id=complaint_id))
-    known = set(schema.get("properties", {}))
-    general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
+    general = form_renderer.general_errors(schema, errors)
     return render_template("pages/register.html", schema=schema, general_errors=general,
                            fields=form_renderer.fields(schema, values, errors, _pickers())), status
 

@@ -22,9 +22,11 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from app.engine.core.messages import Message
+from app.engine.forms import choice_values, is_amount
+from app.web.messages import say
 from app.web.pages.i18n import gettext, locale_code
 
-MONEY_PATTERN = re.compile(r"\[0-9\]\{1,1[0-9]\}")  # the decimal-amount patterns of app/forms, e.g. [0-9]{1,13}
 LONG_TEXT_LENGTH = 200
 YES_NO = (("true", _l("Yes")), ("false", _l("No")))
 # The classification formats (app/engine/forms.py CODED_FORMATS) long enough to want a search box.
@@ -38,7 +40,10 @@ class Field:
     kind: str
     label: str
     help: str = ""
-    required: bool = False
+    required: bool = False          # always (the schema's top-level "required")
+    # Required only in some cases the page cannot show by hiding the field (an "if" on more than one field ...):
+    # marked "required in some cases", the help text says which.
+    sometimes_required: bool = False
     choices: list[tuple[str, str]] = field(default_factory=list)
     value: object = ""   # as the user typed it (a list for checklists)
     errors: list[str] = field(default_factory=list)
@@ -118,7 +123,7 @@ def kind_of(prop: dict) -> str:
         return "integer"
     if "number" in types:
         return "number"
-    if prop.get("format") in ("money", "decimal") or MONEY_PATTERN.search(prop.get("pattern", "")):
+    if is_amount(prop):
         return "money"
     if prop.get("format") == "date":
         return "date"
@@ -127,19 +132,35 @@ def kind_of(prop: dict) -> str:
     return "text"
 
 
-def conditions(schema: dict) -> dict[str, dict]:
-    """Fields the schema requires only under an ``if`` (e.g. the comment of a rejection): field -> condition."""
-    rules = [schema] + [s for s in schema.get("allOf", []) if isinstance(s, dict)]
+def conditions(schema: dict) -> dict[str, dict | None]:
+    """Fields the schema requires only under an ``if`` (the comment of a rejection, the redress amount of monetary
+    redress): field -> the condition (``{"field": name, "values": [...]}``, shown only then), or None when the
+    condition is not one the page can show by hiding the field. Reads ``then`` and ``else`` of the schema's ``if``
+    and of those in ``allOf`` (nested too); a field the schema always requires is not conditional."""
     always = set(schema.get("required", []))
-    shown: dict[str, dict] = {}
-    for rule in rules:
+    properties = schema.get("properties", {})
+    found: dict[str, dict | None] = {}
+    for rule in _rules(schema):
         condition = _simple_condition(rule.get("if"))
-        if condition is None:
-            continue
-        for name in rule.get("then", {}).get("required", []):
-            if name not in always:
-                shown.setdefault(name, condition)
-    return shown
+        for branch in ("then", "else"):
+            names = [n for n in (rule.get(branch) or {}).get("required", []) if n not in always]
+            if not names:
+                continue
+            shown = condition if branch == "then" else _negated(condition, properties)
+            for name in names:
+                if name in found and found[name] != shown:
+                    found[name] = _either(found[name], shown)
+                else:
+                    found.setdefault(name, shown)
+    return found
+
+
+def _rules(node: dict):
+    """The schema and every schema under its ``allOf`` (depth first): where an if/then/else may stand."""
+    yield node
+    for sub in node.get("allOf", []):
+        if isinstance(sub, dict):
+            yield from _rules(sub)
 
 
 def _simple_condition(node) -> dict | None:
@@ -155,12 +176,29 @@ def _simple_condition(node) -> dict | None:
     return None
 
 
+def _negated(condition: dict | None, properties: dict) -> dict | None:
+    """An ``else`` branch: the other choices of the field the ``if`` tests (None unless it is a choice field)."""
+    if condition is None:
+        return None
+    choices = choice_values(properties.get(condition["field"], {}))
+    if choices is None:
+        return None
+    return {"field": condition["field"], "values": [c for c in choices if c not in condition["values"]]}
+
+
+def _either(one: dict | None, other: dict | None) -> dict | None:
+    """Required under two rules: shown when either holds (if both test the same field), else not hidden."""
+    if one is None or other is None or one["field"] != other["field"]:
+        return None
+    return {"field": one["field"], "values": one["values"] + [v for v in other["values"] if v not in one["values"]]}
+
+
 def fields(schema: dict, values: dict | None = None, errors: dict | None = None,
            pickers: Mapping[frozenset[str], str] | None = None) -> list[Field]:
     """``pickers``: picker_lists of the form store's classification lists (None: no searchable pickers)."""
     values, errors, pickers = values or {}, errors or {}, pickers or {}
     required = set(schema.get("required", []))
-    shown_when = conditions(schema)
+    conditional = conditions(schema)
     result = []
     for name, prop in schema.get("properties", {}).items():  # declared order: json keeps it
         kind = kind_of(prop)
@@ -172,11 +210,27 @@ def fields(schema: dict, values: dict | None = None, errors: dict | None = None,
         result.append(Field(
             name=name, kind=kind, label=localized(prop) or gettext(_humanize(name)),
             help=localized(prop, "description"),
-            required=name in required or name in shown_when, choices=choices,
+            # A field required under a condition the page shows it for is marked like a required one: it is only
+            # visible (forms.js) when the condition holds, and then it is required.
+            required=name in required or conditional.get(name) is not None,
+            sometimes_required=name in conditional and conditional[name] is None, choices=choices,
             value=_display_value(values.get(name, prop.get("default", "")), kind),
-            errors=[friendly(m) for m in errors.get(name, [])], show_when=shown_when.get(name),
+            errors=[friendly(m) for m in errors_of(name, errors)], show_when=conditional.get(name),
             attrs=_attrs(prop, kind), **_picker(prop, kind, pickers)))
     return result
+
+
+def errors_of(name: str, errors: Mapping[str, Sequence]) -> list:
+    """A field's messages: its own and those of its parts (``co_departments.2``: the third choice of the list)."""
+    return [m for key, messages in errors.items() if key == name or str(key).startswith(name + ".")
+            for m in messages]
+
+
+def general_errors(schema: dict, errors: Mapping[str, Sequence]) -> list[str]:
+    """The messages that belong to no field of the form (a field it does not have, the form as a whole)."""
+    known = set(schema.get("properties", {}))
+    return [friendly(m) for key, messages in errors.items() if str(key).split(".")[0] not in known
+            for m in messages]
 
 
 def _picker(prop: dict, kind: str, lists: Mapping[frozenset[str], str]) -> dict:
@@ -279,6 +333,10 @@ _FRIENDLY = [
 
 
 def friendly(message: str) -> str:
+    """A message in the reader's language: the engine's messages for people (``Message``: the form's validator,
+    app/engine/forms.py) through the catalog; older wordings said the way a form says them."""
+    if isinstance(message, Message):
+        return say(message)
     for pattern, text in _FRIENDLY:
         if pattern.search(message):
             return str(text)

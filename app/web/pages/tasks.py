@@ -82,8 +82,7 @@ def _render(task_id: int, *, values=None, errors=None, conflict=False, status=20
             values = user_tasks.initial_values(uow, actor, task)
         notes = prefill.notes(uow, actor, task)
     errors = errors or {}
-    known = set(schema.get("properties", {}))
-    general = [form_renderer.friendly(m) for f, ms in errors.items() if f not in known for m in ms]
+    general = form_renderer.general_errors(schema, errors)
     return render_template(
         "pages/task.html", task=task, opened=opened, schema=schema, view=view, clocks=clocks, names=names,
         title_names=title_names, context=context, notes=notes,
