@@ -80,9 +80,8 @@ def normalise(args: Mapping[str, str] | str) -> str:
 
 def list_filters(uow: UnitOfWork, actor: Actor) -> list[SavedFilter]:
     """The actor's saved filters, by name."""
-    if actor.user_id is None:
-        return []
-    return list(uow.session.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.user_id)
+    user_id = _user(actor)
+    return list(uow.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user_id)
                                     .order_by(func.lower(SavedFilter.name), SavedFilter.id)))
 
 
