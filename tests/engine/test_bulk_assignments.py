@@ -161,3 +161,45 @@ def test_task_ids_are_checked_before_anything_changes(ids, message):
 
 def test_task_ids_keep_their_order_once_each():
     assert bulk_assignments.parse_task_ids(["3", 1, "3", "2"]) == [3, 1, 2]
+
+
+def test_a_double_submit_racing_itself_records_each_change_once(demo, case, actors):
+    """Two copies of one bulk request at the same moment (a double click): on PostgreSQL both read the tasks
+    unassigned before either writes; the conditional UPDATE lets one win per task, and the other reports the
+    task as already assigned to that person. SQLite serialises the two transactions, with the same outcome."""
+    import threading
+
+    tasks = [case.task(_at_investigation(case), "investigate_complaint", "cards") for _ in range(2)]
+    ids = [t.id for t in tasks]
+    together = demo.database.is_postgresql
+    barrier = threading.Barrier(2)
+    original = assignments._ready_task
+    waited = threading.local()
+
+    def read_then_wait(uow, task_id):
+        found = original(uow, task_id)
+        if together and not getattr(waited, "done", False):
+            waited.done = True
+            barrier.wait(timeout=10)
+        return found
+
+    results: list = [None, None]
+
+    def submit(index):
+        try:
+            results[index] = _run(demo, bulk_assignments.bulk_assign, actors["coordinator"], ids, "cards.officer")
+        except Exception as err:  # reported below
+            results[index] = err
+
+    assignments._ready_task = read_then_wait
+    try:
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        assignments._ready_task = original
+    outcomes = sorted(t.outcome for result in results for t in result.tasks)
+    assert outcomes == [DONE, DONE, UNCHANGED, UNCHANGED], results
+    assert _events(demo, "task_assigned") == 2
