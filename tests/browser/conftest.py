@@ -82,11 +82,12 @@ def case(live_server, actors):
 @pytest.fixture
 def visit(browser, live_server):
     """``visit("coordinator")`` -> a Visitor signed in as that demo user (fresh context); ``visit(None)`` is
-    anonymous. ``locale`` sets the browser language ("en" or "zh_CN")."""
+    anonymous. ``locale`` sets the browser language ("en" or "zh_CN"), ``timezone_id`` the browser's zone."""
     visitors: list[Visitor] = []
 
-    def open_visitor(username: str | None = None, *, locale: str = "en", password: str | None = None) -> Visitor:
-        visitor = Visitor(browser, live_server, locale)
+    def open_visitor(username: str | None = None, *, locale: str = "en", password: str | None = None,
+                     timezone_id: str = "Asia/Shanghai") -> Visitor:
+        visitor = Visitor(browser, live_server, locale, timezone_id)
         visitors.append(visitor)
         if username is not None:
             visitor.sign_in(username, password)

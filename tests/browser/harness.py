@@ -72,11 +72,11 @@ class PageWatch:
 class Visitor:
     """One person at one browser: a context of their own (cookies, language), pages watched and audited."""
 
-    def __init__(self, browser, server: LiveServer, locale: str):
+    def __init__(self, browser, server: LiveServer, locale: str, timezone_id: str = "Asia/Shanghai"):
         self.server = server
         self.locale = locale
         self.context = browser.new_context(base_url=server.url, locale=BROWSER_LOCALES[locale],
-                                           timezone_id="Asia/Shanghai")
+                                           timezone_id=timezone_id)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.watches: list[PageWatch] = []
         self.page = self.new_tab()

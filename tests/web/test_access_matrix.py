@@ -41,6 +41,7 @@ USERNAMES = {"intake": "intake", "other_intake": "intake2", "coordinator": "coor
              "customer": "customer", "other_customer": "customer2"}
 NOT_STAFF = {"channel", "customer", "other_customer", "revoked", "anonymous"}
 UNAUTHENTICATED = {"revoked", "anonymous"}
+NO_SAVED_FILTERS = dict.fromkeys(("customer", "other_customer"), 403)  # a customer's inbox has no filters
 
 # Markers, by the kind of data that carries them (complaint A is the customer's, B the channel's).
 # The approved draft's message went out in the decision letter: the customer may read it there. Its summary is
@@ -311,6 +312,23 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
         ("POST", "tasks.unclaim"): [Case(f"/tasks/{investigation}/unclaim", openers(302), form={}, page=True)],
         ("POST", "tasks.assign"): [Case(f"/tasks/{investigation}/assign", openers(302),
                                         form={"assignee": "cards.officer"}, page=True)],
+        # Bulk claim / assign (work/bulk_assignments.py): the report is a message on the inbox, so every signed-in
+        # caller gets the redirect (here: the finished investigation, refused); assigning is for task.assign.
+        ("POST", "inbox.bulk"): [
+            Case("/inbox/bulk", signed_in(302), form={"action": "claim", "task_ids": str(investigation)},
+                 page=True, label="claim"),
+            Case("/inbox/bulk", signed_in(403, **granted("task.assign", 302)),
+                 form={"action": "assign", "assignee": "cards.officer", "task_ids": str(investigation)},
+                 page=True, label="assign")],
+        # Saved filters are the staff's own (work/saved_filters.py): someone else's is one that does not exist.
+        ("GET", "inbox.manage_filters"): [Case("/inbox/saved-filters", signed_in(200, **NO_SAVED_FILTERS),
+                                               page=True)],
+        ("POST", "inbox.save_filter"): [Case("/inbox/saved-filters", signed_in(302, **NO_SAVED_FILTERS),
+                                             form={"name": "Urgent", "query": "urgent=true"}, page=True)],
+        ("POST", "inbox.rename_filter"): [Case("/inbox/saved-filters/999999/rename",
+                                               signed_in(404, **NO_SAVED_FILTERS), form={"name": "x"}, page=True)],
+        ("POST", "inbox.delete_filter"): [Case("/inbox/saved-filters/999999/delete",
+                                               signed_in(404, **NO_SAVED_FILTERS), form={}, page=True)],
         ("POST", "tasks.follow_up"): [Case(f"/tasks/{investigation}/follow-up", openers(302),
                                            form={"follow_up_date": "2030-01-01"}, page=True)],
         # --- the review desk (issue 18): review_desk.open; sign-off (definition.review) is checked inside ------

@@ -12,6 +12,7 @@ from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
 from app.engine.models.letter_library import LetterLibraryReview
 from app.engine.models.reviews import DefinitionReview
+from app.engine.models.saved_filters import SavedFilter
 from app.engine.models.sessions import RateLimitCounter, UserSession
 from app.engine.models.tasks import UserTask
 from app.engine.models.timers import Timer
@@ -21,4 +22,4 @@ __all__ = ["ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditPers
            "Complaint", "DeadlineExtension", "DefinitionReview",
            "Department", "IdempotencyKey", "Incident", "LetterLibraryReview",
            "OutboxMessage", "ProcessDefinition", "ProcessDraft",
-           "ProcessInstance", "RateLimitCounter", "Timer", "User", "UserSession", "UserTask"]
+           "ProcessInstance", "RateLimitCounter", "SavedFilter", "Timer", "User", "UserSession", "UserTask"]

@@ -78,7 +78,7 @@ def assign(uow: UnitOfWork, actor: Actor, task_id: int, username: str) -> UserTa
     if user is None:
         raise InvalidSubmission({"assignee": [f"No active user named {username!r}"]})
     person = actor_for(user)
-    if not _may_take(person, task, complaint):
+    if not may_take(person, task, complaint):
         raise InvalidSubmission({"assignee": [f"{user.display_name} may not work on this task"]})
     segregation.check_task(uow, person, task, named=user.display_name)
     if task.assignee_id == user.id:
@@ -119,11 +119,11 @@ def candidates(uow: UnitOfWork, actor: Actor, task_id: int) -> list[User]:
     people = [(u, actor_for(u)) for u in uow.session.scalars(query)]
     excluded = segregation.exclusions(uow.session, segregation.rules_of(uow), [task]).get(task.id, [])
     return [u for u, person in people
-            if _may_take(person, task, complaint) and not any(e.covers(person) for e in excluded)]
+            if may_take(person, task, complaint) and not any(e.covers(person) for e in excluded)]
 
 
-def _may_take(person: Actor, task: UserTask, complaint: Complaint | None) -> bool:
-    # Whether the person could work on the task if it were theirs: the same rule, without the current assignee.
+def may_take(person: Actor, task: UserTask, complaint: Complaint | None) -> bool:
+    """Whether the person could work on the task if it were theirs: the same rule, without the current assignee."""
     if not person.is_staff:
         return False
     unassigned = SimpleNamespace(assignee_id=None, candidate_roles=task.candidate_roles, department=task.department)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
@@ -252,7 +253,7 @@ def register():
         values = form_renderer.parse(schema, request.form)
         try:
             with current_runtime().unit_of_work() as uow:
-                complaint = registration.register_complaint(uow, actor, values)
+                complaint = registration.register_complaint(uow, actor, _in_reader_zone(values, "received_at"))
                 complaint_id, tracking = complaint.id, complaint.tracking_number
         except InvalidSubmission as err:
             errors, status = err.errors, 422
@@ -262,6 +263,22 @@ def register():
     general = form_renderer.general_errors(schema, errors)
     return render_template("pages/register.html", schema=schema, general_errors=general,
                            fields=form_renderer.fields(schema, values, errors, _pickers())), status
+
+
+def _in_reader_zone(values: dict, name: str) -> dict:
+    """A date and time typed on the page without an offset is the reader's local time, in the zone the header
+    shows (the API reads one in the bank's zone). Only that value is given the reader's offset; the form shows
+    what was typed if it comes back."""
+    raw = values.get(name)
+    if not isinstance(raw, str) or len(raw.strip()) <= 10:  # empty, or a date alone: the service says what is wrong
+        return values
+    try:
+        instant = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return values
+    if instant.tzinfo is not None:
+        return values
+    return {**values, name: instant.replace(tzinfo=reader_zone()).isoformat()}
 
 
 def _pickers():

@@ -19,6 +19,7 @@ def init(app: Flask) -> None:
     app.jinja_env.filters.update(datetime=fmt_datetime, date=fmt_date, money=fmt_money, time_left=time_left,
                                  local_isodate=local_isodate)
     app.jinja_env.globals.update(now=now, sla_state=sla_state, sla_class=sla_class, currency=currency,
+                                 reader_zone_name=reader_zone_name,
                                  config_departments=lambda: sorted(current_runtime().settings.departments))
 
 
@@ -30,6 +31,11 @@ def now() -> datetime:
 def reader_zone() -> ZoneInfo:
     """The reader's time zone as a zoneinfo object (Flask-Babel hands out pytz ones)."""
     return ZoneInfo(str(reader_locale()[1]))
+
+
+def reader_zone_name() -> str:
+    """The IANA name of the zone the page shows times in (the header says it; times carry it as their title)."""
+    return str(reader_locale()[1])
 
 
 # Babel's own functions with the reader's locale and zone looked up once per request (reader_locale), as

@@ -1,5 +1,9 @@
 """Language and time zone of each request (Flask-Babel): the signed-in user's choice, else the browser's.
 
+The time zone: the user's (their choice on the Preferences page, or their browser's, saved at their first sign-in
+by session.py), else the bank's: the time zone of the active SLA profile (config/sla.toml ``timezone``), the one
+its deadlines are counted in. Never silently UTC, unless the bank itself counts in UTC.
+
 English is the source language; catalogs live in app/translations (``pybabel compile`` at install). Users and
 the switcher say ``zh_CN``; Babel reads that as ``zh_Hans_CN`` (Simplified Chinese, China), which is the name
 its catalog lookup tries, hence the catalog directory ``zh_Hans_CN``.
@@ -16,7 +20,6 @@ from app.engine.core.times import is_real_time_zone
 from app.engine.identity.users import SUPPORTED_LOCALES
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
-DEFAULT_TIMEZONE = "UTC"
 # Names shown in the language switcher, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 
@@ -88,7 +91,14 @@ def select_timezone() -> str:
     user = _signed_in()
     zone = user.timezone if user is not None else None
     # A zone saved before only real IANA places were accepted ("Factory") would fail every page: the default.
-    return zone if is_real_time_zone(zone) else DEFAULT_TIMEZONE
+    return zone if is_real_time_zone(zone) else default_timezone()
+
+
+def default_timezone() -> str:
+    """The bank's time zone: the active SLA profile's (checked to be a real IANA place when config is read)."""
+    from app.web import current_runtime  # noqa: PLC0415 - app.web imports the pages package
+
+    return current_runtime().settings.sla_profile.timezone
 
 
 def _signed_in():
