@@ -129,7 +129,8 @@ def test_timer_shows_the_sla_as_the_active_profile_counts_it():
 
 def test_operator_parameter_script_condition_and_collection_changes():
     new = replaced(SOURCE,
-                   ("""value='"no_feedback" if customer_satisfied is None else "resolved"'""", """value='"resolved"'"""),
+                   ("""value='"no_feedback" if customer_satisfied is None else ("resolved" if customer_satisfied else {"maintain": "final_response_maintained", "refer": "referred"}[reopen_target])'""",
+                    """value='"resolved"'"""),
                    (REJECTED, 'approval_decision != "approve"'),
                    ("<bpmn:loopDataInputRef>departments</bpmn:loopDataInputRef>",
                     "<bpmn:loopDataInputRef>co_departments</bpmn:loopDataInputRef>"),
@@ -338,7 +339,7 @@ def test_a_version_that_binds_another_escalation_is_not_reported_unchanged(demo,
     changes = result["changes"].changes
     assert {c.element_id for c in changes} == {"escalate_first_response", "escalate_handling_deadline",
                                                "escalate_urgent_promise", "escalate_regulatory_response",
-                                               "escalate_verification"}
+                                               "escalate_verification", "escalate_reopen_decision"}
     assert {c.aspect for c in changes} == {"called_version"}
     assert changes[0].old.startswith("escalation version 1 (sha256 ")
     assert changes[0].new.startswith("escalation version 2 (sha256 ")
