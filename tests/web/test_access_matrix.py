@@ -288,6 +288,15 @@ def matrix(s: Scene) -> dict[tuple[str, str], list[Case]]:
             signed_in(404, **{**readers("A", 403), **{r: 302 for r in granted("complaint.request_verification")
                                                       if "A" in READS[r]}}),
             form={"reason": ""}, page=True)],
+        # The complaint page's "Attach a file" form: without a file, a message on the page (redirect); its download.
+        ("POST", "complaints.attach"): [Case(
+            f"/complaints/{a}/attachments",
+            signed_in(404, **{**readers("A", 403), **{r: 302 for r in granted("attachment.add") if "A" in READS[r]}}),
+            form={}, page=True)],
+        ("GET", "complaints.download"): [
+            Case(f"/attachments/{ids['attachment']}", signed_in(404, **{
+                r: 200 for r in readers("A") if AUDIENCE[r] in ("internal", "case_file", "customer")}), page=True),
+            Case("/attachments/999999", signed_in(404), page=True, label="unknown")],
         # The complaint page's "Record redress paid" form: a refusal is a message on the page (redirect).
         ("POST", "complaints.record_redress_paid"): [Case(
             f"/complaints/{a}/redress-paid",

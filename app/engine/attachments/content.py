@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import magic
 
 from app.engine.config.attachments import AttachmentPolicy
+from app.engine.core.messages import N_, Message, Param, Words
 
 ZIP_TYPES = frozenset({"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
@@ -22,7 +23,12 @@ SYNONYMS = {"jpg": {"jpeg", "jpe"}, "tif": {"tiff"}, "txt": {"text", "log", "csv
 
 
 class Refused(ValueError):
-    """The file may not be kept; ``str()`` is the reason, for the person who sent it."""
+    """The file may not be kept; ``message`` is the reason, for the person who sent it (in their language where
+    it is shown: app/web/messages.py)."""
+
+    def __init__(self, key: str, **params: Param):
+        self.message = Message(key, **params)
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -34,17 +40,17 @@ class Checked:
 
 def check(data: bytes, filename: str, policy: AttachmentPolicy) -> Checked:
     if not data:
-        raise Refused("The file is empty")
+        raise Refused(N_("The file is empty"))
     if len(data) > policy.max_bytes:
-        raise Refused(f"The file is larger than {_size(policy.max_bytes)}")
+        raise Refused(N_("The file is larger than %(limit)s"), limit=_size(policy.max_bytes))
     media_type = magic.from_buffer(data[:65536] if len(data) > 65536 else data, mime=True)
     if media_type in ZIP_TYPES or media_type == "application/octet-stream":
         # The first 64 KiB can leave an Office file unrecognised; ask again with all of it.
         media_type = magic.from_buffer(data, mime=True)
     extension = policy.types.get(media_type)
     if extension is None:
-        raise Refused(f"Files of this type ({_described(media_type)}) cannot be attached; send a PDF, a picture, "
-                      "a text, Word or Excel file")
+        raise Refused(N_("Files of this type (%(kind)s) cannot be attached; send a PDF, a picture, a text, Word or "
+                         "Excel file"), kind=_described(media_type))
     if media_type in ZIP_TYPES:
         _check_archive(data, policy)
     return Checked(media_type=media_type, extension=extension, filename=safe_name(filename, extension))
@@ -67,21 +73,27 @@ def _check_archive(data: bytes, policy: AttachmentPolicy) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise Refused("The file is damaged and cannot be opened") from None
+        raise Refused(N_("The file is damaged and cannot be opened")) from None
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise Refused("The file holds too many parts to be checked")
+        raise Refused(N_("The file holds too many parts to be checked"))
     unpacked = sum(entry.file_size for entry in entries)
     if unpacked > policy.max_unpacked_bytes or unpacked > policy.max_ratio * len(data):
-        raise Refused("The file would unpack to far more than its size (a zip bomb); it was not kept")
+        raise Refused(N_("The file would unpack to far more than its size (a zip bomb); it was not kept"))
     if any(entry.filename.lower().endswith("vbaproject.bin") for entry in entries):
-        raise Refused("The file contains macros; save it without macros (as .docx or .xlsx) and send it again")
+        raise Refused(N_("The file contains macros; save it without macros (as .docx or .xlsx) and send it again"))
 
 
-def _described(media_type: str) -> str:
-    return {"text/html": "HTML page", "image/svg+xml": "SVG image", "application/x-empty": "empty",
-            "application/zip": "zip archive", "application/x-dosexec": "program",
-            "application/x-executable": "program", "application/javascript": "script",
-            "text/javascript": "script"}.get(media_type, media_type)
+def _described(media_type: str) -> Param:
+    """What a refused type is, in words a customer knows (a name of the catalog); else the media type itself."""
+    named = {"text/html": "HTML page", "image/svg+xml": "SVG image", "application/zip": "zip archive",
+             "application/x-dosexec": "program", "application/vnd.microsoft.portable-executable": "program",
+             "application/x-executable": "program", "application/javascript": "script",
+             "text/javascript": "script"}.get(media_type)
+    return Words(named, common=False) if named else media_type
+
+
+# The names above, for the catalog.
+_NAMES = (N_("HTML page"), N_("SVG image"), N_("zip archive"), N_("program"), N_("script"))
 
 
 def _size(count: int) -> str:

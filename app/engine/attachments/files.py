@@ -16,6 +16,7 @@ from app.engine.access import permissions, read_policy
 from app.engine.attachments import content, scanner
 from app.engine.attachments.storage import FileStorage
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound, Unavailable
+from app.engine.core.messages import N_, Message
 from app.engine.models import Attachment, Complaint
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def add(uow: UnitOfWork, actor: Actor, complaint_id: int, filename: str, data: b
     permissions.require(uow, actor, "attachment.add", "You may not attach files to complaints")
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     if data is None:
-        raise InvalidSubmission({FIELD: ["Choose a file to attach"]})
+        raise InvalidSubmission({FIELD: [Message(N_("Choose a file to attach"))]})
     if complaint.anonymised_at is not None:
         raise Conflict(f"Complaint {complaint.tracking_number} was anonymised; nothing can be attached to it")
     policy = uow.settings.attachments
@@ -48,12 +49,12 @@ def add(uow: UnitOfWork, actor: Actor, complaint_id: int, filename: str, data: b
     held = uow.session.scalar(select(func.count()).select_from(Attachment)
                               .where(Attachment.complaint_id == complaint.id)) or 0
     if held >= policy.max_per_complaint:
-        raise InvalidSubmission({FIELD: [(f"This complaint already has {policy.max_per_complaint} files, the "
-                                          "most it can have")]})
+        raise InvalidSubmission({FIELD: [Message(N_("This complaint already has %(count)s files, the most it can "
+                                                    "have"), count=policy.max_per_complaint)]})
     try:
         checked = content.check(data, filename, policy)
     except content.Refused as err:
-        raise InvalidSubmission({FIELD: [str(err)]}) from None
+        raise InvalidSubmission({FIELD: [err.message]}) from None
     digest = hashlib.sha256(data).hexdigest()
     try:
         verdict = scanner.scan(data, policy)
@@ -75,6 +76,19 @@ def add(uow: UnitOfWork, actor: Actor, complaint_id: int, filename: str, data: b
                  filename=row.filename, media_type=row.media_type, size=row.size, sha256=digest,
                  field_class=klass, scan=verdict.scan)
     return Added(view=view(uow, actor, row))
+
+
+def may_attach(uow: UnitOfWork, actor: Actor, complaint: Complaint) -> bool:
+    """Whether the complaint's page offers this reader the form to attach a file (the command checks again)."""
+    return permissions.may(uow, actor, "attachment.add") and complaint.anonymised_at is None
+
+
+def classes_to_choose(uow: UnitOfWork, actor: Actor) -> list[str]:
+    """The classes a reader may give a file, the default first; empty: the reader does not choose (customers)."""
+    if not read_policy.reads_case_file(uow, actor):
+        return []
+    allowed = read_policy.attachment_classes(uow, actor)
+    return [c for c in (read_policy.CASE_FILE, read_policy.SUBMITTED, read_policy.INTERNAL) if c in allowed]
 
 
 def list_for(uow: UnitOfWork, actor: Actor, complaint_id: int) -> list[dict]:
@@ -140,7 +154,7 @@ def _class_for(uow: UnitOfWork, actor: Actor, asked: str | None) -> str:
     allowed = read_policy.attachment_classes(uow, actor)
     if not read_policy.reads_case_file(uow, actor):
         if asked not in (None, read_policy.SUBMITTED):
-            raise InvalidSubmission({"field_class": ["Files you attach are kept as yours (submitted)"]})
+            raise InvalidSubmission({"field_class": [Message(N_("Files you attach are kept as yours"))]})
         return read_policy.SUBMITTED
     chosen = asked or read_policy.CASE_FILE
     if chosen not in allowed:

@@ -12,14 +12,15 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from app.engine.access import permissions, read_policy
+from app.engine.attachments import files
 from app.engine.complaints import extensions, print_queue, redress, registration, verification
 from app.engine.core.actors import Actor
-from app.engine.core.errors import Conflict, InvalidSubmission
+from app.engine.core.errors import Conflict, InvalidSubmission, Unavailable
 from app.engine.core.retry import run_with_retry
 from app.engine.process import diagram_state
 from app.engine.reporting import complaint_list
 from app.engine.work import user_tasks
-from app.web import bidi, current_runtime
+from app.web import bidi, current_runtime, downloads, uploads
 from app.web.pages import form_renderer, labels, signed_in_with_csrf
 from app.web.pages.formatting import reader_zone
 from app.web.pages.i18n import gettext as _
@@ -61,7 +62,12 @@ def show(complaint_id: int):
         verification_until = verification.open_until(uow, actor, complaint)
         may_record_redress = redress.may_record(uow, actor)
         outcome_names, root_cause_names = (_code_names(uow, kind, complaint) for kind in ("outcomes", "root_causes"))
+        attachments = files.list_for(uow, actor, complaint_id)
+        may_attach = files.may_attach(uow, actor, complaint)
+        attach_classes = files.classes_to_choose(uow, actor)
     return render_template("pages/complaint.html", complaint=complaint, view=view, clocks=clocks, names=names,
+                           attachments=attachments, may_attach=may_attach, attach_classes=attach_classes,
+                           attach_limit=current_runtime().settings.attachments.max_bytes,
                            may_record_redress=may_record_redress, outcome_names=outcome_names,
                            root_cause_names=root_cause_names,
                            shows_process=shows_process, case_forms=case_forms,
@@ -97,6 +103,36 @@ def _code_names(uow: UnitOfWork, kind: str, complaint) -> dict[str, str]:
     classification = uow.settings.classification
     return {code: entry.name(locale_code()) for version in classification.versions
             for code, entry in version.entries.get(kind, {}).items()}
+
+
+@bp.post("/complaints/<int:complaint_id>/attachments")
+@uploads.accepts_files
+def attach(complaint_id: int):
+    """"Attach a file": the same service as POST /api/v1/complaints/<id>/attachments."""
+    filename, data = uploads.file_part() or ("", None)
+    try:
+        with current_runtime().unit_of_work() as uow:
+            added = files.add(uow, current_user.actor, complaint_id, filename, data,
+                              request.form.get("field_class") or None)
+    except Conflict as err:
+        flash(_(err.message), "error")
+    except Unavailable:
+        flash(_("The virus scanner cannot be reached, so the file was not kept; please try again shortly."), "error")
+    except InvalidSubmission as err:
+        flash(" ".join(form_renderer.friendly(m) for ms in err.errors.values() for m in ms), "error")
+    else:
+        if added.view is None:
+            flash(_("The virus scanner found a threat in the file; it was not kept."), "error")
+        else:
+            flash(_("%(name)s is attached.", name=added.view["filename"]), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id) + "#files-title")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def download(attachment_id: int):
+    with current_runtime().unit_of_work() as uow:
+        meta, data = files.read(uow, current_user.actor, attachment_id)
+    return downloads.file_response(data, meta["filename"], meta["media_type"])
 
 
 @bp.post("/complaints/<int:complaint_id>/redress-paid")

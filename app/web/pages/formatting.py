@@ -17,7 +17,7 @@ WARNING_SHARE = 0.75
 
 def init(app: Flask) -> None:
     app.jinja_env.filters.update(datetime=fmt_datetime, date=fmt_date, money=fmt_money, time_left=time_left,
-                                 local_isodate=local_isodate)
+                                 local_isodate=local_isodate, file_size=fmt_file_size)
     app.jinja_env.globals.update(now=now, sla_state=sla_state, sla_class=sla_class, currency=currency,
                                  reader_zone_name=reader_zone_name,
                                  config_departments=lambda: sorted(current_runtime().settings.departments))
@@ -77,6 +77,14 @@ def fmt_money(amount) -> str:
     except InvalidOperation:
         return str(amount)
     return numbers.format_currency(number, currency(), locale=reader_locale()[0])
+
+
+def fmt_file_size(count: int) -> str:
+    """A file's size as people read it: "12 KB", "1.5 MB" (decimal point as the reader's locale writes it)."""
+    locale = reader_locale()[0]
+    if count >= 1024 * 1024:
+        return f"{numbers.format_decimal(round(count / 1024 / 1024, 1), locale=locale)} MB"
+    return f"{numbers.format_decimal(max(1, round(count / 1024)), locale=locale)} KB"
 
 
 def time_left(due: datetime | None, at: datetime | None = None) -> str:

@@ -84,12 +84,27 @@ EXTENSION_STATES = {"requested": _l("Requested"), "awaiting_approval": _l("Await
 TIMER_STATES = {"waiting": _l("Running"), "fired": _l("Breached"), "cancelled": _l("Stopped"),
                 "broken": _l("Broken")}
 TASK_STATES = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
-# How a case ended when its outcome is no classification code: the values the diagram's close_complaint step
-# writes (processes/complaint_handling.bpmn).
-# How the process closed a case (complaints.outcome), as the case pages show it.
+# How the process closed a case when its outcome is no classification code (complaints.outcome): the values the
+# diagram's close_complaint step writes (processes/complaint_handling.bpmn), as the case pages show them.
 PROCESS_OUTCOMES = {"resolved": _l("Resolved"), "no_feedback": _l("Closed without the customer's feedback"),
                     "final_response_maintained": _l("Final response maintained after the review request"),
                     "referred": _l("Referred to an outside body")}
+
+
+# A file's origin and who may read it (app/engine/attachments/: the read policy's classes).
+FILE_SOURCES = {"customer": _l("from the customer"), "channel": _l("from the customer, through a channel"),
+                "staff": _l("from the bank"), "email": _l("from the customer's e-mail")}
+FILE_CLASSES = {"submitted": _l("Customer's document (the customer sees it)"),
+                "case_file": _l("Case file (staff handling the case)"),
+                "internal": _l("Internal (complaint management only)")}
+
+
+def file_source(code) -> str:
+    return _from(FILE_SOURCES, code)
+
+
+def file_class(code) -> str:
+    return _from(FILE_CLASSES, code)
 
 
 def _from(table: dict, code) -> str:
