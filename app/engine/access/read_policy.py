@@ -159,7 +159,9 @@ FORM_DATA_ACTIONS = frozenset({"task_completed"})
 # as a reason or an instruction is complaint management's: why a deadline was extended or refused, what the
 # head told the departments, why an intervention was withdrawn. Only ``internal`` readers see it; the head's
 # instruction reaches the departments as a notice addressed to them, not through the case's history.
-DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL}
+# A customer's e-mail reply (intake/mail.py): who wrote it and its subject are the customer's own words.
+DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL,
+                                  "reply_from": SUBMITTED, "reply_subject": SUBMITTED}
 
 # What the public audiences see of the history: milestones only, without who or any detail.
 # ``acknowledgement_sent`` and ``reply_sent`` are the names of events recorded before the history distinguished
