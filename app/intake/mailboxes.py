@@ -113,5 +113,5 @@ class ImapBox:
     def close(self) -> None:
         try:
             self.client.logout()
-        except Exception:  # noqa: BLE001 - a connection already gone needs no goodbye
+        except Exception:
             pass

@@ -13,7 +13,6 @@ from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import cast
 
 from app.engine.intake.messages import InboundMail, MailFile
 
@@ -46,7 +45,7 @@ def decode_words(value: str) -> str:
 
 
 def parse(raw: bytes) -> InboundMail:
-    message = cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
+    message = message_from_bytes(raw, policy=policy.default)
     headers = {name.lower(): value for name, value in message.raw_items()}
 
     def header(name: str) -> str:
@@ -123,6 +122,7 @@ def _bounced(message: EmailMessage) -> tuple[str, ...]:
     if message.get_content_type() != "multipart/report":
         return ()
     found: list[str] = []
+    original: Message | str | None
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "text/rfc822-headers":
@@ -133,7 +133,7 @@ def _bounced(message: EmailMessage) -> tuple[str, ...]:
             original = inner[0] if isinstance(inner, list) and inner else None
         else:
             continue
-        if original is not None and original.get("Message-ID"):
+        if isinstance(original, Message) and original.get("Message-ID"):
             found.extend(_ids(str(original.get("Message-ID"))))
     return tuple(found)
 

@@ -17,8 +17,15 @@ from app.engine.core.clock import ManualClock
 from app.engine.governance.definitions import latest_definition
 from app.engine.intake import automatic
 from app.engine.intake.mail import take_in
-from app.engine.models import (Attachment, AuditEvent, Complaint, InboundMessage, OutboxMessage, ProcessInstance,
-                               UserTask)
+from app.engine.models import (
+    Attachment,
+    AuditEvent,
+    Complaint,
+    InboundMessage,
+    OutboxMessage,
+    ProcessInstance,
+    UserTask,
+)
 from app.engine.work import user_tasks
 from app.intake import read_mailbox
 from app.intake.mailboxes import MaildirBox, MboxBox

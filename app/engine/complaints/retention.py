@@ -39,8 +39,15 @@ from app.engine.attachments import files
 from app.engine.audit import personal
 from app.engine.complaints import idempotency
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
-from app.engine.models import (Complaint, DeadlineExtension, InboundMessage, Incident, OutboxMessage, ProcessInstance,
-                               UserTask)
+from app.engine.models import (
+    Complaint,
+    DeadlineExtension,
+    InboundMessage,
+    Incident,
+    OutboxMessage,
+    ProcessInstance,
+    UserTask,
+)
 
 if TYPE_CHECKING:
     from app.engine.config.retention import RegimeRetention, RetentionPolicy

@@ -125,8 +125,9 @@ def load_retention(config_dir: Path, regimes: Collection[str]) -> RetentionPolic
         regimes=MappingProxyType(_regimes(_table(data, "regimes", path), tuple(regimes), path)), batch_size=batch,
         placeholder=placeholder, complaint_fields=_fields(anonymise, "complaint", path),
         variables=_variables(anonymise, path), outbox_fields=_fields(anonymise, "outbox", path),
-        extension_fields=_fields(anonymise, "extensions", path), incident_fields=_fields(anonymise, "incidents", path),
-        inbound_fields=_fields(anonymise, "inbound", path), hold_conditions=_hold(_table(data, "legal_hold", path), path))
+        extension_fields=_fields(anonymise, "extensions", path),
+        incident_fields=_fields(anonymise, "incidents", path), inbound_fields=_fields(anonymise, "inbound", path),
+        hold_conditions=_hold(_table(data, "legal_hold", path), path))
 
 
 def _table(data: dict, name: str, path: Path) -> dict:

@@ -59,6 +59,12 @@ ACTIONS = {
     "decision_maintained_queued": _l("Letter that the final response stands written, waiting to be sent"),
     "referral_notice_queued": _l("Referral letter written, waiting to be sent"),
     "complaint_referred": _l("Case referred to an outside body"),
+    "customer_reply_received": _l("The customer replied by e-mail"),
+    "mail_received": _l("E-mail received: registration to complete"),
+    "mail_ignored": _l("Automatic e-mail ignored (auto-reply or bounce)"),
+    "mail_not_a_complaint": _l("E-mail closed: not a complaint"),
+    "mail_attachment_refused": _l("A file of an e-mail was not kept"),
+    "message_bounced": _l("Letter returned undelivered"),
 }
 # How a message's delivery stands (read_policy.delivery), and how a sent one left (its channel).
 DELIVERIES = {"queued": _l("Waiting to be sent"), "retrying": _l("Not sent yet: will try again"),
