@@ -103,9 +103,11 @@ def _reply(uow: UnitOfWork, actor: Actor, row: InboundMessage, complaint: Compla
     holding the case's open work (else complaint management) told."""
     row.outcome, row.complaint_id = REPLY, complaint.id
     kept = [attach_file(uow, actor, complaint.id, row, item) for item in mail.files]
+    # What the reply said, for the case's history (the read policy shows it to those who read the customer's
+    # words; the audit trail keeps it apart as personal data, erased by retention).
     audit.record(uow, actor, "customer_reply_received", at=now, complaint_id=complaint.id,
-                 inbound_message_id=row.id, reply_from=row.sender, reply_subject=row.subject,
-                 attachment_ids=[k for k in kept if k is not None])
+                 inbound_message_id=row.id, reply_from=row.sender, attachment_ids=[k for k in kept if k is not None],
+                 data={"reply_subject": row.subject, "reply_text": row.body[:DESCRIPTION_LIMIT]})
     _tell_staff(uow, complaint, row, len([k for k in kept if k is not None]), now)
     return Taken(REPLY, inbound_id=row.id, complaint_id=complaint.id)
 
@@ -147,7 +149,7 @@ def _to_intake(uow: UnitOfWork, actor: Actor, row: InboundMessage, mail: Inbound
     name = mail.sender_name.strip() or matching.normalised_address(mail.sender).split("@")[0] or mail.sender
     description = f"{mail.subject.strip()}\n\n{mail.text.strip()}".strip()[:DESCRIPTION_LIMIT]
     data = {"inbound_message_id": row.id, "customer_name": name[:200],
-            "customer_contact": matching.normalised_address(mail.sender) or mail.sender.strip(),
+            "customer_contact": mail.sender.strip(),
             "description": description, "received_at": received.isoformat(), "channel": "email",
             "intake_reason": why}
     started = steps.start_process(uow, actor, latest_definition(uow.session, INTAKE_PROCESS), data, None, now=now)

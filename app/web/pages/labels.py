@@ -302,6 +302,7 @@ FIELDS = {
     "acknowledged_at": _l("Acknowledged"), "due_at": _l("Next deadline"), "closed_at": _l("Closed"),
     "customer_name": _l("Customer"), "customer_contact": _l("Customer contact"),
     "customer_reference": _l("Customer reference"), "channel": _l("Channel"),
+    "reply_subject": _l("Subject"), "reply_text": _l("The customer's reply"),
     "forwarded_reference": _l("Forwarding body's reference"), "product": _l("Product"), "category": _l("Category"),
     "amount_involved": _l("Amount involved"), "description": _l("Description"),
     "customer_satisfied": _l("Customer satisfied"), "satisfaction_rating": _l("Satisfaction rating"),

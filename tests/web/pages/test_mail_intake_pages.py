@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.engine.complaints import outbox
 from app.engine.core.actors import SYSTEM
 from app.engine.intake.mail import take_in
-from app.engine.models import Complaint, UserTask
+from app.engine.models import Complaint, OutboxMessage, UserTask
 from app.intake.parsing import parse
 from tests.web.pages.conftest import BROWSER, post, sign_in, text
 
@@ -67,3 +68,19 @@ def test_a_refused_registration_names_the_field_and_keeps_the_task(client, demo)
     assert response.status_code == 422
     with demo.unit_of_work() as uow:
         assert uow.session.get_one(UserTask, task.id).state == "ready"
+
+
+def test_the_customers_reply_is_read_in_the_case_history(client, demo, driver):
+    cid = driver.register(customer_name="Mei Lin Zhang", customer_contact="meilin.zhang@example.com")
+    with demo.unit_of_work() as uow:
+        complaint = uow.session.get_one(Complaint, cid)
+        letter = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.complaint_id == cid)).first()
+        raw = ((MAIL / "reply.eml").read_bytes().replace(b"@@TRACKING@@", complaint.tracking_number.encode())
+               .replace(b"@@IN_REPLY_TO@@", outbox.message_id(letter.id, letter.idempotency_key, "bank.example")
+                        .encode()))
+        assert take_in(uow, SYSTEM, parse(raw), "maildir").outcome == "reply"
+    sign_in(client, "coordinator")
+    html = text(client.get(f"/complaints/{cid}", headers=BROWSER))
+    event = html[html.index('data-testid="timeline-customer_reply_received"'):]
+    assert "The customer replied by e-mail" in event[:400]
+    assert "The second charge is still on my December statement" in event
