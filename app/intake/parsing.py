@@ -40,8 +40,23 @@ def decode_bytes(data: bytes, label: str | None) -> str:
 def decode_words(value: str) -> str:
     """A header's raw value with its RFC 2047 encoded words decoded (GB labels as GB18030)."""
     unfolded = re.sub(r"\r?\n[ \t]+", " ", value)
-    return "".join(decode_bytes(chunk, label) if isinstance(chunk, bytes) else chunk
-                   for chunk, label in decode_header(unfolded))
+    decoded = "".join(decode_bytes(chunk, label) if isinstance(chunk, bytes) else chunk
+                      for chunk, label in decode_header(unfolded))
+    return decoded.replace("\x00", "")   # a NUL byte no database text column takes
+
+
+def _unescaped(value: str) -> str:
+    """A header some mail clients send as raw 8-bit text (no encoded words): the parser keeps its bytes as
+    surrogate escapes; they are UTF-8, else (Chinese clients) GB18030."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        data = value.encode("utf-8", errors="surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
 
 
 def parse(raw: bytes) -> InboundMail:
@@ -50,10 +65,11 @@ def parse(raw: bytes) -> InboundMail:
 
     def header(name: str) -> str:
         value = headers.get(name)
-        return decode_words(str(value)).strip() if value is not None else ""
+        return decode_words(_unescaped(str(value))).strip() if value is not None else ""
 
     sender_name, sender = _sender(header("from"))
     text, files = _body(message)
+    text = text.replace("\x00", "")
     return InboundMail(
         digest=hashlib.sha256(raw).hexdigest(), sender=sender, sender_name=sender_name,
         subject=" ".join(header("subject").split()), text=text[:TEXT_LIMIT],

@@ -280,3 +280,11 @@ def test_two_readers_take_200_messages_in_once_each(demo, tmp_path):
             UserTask.element_id == "complete_registration")) == 200
     assert len(events(demo, "mail_received")) == 200
     assert list((path / "new").iterdir()) == [] and len(list((path / "cur").iterdir())) == 200
+
+
+def test_a_raw_8bit_gbk_subject_and_a_gbk_part_are_read_too():
+    """Some clients send the subject as raw GBK bytes, no encoded word, and label the text gbk."""
+    raw = (b"From: wangkun@example.cn\r\nSubject: " + "年费投诉（王堃）".encode("gb18030")
+           + b"\r\nContent-Type: text/plain; charset=gbk\r\n\r\n" + "王堃：扣费两次\x00".encode("gbk") + b"\r\n")
+    mail = parse(raw)
+    assert (mail.subject, mail.text) == ("年费投诉（王堃）", "王堃：扣费两次")
