@@ -268,13 +268,13 @@ def apply_retention(runtime, echo=print) -> None:
         echo(report.summary())
 
 
-def read_mail(runtime, echo=print) -> None:
-    """The mail-in job (config/mail_in.toml): take in the complaints mailbox; a failure is logged, never fatal
-    (what was not taken in stays unread for the next run)."""
+def read_mail(runtime, echo=print, settings=None) -> None:
+    """The mail-in job (config/mail_in.toml, read once at the scheduler's start: ``settings``): take in the
+    complaints mailbox; a failure is logged, never fatal (what was not taken in stays unread for the next run)."""
     from app.intake import run_configured  # noqa: PLC0415
 
     try:
-        report = run_configured(runtime)
+        report = run_configured(runtime, settings)
     except Exception:
         log.exception("mail-in: reading the mailbox failed")
         return
@@ -316,7 +316,7 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
 
     mail_in = mail_in_config.load(runtime.settings.config_dir)
     if mail_in.configured:
-        blocking.add_job(lambda: read_mail(runtime, echo), "interval", seconds=mail_in.every_seconds,
+        blocking.add_job(lambda: read_mail(runtime, echo, mail_in), "interval", seconds=mail_in.every_seconds,
                          max_instances=1, coalesce=True, id="mail-in")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

@@ -70,9 +70,10 @@ def mailbox_for(*, maildir: Path | None = None, mbox: Path | None = None,
                            done_folder=imap.done_folder, ssl=imap.ssl)
 
 
-def run_configured(runtime) -> MailInReport | None:
-    """Read the configured mailbox once (the scheduler's job); None when config/mail_in.toml configures none."""
-    settings = config.load(runtime.settings.config_dir)
+def run_configured(runtime, settings: config.MailInSettings | None = None) -> MailInReport | None:
+    """Read the configured mailbox once (the scheduler's job, ``settings`` as it read config/mail_in.toml at its
+    start); None when no mailbox is configured."""
+    settings = settings if settings is not None else config.load(runtime.settings.config_dir)
     if not settings.configured:
         return None
     box = mailbox_for(settings=settings)
