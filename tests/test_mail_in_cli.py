@@ -115,3 +115,20 @@ def test_the_scheduler_reads_the_configured_maildir(demo, tmp_path):
     said: list[str] = []
     read_mail(demo, said.append)
     assert said == ["mail-in: 1 read: 1 intake"]
+
+
+def test_the_scheduler_reads_mail_only_when_a_mailbox_is_configured(demo, tmp_path, monkeypatch):
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from app.scheduler import run_forever
+
+    jobs: dict = {}
+    monkeypatch.setattr(BlockingScheduler, "start", lambda self: jobs.update({j.id: j for j in self.get_jobs()}))
+    run_forever(demo, 30, echo=lambda text: None)
+    assert "mail-in" not in jobs   # the shipped config/mail_in.toml names no mailbox
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "mail_in.toml").write_text(f'[mail_in]\nevery_seconds = 20\nmaildir = "{_maildir(tmp_path)}"\n')
+    demo.settings = dataclasses.replace(demo.settings, config_dir=config_dir)
+    run_forever(demo, 30, echo=lambda text: None)
+    assert str(jobs["mail-in"].trigger) == "interval[0:00:20]"
