@@ -34,8 +34,14 @@ def register_from_mail(uow: UnitOfWork, actor: Actor, instance_id: int, data: Ma
         row.complaint_id = complaint.id
         storage = FileStorage(uow.settings.attachments.storage_dir)
         for held in row.held_files:
+            try:
+                kept = storage.get(held["storage_key"])
+            except FileNotFoundError:   # storage lost it: the registration goes on, the loss is recorded
+                audit.record(uow, SYSTEM, "mail_attachment_refused", at=uow.now(), complaint_id=complaint.id,
+                             inbound_message_id=row.id, filename=held["filename"], refusal="missing from storage")
+                continue
             # Kept by the system: the customer sent them, whoever completed the registration.
-            attach_file(uow, SYSTEM, complaint.id, row, MailFile(held["filename"], storage.get(held["storage_key"])))
+            attach_file(uow, SYSTEM, complaint.id, row, MailFile(held["filename"], kept))
         # The held copies stay in storage unreferenced (as a rolled-back attachment's would): deleting them here
         # could not be undone if this step then lost to another.
         row.held_files = []
