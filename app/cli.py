@@ -514,5 +514,33 @@ def send_messages():
     sys.exit(1 if report.failed or report.given_up else 0)
 
 
+@main.command("mail-in")
+@click.option("--maildir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Read the new messages of this Maildir (moved to cur/ once taken in).")
+@click.option("--mbox", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read this mbox file (left as it is).")
+def mail_in(maildir, mbox):
+    """Take in the complaints mailbox once: a new complaint becomes a "Complete registration" task, a customer's
+    reply joins their case, auto-replies and bounces are recorded and ignored; each message once, however many
+    readers run. Without --maildir or --mbox: the mailbox of config/mail_in.toml (an IMAP one included). Exit 1
+    if a message could not be taken in (it stays unread for the next run)."""
+    from app.intake import config, mailbox_for, read_mailbox  # noqa: PLC0415
+    if maildir is not None and mbox is not None:
+        raise click.UsageError("Give --maildir or --mbox, not both")
+    runtime = _runtime()
+    try:
+        box = mailbox_for(maildir=maildir, mbox=mbox, settings=config.load(runtime.settings.config_dir))
+    except (ValueError, FileNotFoundError) as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        report = read_mailbox(runtime, box)
+    finally:
+        box.close()
+    click.echo(report.summary())
+    for error in report.errors:
+        click.echo(error, err=True)
+    sys.exit(1 if report.errors else 0)
+
+
 if __name__ == "__main__":
     main()

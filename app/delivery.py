@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -156,9 +156,9 @@ def build_email(message: outbox.ClaimedMessage, sender: str | Address, now) -> E
     email["To"] = Address(addr_spec=recipient)
     email["Subject"] = " ".join(message.subject.split())  # our text, but one line whatever a template made
     email["Date"] = format_datetime(now)
-    # Stable per message: a receiving system can discard a copy sent again after a sender crash.
-    email["Message-ID"] = make_msgid(idstring=hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24],
-                                     domain=sender.domain or "complaintflow")
+    # Stable per message: a receiving system can discard a copy sent again after a sender crash, and a reply's
+    # In-Reply-To names the message it answers (e-mail intake threads it to its case: app/engine/intake).
+    email["Message-ID"] = outbox.message_id(message.id, message.idempotency_key, sender.domain or "complaintflow")
     email["X-Complaintflow-Message"] = str(message.id)
     email.set_content(message.body)
     return email

@@ -268,6 +268,21 @@ def apply_retention(runtime, echo=print) -> None:
         echo(report.summary())
 
 
+def read_mail(runtime, echo=print, settings=None) -> None:
+    """The mail-in job (config/mail_in.toml, read once at the scheduler's start: ``settings``): take in the
+    complaints mailbox; a failure is logged, never fatal (what was not taken in stays unread for the next run)."""
+    from app.intake import run_configured  # noqa: PLC0415
+
+    try:
+        report = run_configured(runtime, settings)
+    except Exception:
+        log.exception("mail-in: reading the mailbox failed")
+        return
+    if report is not None and (report.read or report.errors):
+        log.info(report.summary())
+        echo(report.summary())
+
+
 def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     """The `complaintflow scheduler` process: an APScheduler job every ``interval`` s firing due timers, writing
     due warnings and delivering the outbox; each run that did something is echoed, every run logged."""
@@ -296,6 +311,13 @@ def run_forever(runtime, interval: int, echo=print, transport=None) -> None:
     # this one holds (FOR UPDATE SKIP LOCKED), so every case is anonymised once.
     blocking.add_job(lambda: apply_retention(runtime, echo), "cron", hour=RETENTION_HOUR, minute=RETENTION_MINUTE,
                      max_instances=1, coalesce=True, id="retention")
+    # E-mail intake, when config/mail_in.toml names a mailbox: each message is taken in once whoever reads it.
+    from app.intake import config as mail_in_config  # noqa: PLC0415
+
+    mail_in = mail_in_config.load(runtime.settings.config_dir)
+    if mail_in.configured:
+        blocking.add_job(lambda: read_mail(runtime, echo, mail_in), "interval", seconds=mail_in.every_seconds,
+                         max_instances=1, coalesce=True, id="mail-in")
     echo(f"scheduler: firing due timers, warnings and the outbox every {interval} s (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         blocking.start()

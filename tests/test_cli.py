@@ -66,7 +66,7 @@ def test_init_db_is_idempotent_and_keeps_the_data(demo_cli, runtime):
     demo_cli("init-db")
     with runtime.unit_of_work() as uow:
         assert uow.session.scalar(select(User).where(User.username == "intake")) is not None
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
 
 
 def test_load_demo_prints_users_and_definitions(cli, runtime):
@@ -75,8 +75,8 @@ def test_load_demo_prints_users_and_definitions(cli, runtime):
     assert users_line.startswith("users: ")
     assert {"intake", "coordinator", "cards.officer"} <= set(users_line.removeprefix("users: ").split(", "))
     assert sorted(definitions_line.removeprefix("definitions: ").split(", ")) == ["complaint_handling v1",
-                                                                                 "escalation v1"]
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+                                                                                 "escalation v1", "mail_intake v1"]
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
 
 
 # --- validate ---------------------------------------------------------------------------------------------------
@@ -109,10 +109,11 @@ def test_validate_reports_every_error_with_file_line_and_element(cli, tmp_path):
 
 def test_deploy_of_unchanged_files_creates_no_new_version(demo_cli, runtime):
     result = demo_cli("deploy")
-    assert sorted(result.output.split("\n")[:2]) == ["complaint_handling v1 (complaint_handling.bpmn)",
-                                                     "escalation v1 (escalation.bpmn)"]
+    assert sorted(result.output.split("\n")[:3]) == ["complaint_handling v1 (complaint_handling.bpmn)",
+                                                     "escalation v1 (escalation.bpmn)",
+                                                     "mail_intake v1 (mail_intake.bpmn)"]
     demo_cli("deploy")
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
 
 
 def test_changed_file_deploys_version_2_and_running_cases_keep_version_1(demo_cli, runtime, tmp_path):
@@ -125,7 +126,7 @@ def test_changed_file_deploys_version_2_and_running_cases_keep_version_1(demo_cl
     result = demo_cli("deploy", directory)
     assert "complaint_handling v2 (complaint_handling.bpmn)" in result.output
     assert "escalation v1 (escalation.bpmn)" in result.output
-    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1], "mail_intake": [1]}
     with runtime.unit_of_work() as uow:
         latest = definitions.latest_definition(uow.session, "complaint_handling")
         assert "closed and archived" in latest.bpmn_source
@@ -148,7 +149,7 @@ def test_broken_deploy_prints_the_errors_and_deploys_nothing(demo_cli, runtime, 
     assert "[triage_complaint" in result.stderr and "no_such_form.schema.json" in result.stderr
     assert "1 error(s); nothing deployed" in result.stderr
     assert result.stdout == ""
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
 
 
 # --- simulate, fire-timers (tokens: tests/test_tokens_cli.py) -------------------------------------------------

@@ -47,7 +47,7 @@ def test_load_demo_on_a_database_with_users_leaves_them_alone_and_says_so(cli, r
     assert signs_in(runtime, "approver", "a private passphrase")
     with runtime.unit_of_work() as uow:
         assert uow.session.scalar(select(User.active).where(User.username == "head")) is False
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}  # definitions still handled
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}  # definitions still handled
 
 
 def test_one_user_of_any_kind_is_enough_to_leave_the_demo_out(cli, runtime):
@@ -107,19 +107,20 @@ def test_run_script_commands_are_read_as_init_db_then_load_demo():
 
 def test_a_restart_after_a_deploy_keeps_the_deployed_version_current(cli, runtime, tmp_path):
     restart(cli)  # the first start: the bootstrap of a fresh database
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
     assert "complaint_handling v2 (complaint_handling.bpmn)" in deploy_a_changed_file(cli, tmp_path).stdout
 
     _, load_output = restart(cli)
-    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1]}  # no v3 with v1's content
+    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1], "mail_intake": [1]}  # no v3 with v1's content
     assert "closed and archived" in current_source(runtime)
     lines = load_output.splitlines()
-    assert sorted(lines[1].removeprefix("definitions: ").split(", ")) == ["complaint_handling v2", "escalation v1"]
+    assert sorted(lines[1].removeprefix("definitions: ").split(", ")) == ["complaint_handling v2", "escalation v1",
+                                                                                 "mail_intake v1"]
     assert lines[2:] == [(f"{shown(DEFAULT_PROCESSES_DIR) / 'complaint_handling.bpmn'} differs from "
                           "complaint_handling v2, the current version, and was not deployed: `complaintflow deploy` "
                           "deploys it (validated, and signed off first when config/governance.toml requires it)")]
     restart(cli)
-    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1, 2], "escalation": [1], "mail_intake": [1]}
 
 
 def test_the_bootstrap_deploys_a_process_the_database_lacks_and_audits_it_as_needing_no_signoff(cli, runtime):
@@ -127,7 +128,7 @@ def test_the_bootstrap_deploys_a_process_the_database_lacks_and_audits_it_as_nee
     with runtime.unit_of_work() as uow:
         events = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "definition_deployed")
                                      .order_by(AuditEvent.id)).all()
-        assert sorted(e.detail["process_id"] for e in events) == ["complaint_handling", "escalation"]
+        assert sorted(e.detail["process_id"] for e in events) == ["complaint_handling", "escalation", "mail_intake"]
         assert all(e.detail["bootstrap"] is True and e.detail["signoff"].startswith("not required")
                    for e in events)
         assert definitions.latest_definition(uow.session, "escalation").deploy_reason == \
@@ -142,9 +143,9 @@ def test_with_signoff_required_the_run_commands_succeed_and_deploys_still_need_i
     monkeypatch.setenv("COMPLAINTFLOW_CONFIG_DIR", str(config))
 
     restart(cli)  # a fresh database: the bootstrap needs no sign-off
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}
     refused = deploy_a_changed_file(cli, tmp_path, exit_code=1)  # a later change does
     assert "Sign-off is required" in refused.stderr
     restart(cli)
     restart(cli)
-    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1]}
+    assert versions(runtime) == {"complaint_handling": [1], "escalation": [1], "mail_intake": [1]}

@@ -25,6 +25,7 @@ from app.engine.models import (
     AuditEvent,
     Complaint,
     DeadlineExtension,
+    InboundMessage,
     Incident,
     OutboxMessage,
     ProcessDefinition,
@@ -99,7 +100,7 @@ def traces(runtime, cid: int) -> list[str]:
     with runtime.unit_of_work() as uow:
         s = uow.session
         places = [("complaint", s.get(Complaint, cid))]
-        for model in (ProcessInstance, UserTask, OutboxMessage, DeadlineExtension, Incident):
+        for model in (ProcessInstance, UserTask, OutboxMessage, DeadlineExtension, Incident, InboundMessage):
             places += [(model.__tablename__, row) for row in s.scalars(select(model).where(model.complaint_id == cid))]
         for name, row in places:
             text = json.dumps({c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}, default=str,
@@ -486,3 +487,44 @@ def _storage_key(runtime, attachment_id: int) -> str:
     from app.engine.models import Attachment
     with runtime.unit_of_work() as uow:
         return uow.session.get(Attachment, attachment_id).storage_key
+
+
+def test_a_case_that_came_by_e_mail_is_anonymised_with_its_mails_and_its_intake_task(uk, clock, mail):
+    """E-mail intake (issue 28): the mail that brought the case, the intake task and its process state, and the
+    customer's reply are the customer's data like the rest."""
+    from app.engine.intake.mail import take_in
+    from app.engine.work import user_tasks
+    from app.intake.parsing import parse
+
+    def mail_from(subject: str, text: str, message_id: str) -> bytes:
+        return (f"From: Margaret Thistlewood <{PERSONAL['customer_contact']}>\r\nTo: complaints@bank.example\r\n"
+                f"Subject: {subject}\r\nDate: Mon, 01 Mar 2027 09:00:00 +0000\r\nMessage-ID: <{message_id}>\r\n"
+                f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+
+    with uk.runtime.unit_of_work() as uow:
+        taken = take_in(uow, SYSTEM, parse(mail_from("Charged twice", PERSONAL["description"], "first@example")),
+                        "maildir")
+        task = uow.session.scalars(select(UserTask).where(UserTask.instance_id == taken.instance_id)).one()
+    with uk.runtime.unit_of_work() as uow:
+        user_tasks.complete_user_task(uow, uk.actors["intake"], task.id, {
+            "intake_decision": "register", "customer_name": PERSONAL["customer_name"],
+            "customer_contact": PERSONAL["customer_contact"], "customer_reference": PERSONAL["customer_reference"],
+            "product": "credit_card", "category": "fees_charges", "description": PERSONAL["description"]})
+        cid = uow.session.scalars(select(Complaint)).one().id
+    uk.classify(cid)
+    uk.complete(cid, "triage_complaint", {"lead_department": "cards", "co_departments": [],
+                                          "summary_resolution": True, "triage_note": "Mrs Thistlewood called"})
+    with uk.runtime.unit_of_work() as uow:
+        tracking = uow.session.get_one(Complaint, cid).tracking_number
+        assert take_in(uow, SYSTEM, parse(mail_from(f"Re: {tracking}", "Thank you, Thistlewood", "second@example")),
+                       "maildir").outcome == "reply"
+    mail(uk.runtime)
+    assert "inbound_messages: Thistlewood" in traces(uk.runtime, cid)
+    clock.set(years_later(CLOSED, 3) + timedelta(days=1))
+    [done] = run(uk.runtime).anonymised
+    assert done.counts["inbound_messages"] == 2
+    assert traces(uk.runtime, cid) == []
+    with uk.runtime.unit_of_work() as uow:
+        intake = uow.session.get_one(ProcessInstance, taken.instance_id)
+        assert "Thistlewood" not in intake.state
+        assert "Thistlewood" not in json.dumps(uow.session.get_one(UserTask, task.id).submitted_data)

@@ -18,17 +18,21 @@ from sqlalchemy import select
 
 from app.composition import build_runtime
 from app.engine.config.settings import load_settings
+from app.engine.core.actors import SYSTEM
 from app.engine.demo.loader import load_demo
 from app.engine.governance import definitions
 from app.engine.identity.users import actor_for
-from app.engine.models import ProcessInstance, User
+from app.engine.intake.mail import take_in
+from app.engine.models import Complaint, ProcessInstance, User, UserTask
+from app.engine.work import user_tasks
+from app.intake.parsing import parse
 from app.scheduler import fire_due_timers
 from tests.support import CaseDriver
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "bpmn"
 PROCESSES = ROOT / "processes"
-PROCESS_FILES = ("complaint_handling.bpmn", "escalation.bpmn")
+PROCESS_FILES = ("complaint_handling.bpmn", "escalation.bpmn", "mail_intake.bpmn")
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -94,7 +98,7 @@ def test_original_diagrams_lint_clean(node):
 def test_resaved_diagrams_lint_clean(node, resaved_dir):
     result = lint(node, *(resaved_dir / name for name in PROCESS_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 file(s): 0 error(s), 0 warning(s)" in result.stdout
+    assert "3 file(s): 0 error(s), 0 warning(s)" in result.stdout
 
 
 def test_lint_fails_on_a_disconnected_task(node, resaved_dir, tmp_path):
@@ -213,3 +217,19 @@ def test_resaved_process_escalates_an_overdue_first_response(case, clock, resave
     assert {"coordinator@bank.example", "head@bank.example"} <= {m.recipient for m in case.messages(cid, "escalation")}
     # The first response stays open (non-interrupting) and the head is asked to intervene (escalation.bpmn).
     assert case.ready_names(cid) == ["classify_complaint", "intervene_overdue_complaint"]
+
+
+def test_resaved_mail_intake_registers_the_complaint_a_mail_brought(case, resaved_dir):
+    raw = (ROOT / "tests" / "fixtures" / "mail" / "html_only.eml").read_bytes()
+    with case.runtime.unit_of_work() as uow:
+        taken = take_in(uow, SYSTEM, parse(raw), "maildir")
+        instance = uow.session.get_one(ProcessInstance, taken.instance_id)
+        assert instance.definition.bpmn_source == (resaved_dir / "mail_intake.bpmn").read_text(encoding="utf-8")
+        task = uow.session.scalars(select(UserTask).where(UserTask.instance_id == taken.instance_id)).one()
+    with case.runtime.unit_of_work() as uow:
+        user_tasks.complete_user_task(uow, case.actors["intake"], task.id, {
+            "intake_decision": "register", "customer_name": "Jing Chen", "customer_contact": "jing.chen@example.org",
+            "product": "credit_card", "category": "service_quality",
+            "description": "The branch refused my cash deposit on 1 December."})
+    with case.runtime.unit_of_work() as uow:
+        assert uow.session.scalars(select(Complaint)).one().channel == "email"

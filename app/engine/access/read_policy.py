@@ -137,6 +137,7 @@ VARIABLE_CLASSES: dict[str, str] = {
     "referral_reason": FOR_CUSTOMER,
     "classification_note": INTERNAL, "triage_note": INTERNAL,
     "place_of_business": SUBMITTED,   # as the complaint row's place_code: what the customer told us
+    "reply_subject": SUBMITTED, "reply_text": SUBMITTED,   # a customer's e-mail reply (intake/mail.py)
     # 核查 (complaints/verification.py): the request is the case file's; the verifier's opinion is for the customer.
     "verification_request": CASE_FILE, "verification_opinion": FOR_CUSTOMER,
     "verification_opinion_text": FOR_CUSTOMER, "verification_basis": FOR_CUSTOMER,
@@ -159,7 +160,9 @@ FORM_DATA_ACTIONS = frozenset({"task_completed"})
 # as a reason or an instruction is complaint management's: why a deadline was extended or refused, what the
 # head told the departments, why an intervention was withdrawn. Only ``internal`` readers see it; the head's
 # instruction reaches the departments as a notice addressed to them, not through the case's history.
-DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL}
+# A customer's e-mail reply (intake/mail.py): who wrote it and its subject are the customer's own words.
+DETAIL_CLASSES: dict[str, str] = {"reason": INTERNAL, "instruction": INTERNAL, "comment": INTERNAL,
+                                  "reply_from": SUBMITTED}
 
 # What the public audiences see of the history: milestones only, without who or any detail.
 # ``acknowledgement_sent`` and ``reply_sent`` are the names of events recorded before the history distinguished

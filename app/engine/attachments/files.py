@@ -36,8 +36,9 @@ class Added:
 
 
 def add(uow: UnitOfWork, actor: Actor, complaint_id: int, filename: str, data: bytes | None,
-        field_class: str | None = None) -> Added:
-    """Keep ``data`` (None: no file was sent) under ``filename`` with the complaint, if the actor may."""
+        field_class: str | None = None, *, source: str | None = None) -> Added:
+    """Keep ``data`` (None: no file was sent) under ``filename`` with the complaint, if the actor may. ``source``:
+    the channel it came by when the actor does not say it (``email``: e-mail intake, acting as the system)."""
     permissions.require(uow, actor, "attachment.add", "You may not attach files to complaints")
     complaint = read_policy.require_complaint(uow, actor, complaint_id)
     if data is None:
@@ -66,7 +67,7 @@ def add(uow: UnitOfWork, actor: Actor, complaint_id: int, filename: str, data: b
                      sha256=digest, size=len(data), signature=verdict.signature)
         return Added(infected=verdict.signature)
     key = FileStorage(policy.storage_dir).put(data)
-    row = Attachment(complaint_id=complaint.id, field_class=klass, source=_source(uow, actor),
+    row = Attachment(complaint_id=complaint.id, field_class=klass, source=source or _source(uow, actor),
                      filename=checked.filename, media_type=checked.media_type, size=len(data), sha256=digest,
                      storage_key=key, scan=verdict.scan, uploaded_by=actor.username, uploaded_by_id=actor.user_id,
                      created_at=uow.now())

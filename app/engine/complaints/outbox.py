@@ -17,6 +17,8 @@ lets a receiving system discard the second copy. The sender never starts a send 
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +41,10 @@ INCIDENT_KIND = "delivery"
 # The states of a message (OutboxMessage.state): pending and sending wait for the sender; to_post waits in the
 # print queue for staff; sent and failed are final (a failed one is sent again only by retry_failed).
 PENDING, SENDING, TO_POST, SENT, FAILED = "pending", "sending", "to_post", "sent", "failed"
+# A message's e-mail Message-ID: <outbox-ID.DIGEST@domain>, DIGEST of its idempotency key. Stable per message (a
+# copy sent again after a crash has the same one), and read back from a reply's In-Reply-To / References
+# (intake/matching.py): the digest binds it to the row, so a made-up "outbox-7" threads nothing.
+_MESSAGE_ID = re.compile(r"^<?outbox-([0-9]{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,23 @@ class ClaimedMessage:
     subject: str
     body: str
     attempt: int
+
+
+def message_id(outbox_id: int, idempotency_key: str, domain: str) -> str:
+    return f"<outbox-{outbox_id}.{_key_digest(idempotency_key)}@{domain}>"
+
+
+def sent_message(uow: UnitOfWork, message_id_value: str) -> OutboxMessage | None:
+    """The outbox message whose e-mail had this Message-ID, if it is one of ours."""
+    match = _MESSAGE_ID.match(message_id_value.strip())
+    if match is None:
+        return None
+    row = uow.session.get(OutboxMessage, int(match[1]))
+    return row if row is not None and _key_digest(row.idempotency_key) == match[2].lower() else None
+
+
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def claim_due(uow: UnitOfWork, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[ClaimedMessage]:

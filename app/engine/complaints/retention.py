@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.sql import Select
 
 from app.engine import audit
@@ -39,7 +39,15 @@ from app.engine.attachments import files
 from app.engine.audit import personal
 from app.engine.complaints import idempotency
 from app.engine.core.errors import Conflict, InvalidSubmission, NotFound
-from app.engine.models import Complaint, DeadlineExtension, Incident, OutboxMessage, ProcessInstance, UserTask
+from app.engine.models import (
+    Complaint,
+    DeadlineExtension,
+    InboundMessage,
+    Incident,
+    OutboxMessage,
+    ProcessInstance,
+    UserTask,
+)
 
 if TYPE_CHECKING:
     from app.engine.config.retention import RegimeRetention, RetentionPolicy
@@ -176,22 +184,30 @@ def _anonymise(uow: UnitOfWork, complaint: Complaint, policy: RetentionPolicy) -
     """Replace the case's personal data; how many values were replaced, by place."""
     marker, session = policy.placeholder, uow.session
     counts = {"complaint_fields": _replace_columns(complaint, policy.complaint_fields, marker),
-              "variables": 0, "tasks": 0, "messages": 0, "extensions": 0, "incidents": 0}
-    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint.id)):
+              "variables": 0, "tasks": 0, "messages": 0, "extensions": 0, "incidents": 0,
+              "inbound_messages": 0}
+    # The e-mail intake that made the case ran in a process of its own (processes/mail_intake.bpmn): its state
+    # and its "Complete registration" task hold what the mail said.
+    intake = select(InboundMessage.instance_id).where(InboundMessage.complaint_id == complaint.id,
+                                                      InboundMessage.instance_id.is_not(None))
+    for instance in session.scalars(select(ProcessInstance).where(
+            or_(ProcessInstance.complaint_id == complaint.id, ProcessInstance.id.in_(intake)))):
         state, replaced = _scrub_state(instance.state, policy.variables, marker)
         if replaced:
             instance.state = state
             counts["variables"] += replaced
-    for task in session.scalars(select(UserTask).where(UserTask.complaint_id == complaint.id)):
+    for task in session.scalars(select(UserTask).where(or_(UserTask.complaint_id == complaint.id,
+                                                           UserTask.instance_id.in_(intake)))):
         context, in_context = _scrub(task.context, policy.variables, marker, inside=True)
         submitted, in_submitted = _scrub(task.submitted_data, policy.variables, marker, inside=True)
         if in_context or in_submitted:
             task.context, task.submitted_data = context, submitted   # new objects: the JSON columns see the change
             counts["tasks"] += 1
             counts["variables"] += in_context + in_submitted
-    places: tuple[tuple[type[OutboxMessage | DeadlineExtension | Incident], tuple[str, ...], str], ...] = (
+    places: tuple[tuple[type[OutboxMessage | DeadlineExtension | Incident | InboundMessage], tuple[str, ...], str],
+                  ...] = (
         (OutboxMessage, policy.outbox_fields, "messages"), (DeadlineExtension, policy.extension_fields, "extensions"),
-        (Incident, policy.incident_fields, "incidents"))
+        (Incident, policy.incident_fields, "incidents"), (InboundMessage, policy.inbound_fields, "inbound_messages"))
     for model, fields, key in places:
         for row in session.scalars(select(model).where(model.complaint_id == complaint.id)):
             counts[key] += bool(_replace_columns(row, fields, marker))

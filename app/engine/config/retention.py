@@ -28,6 +28,7 @@ ANONYMISABLE = {
     "outbox": frozenset({"recipient", "subject", "body"}),
     "extensions": frozenset({"reason", "comment"}),
     "incidents": frozenset({"message"}),
+    "inbound": frozenset({"sender", "sender_name", "subject", "body"}),
 }
 # The variables returns and statistics read (codes, amounts, outcomes, dates): never anonymised.
 KEPT_VARIABLES = frozenset({"complaint_id", "tracking_number", "channel", "product", "category", "place_of_business",
@@ -83,6 +84,7 @@ class RetentionPolicy:
     outbox_fields: tuple[str, ...] = ()
     extension_fields: tuple[str, ...] = ()
     incident_fields: tuple[str, ...] = ()
+    inbound_fields: tuple[str, ...] = ()      # the customer's e-mails (inbound_messages)
     hold_conditions: tuple[str, ...] = HOLD_CONDITIONS
 
     def for_regime(self, regime: str) -> RegimeRetention:
@@ -123,7 +125,8 @@ def load_retention(config_dir: Path, regimes: Collection[str]) -> RetentionPolic
         regimes=MappingProxyType(_regimes(_table(data, "regimes", path), tuple(regimes), path)), batch_size=batch,
         placeholder=placeholder, complaint_fields=_fields(anonymise, "complaint", path),
         variables=_variables(anonymise, path), outbox_fields=_fields(anonymise, "outbox", path),
-        extension_fields=_fields(anonymise, "extensions", path), incident_fields=_fields(anonymise, "incidents", path),
+        extension_fields=_fields(anonymise, "extensions", path),
+        incident_fields=_fields(anonymise, "incidents", path), inbound_fields=_fields(anonymise, "inbound", path),
         hold_conditions=_hold(_table(data, "legal_hold", path), path))
 
 

@@ -46,7 +46,7 @@ LIBRARY_KINDS = ("acknowledgement", "holding_response", "extension_notice", "dec
 # Notices to staff (escalations, deadline warnings, the head's instructions): the same machinery, in the
 # recipient's own language and time zone.
 NOTICE_KINDS = ("escalation_notice", "escalated_to_head", "escalated_to_executive", "deadline_warning",
-                "instruction")
+                "instruction", "customer_reply_notice")
 
 # CFPB's response categories, by the remedy the approved resolution offers.
 CFPB_CATEGORIES = {

@@ -8,6 +8,7 @@ from app.engine.models.definitions import ProcessDefinition
 from app.engine.models.drafts import ProcessDraft
 from app.engine.models.extensions import DeadlineExtension
 from app.engine.models.idempotency import IdempotencyKey
+from app.engine.models.inbound import InboundMessage
 from app.engine.models.incidents import Incident
 from app.engine.models.instances import ProcessInstance
 from app.engine.models.letter_library import LetterLibraryReview
@@ -20,6 +21,6 @@ from app.engine.models.users import ApiToken, Department, User
 
 __all__ = ["ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditPersonalData", "Base",
            "Complaint", "DeadlineExtension", "DefinitionReview",
-           "Department", "IdempotencyKey", "Incident", "LetterLibraryReview",
+           "Department", "IdempotencyKey", "InboundMessage", "Incident", "LetterLibraryReview",
            "OutboxMessage", "ProcessDefinition", "ProcessDraft",
            "ProcessInstance", "RateLimitCounter", "SavedFilter", "Timer", "User", "UserSession", "UserTask"]

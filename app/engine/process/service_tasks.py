@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +18,9 @@ from app.engine.config.settings import Settings
 from app.engine.core.actors import Actor
 from app.engine.core.errors import StaleInstance
 from app.engine.models import Complaint, OutboxMessage, ProcessInstance, UserTask
+
+if TYPE_CHECKING:
+    from app.engine.runtime import UnitOfWork
 
 
 @dataclass
@@ -40,6 +43,9 @@ class ServiceContext:
     # only when it saves, after every service task ran. Read once per step.
     open_tasks: Callable[[], list[UserTask]]
     messages: list[OutboxMessage] = field(default_factory=list)
+    # The step's unit of work, for a handler that carries out a whole command of its own in the step's
+    # transaction (e-mail intake's "Register complaint" registers the complaint and starts its process).
+    uow: UnitOfWork | None = None
 
     def audit(self, action: str, *, before: Mapping[str, object] | None = None,
               after: Mapping[str, object] | None = None, **detail: object) -> None:

@@ -786,7 +786,7 @@ def _script_engine(step: Step, clock_at: datetime | None = None) -> SandboxedScr
                              spiff_task_id=str(task.id), data=dict(task.data), actor=step.actor,
                              reschedule_timer=lambda timer_id, due: runner.reschedule_timer(step.workflow, timer_id,
                                                                                             due),
-                             open_tasks=lambda: _open_task_rows(step))
+                             open_tasks=lambda: _open_task_rows(step), uow=uow)
         # The handler's queries need none of the step's pending writes (its rows are saved after the run): no
         # autoflush, so the complaint and audit rows go out in the step's one flush, not one per query.
         with uow.session.no_autoflush:

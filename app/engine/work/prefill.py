@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.engine.access import read_policy
 from app.engine.core.actors import Actor
-from app.engine.models import Complaint, UserTask
+from app.engine.models import Complaint, InboundMessage, UserTask
 
 if TYPE_CHECKING:
     from app.engine.runtime import UnitOfWork
@@ -26,14 +26,17 @@ APPROVE = "approve_resolution.schema.json"
 REOPEN = "decide_reopen.schema.json"
 TRIAGE = "triage_complaint.schema.json"
 FEEDBACK = "record_feedback.schema.json"
+COMPLETE_REGISTRATION = "complete_registration.schema.json"
 
 
 def initial_values(uow: UnitOfWork, actor: Actor, task: UserTask, declared: set[str]) -> dict:
     """The values the task's form starts with: only fields it declares (``declared``), only what the read policy
     lets ``actor`` see. Empty for a task with nothing to carry over, or one that is no longer ready."""
-    if task.state != "ready" or task.complaint_id is None:
+    if task.state == "ready" and task.form == COMPLETE_REGISTRATION:
+        values = _mailed(uow, task)
+    elif task.state != "ready" or task.complaint_id is None:
         return {}
-    if task.form == DRAFT:
+    elif task.form == DRAFT:
         values = _latest_submitted(uow, task, DRAFT)
     elif task.form == INVESTIGATE:
         values = _latest_submitted(uow, task, INVESTIGATE, department=task.department)
@@ -43,6 +46,18 @@ def initial_values(uow: UnitOfWork, actor: Actor, task: UserTask, declared: set[
         values = {}
     visible = read_policy.filter_variables(uow, actor, values)
     return {k: v for k, v in visible.items() if k in declared and v is not None and v != ""}
+
+
+def _mailed(uow: UnitOfWork, task: UserTask) -> dict:
+    """What the mail of an e-mail intake said (app/engine/intake), as the registration fields it fills."""
+    mail = uow.session.scalar(select(InboundMessage).where(InboundMessage.instance_id == task.instance_id))
+    if mail is None:
+        return {}
+    name = mail.sender_name or mail.sender.split("@")[0]
+    received = min(mail.sent_at, mail.received_at) if mail.sent_at is not None else mail.received_at
+    return {"customer_name": name, "customer_contact": mail.sender,
+            "description": f"{mail.subject.strip()}\n\n{mail.body.strip()}".strip()[:10_000],
+            "received_at": received.isoformat()}
 
 
 def notes(uow: UnitOfWork, actor: Actor, task: UserTask) -> dict[str, str]:

@@ -59,6 +59,12 @@ ACTIONS = {
     "decision_maintained_queued": _l("Letter that the final response stands written, waiting to be sent"),
     "referral_notice_queued": _l("Referral letter written, waiting to be sent"),
     "complaint_referred": _l("Case referred to an outside body"),
+    "customer_reply_received": _l("The customer replied by e-mail"),
+    "mail_received": _l("E-mail received: registration to complete"),
+    "mail_ignored": _l("Automatic e-mail ignored (auto-reply or bounce)"),
+    "mail_not_a_complaint": _l("E-mail closed: not a complaint"),
+    "mail_attachment_refused": _l("A file of an e-mail was not kept"),
+    "message_bounced": _l("Letter returned undelivered"),
 }
 # How a message's delivery stands (read_policy.delivery), and how a sent one left (its channel).
 DELIVERIES = {"queued": _l("Waiting to be sent"), "retrying": _l("Not sent yet: will try again"),
@@ -311,6 +317,7 @@ FIELDS = {
     "acknowledged_at": _l("Acknowledged"), "due_at": _l("Next deadline"), "closed_at": _l("Closed"),
     "customer_name": _l("Customer"), "customer_contact": _l("Customer contact"),
     "customer_reference": _l("Customer reference"), "channel": _l("Channel"),
+    "reply_subject": _l("Subject"), "reply_text": _l("The customer's reply"),
     "forwarded_reference": _l("Forwarding body's reference"), "product": _l("Product"), "category": _l("Category"),
     "amount_involved": _l("Amount involved"), "description": _l("Description"),
     "customer_satisfied": _l("Customer satisfied"), "satisfaction_rating": _l("Satisfaction rating"),
