@@ -73,6 +73,10 @@ def answer(n: int, element_id: str, visits: int, departments: list[str]) -> dict
     if element_id == "give_verification_opinion":
         return {"verification_opinion": "upheld", "verification_opinion_text": "The decision was correct.",
                 "verification_basis": "The card agreement and the transaction records"}
+    if element_id == "complete_registration":  # an e-mail taken in (processes/mail_intake.bpmn): registered
+        registered = sample_registration(n)
+        return {"intake_decision": "register", **{k: registered[k] for k in (
+            "customer_name", "customer_contact", "product", "category", "severity", "description")}}
     if element_id in ("intervene_overdue_complaint", "executive_intervention"):
         return {"intervention_action": "instruct", "instruction": "Call the customer today and finish the reply."}
     raise ValueError(f"the simulation has no answer for task {element_id!r}")
