@@ -4,9 +4,10 @@ variable that holds it."""
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.engine.config.toml_files import read_toml
 
 FILE_NAME = "mail_in.toml"
 _KEYS = {"maildir", "mbox", "every_seconds", "imap"}
@@ -47,8 +48,7 @@ def load(config_dir: Path) -> MailInSettings:
     path = Path(config_dir) / FILE_NAME
     if not path.exists():
         return MailInSettings()
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = read_toml(path)  # a file that does not parse is refused with its path named, as every config file
     where = f"config/{FILE_NAME}"
     section = data.get("mail_in", {})
     if set(data) - {"mail_in"} or not isinstance(section, dict):
